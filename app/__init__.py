@@ -1,0 +1,1 @@
+"""Clientele: a back office and JSON API for a shop's customers."""

@@ -1,0 +1,67 @@
+"""Accounts and back-office users: creation, lookup and password checks."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.accounts.models import Account, User
+
+MIN_PASSWORD_LENGTH = 10
+ROLES = ("admin", "staff")
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so that a miss costs as long as a hit.
+_DUMMY_HASH = _hasher.hash("not a real password, only spends the time of a check")
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+    return _hasher.hash(password)
+
+
+def get_account(session: Session, name: str) -> Account | None:
+    return session.scalar(select(Account).where(Account.name == name))
+
+
+def ensure_account(session: Session, name: str, timezone: str = "Europe/Berlin") -> tuple[Account, bool]:
+    """The account of that name, created if missing; and whether it was created."""
+    name = name.strip()
+    if not name:
+        raise ValueError("The account name cannot be empty.")
+    account = get_account(session, name)
+    if account is not None:
+        return account, False
+    account = Account(name=name, timezone=timezone, customer_seq=0)
+    session.add(account)
+    session.commit()
+    return account, True
+
+
+def create_user(session: Session, account_id: int, email: str, password: str, role: str = "admin", name: str = "") -> User:
+    email = email.strip().lower()
+    if role not in ROLES:
+        raise ValueError(f"The role must be one of {', '.join(ROLES)}.")
+    if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
+        raise ValueError(f"A user with the email {email} exists already.")
+    user = User(account_id=account_id, email=email, name=name, password_hash=hash_password(password), role=role)
+    session.add(user)
+    session.commit()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The user if the password matches; None otherwise, in about the same time either way."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+        session.commit()
+    return user

@@ -1,0 +1,65 @@
+"""API tokens: issued once, stored as SHA-256 hashes, carrying scopes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.accounts.models import Account, ApiToken
+
+TOKEN_PREFIX = "clt_"
+RESOURCE_SCOPES = {"customers": ("read", "create", "update", "delete")}
+SCOPES: frozenset[str] = frozenset(
+    [*RESOURCE_SCOPES, *(f"{resource}:{action}" for resource, actions in RESOURCE_SCOPES.items() for action in actions)]
+)
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def grants(scopes: Iterable[str], needed: str) -> bool:
+    """``customers`` grants every ``customers:*`` scope."""
+    scopes = set(scopes)
+    return needed in scopes or needed.split(":", 1)[0] in scopes
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who calls the API: one token of one account."""
+
+    token_id: int
+    account_id: int
+    timezone: str
+    scopes: frozenset[str]
+
+
+def issue(session: Session, account_id: int, scopes: Iterable[str], name: str = "") -> str:
+    scopes = sorted(set(scopes))
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown or not scopes:
+        raise ValueError(f"unknown scope(s): {', '.join(unknown) or '(none)'}; known: {', '.join(sorted(SCOPES))}")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(account_id=account_id, name=name, token_hash=hash_token(raw), prefix=raw[:10], scopes=" ".join(scopes))
+    )
+    session.commit()
+    return raw
+
+
+def authenticate(session: Session, raw: str) -> Principal | None:
+    if not raw or len(raw) > 200:
+        return None
+    row = session.execute(
+        select(ApiToken.id, ApiToken.account_id, ApiToken.scopes, Account.timezone)
+        .join(Account, Account.id == ApiToken.account_id)
+        .where(ApiToken.token_hash == hash_token(raw), ApiToken.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    return Principal(token_id=row.id, account_id=row.account_id, timezone=row.timezone, scopes=frozenset(row.scopes.split()))

@@ -1,0 +1,68 @@
+"""Who is calling the API, with which scopes, speaking which version."""
+
+from __future__ import annotations
+
+from litestar import Request
+from litestar.openapi.datastructures import ResponseSpec
+
+from app.accounts import tokens
+from app.accounts.tokens import Principal
+from app.customers.payload import CURRENT_VERSION, MIN_VERSION
+from app.db import session_scope
+from app.errors import ApiError, ErrorEnvelope
+
+def _unauthenticated() -> ApiError:
+    return ApiError(
+        401,
+        "auth.not_authenticated",
+        "Authentication credentials were not provided or are not valid.",
+        headers={"WWW-Authenticate": 'Bearer realm="api"'},
+    )
+
+
+def provide_principal(request: Request) -> Principal:
+    """The token's principal, if it holds the scope the route asks for."""
+    header = request.headers.get("authorization", "")
+    scheme, _, raw = header.partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        raise _unauthenticated()
+    with session_scope() as session:
+        principal = tokens.authenticate(session, raw.strip())
+    if principal is None:
+        raise _unauthenticated()
+    needed = request.route_handler.opt.get("scope")
+    if needed and not tokens.grants(principal.scopes, needed):
+        raise ApiError(403, "auth.insufficient_scope", f"This token lacks the scope {needed!r}.")
+    return principal
+
+
+def provide_version(request: Request) -> int:
+    raw = request.headers.get("x-api-version")
+    if raw is None or raw.strip() == "":
+        return CURRENT_VERSION
+    raw = raw.strip()
+    if raw.isdigit() and MIN_VERSION <= int(raw) <= CURRENT_VERSION:
+        return int(raw)
+    raise ApiError(
+        400,
+        "common.invalid_api_version",
+        f"X-Api-Version must be a whole number from {MIN_VERSION} to {CURRENT_VERSION}.",
+    )
+
+
+def _spec(description: str) -> ResponseSpec:
+    return ResponseSpec(data_container=ErrorEnvelope, description=description)
+
+
+API_RESPONSES = {
+    400: _spec(
+        "Bad request. Keys: `common.serializer_error` (field errors, every failing field listed), "
+        "`common.malformed_json`, `common.invalid_body`, `common.invalid_parameter`, `common.invalid_api_version`."
+    ),
+    401: _spec("No token, or an unknown or revoked one. Key: `auth.not_authenticated`."),
+    403: _spec("The token lacks the scope. Key: `auth.insufficient_scope`."),
+    404: _spec("No such customer in this account. Key: `common.unknown`."),
+    405: _spec("Method not allowed. Key: `common.method_not_allowed`."),
+    413: _spec("Request body larger than 1 MiB. Key: `common.request_too_large`."),
+    500: _spec("Unexpected error; no details are shown. Key: `common.server_error`."),
+}

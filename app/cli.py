@@ -1,0 +1,209 @@
+"""The `clientele` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from sqlalchemy import select
+
+from app import migrate
+from app.accounts import service as accounts
+from app.accounts import tokens
+from app.config import get_settings
+from app.db import session_scope
+
+DEMO_ACCOUNT = "Demo Shop"
+DEMO_EMAIL = "admin@example.com"
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def _account_id(session, name: str) -> int:
+    account = accounts.get_account(session, name)
+    if account is None:
+        _fail(f"No account named {name!r}. Create it with: clientele accounts create {name!r}")
+    return account.id
+
+
+@click.group()
+def main() -> None:
+    """Clientele: a back office and JSON API for a shop's customers."""
+
+
+# -- run -------------------------------------------------------------------
+
+
+def _bootstrap_demo() -> None:
+    """On the very first start: a demo account, a user and a token, printed once."""
+    import secrets
+
+    from app.accounts.models import Account
+
+    with session_scope() as session:
+        if session.scalar(select(Account.id).limit(1)) is not None:
+            return
+        account, _ = accounts.ensure_account(session, DEMO_ACCOUNT)
+        password = secrets.token_urlsafe(12)
+        accounts.create_user(session, account.id, DEMO_EMAIL, password, role="admin", name="Demo admin")
+        token = tokens.issue(session, account.id, ["customers"], name="demo")
+    click.echo(
+        "\n".join(
+            [
+                "",
+                "  First start: created the account 'Demo Shop'. These are shown only this once:",
+                f"    Back office:  http://{get_settings().host}:{get_settings().port}/  email {DEMO_EMAIL}  password {password}",
+                f"    API token:    {token}",
+                "",
+            ]
+        )
+    )
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1, or CLIENTELE_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default 8000, or CLIENTELE_PORT).")
+@click.option("--workers", type=int, default=1, show_default=True, help="Server worker processes.")
+@click.option("--demo/--no-demo", default=True, show_default=True, help="Create a demo account on an empty database.")
+def run(host: str | None, port: int | None, workers: int, demo: bool) -> None:
+    """Migrate the database to the latest revision, then serve."""
+    import uvicorn
+
+    settings = get_settings()
+    migrate.upgrade()
+    if demo:
+        _bootstrap_demo()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        access_log=False,
+        proxy_headers=False,
+    )
+
+
+# -- db --------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command()
+@click.argument("revision", default="head")
+def upgrade(revision: str) -> None:
+    """Migrate up to REVISION (default: the latest)."""
+    migrate.upgrade(revision=revision)
+
+
+@db.command()
+@click.argument("revision")
+def downgrade(revision: str) -> None:
+    """Migrate down to REVISION ('base' removes everything)."""
+    migrate.downgrade(revision)
+
+
+# -- accounts, users, tokens ----------------------------------------------
+
+
+@main.group("accounts")
+def accounts_group() -> None:
+    """Accounts (shops)."""
+
+
+@accounts_group.command("create")
+@click.argument("name")
+@click.option("--timezone", default="Europe/Berlin", show_default=True)
+def accounts_create(name: str, timezone: str) -> None:
+    """Create the account NAME; succeeds quietly if it exists."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        _fail(f"Unknown time zone {timezone!r}.")
+    with session_scope() as session:
+        try:
+            _, created = accounts.ensure_account(session, name, timezone)
+        except ValueError as exc:
+            _fail(str(exc))
+    if created:
+        click.echo(f"Created the account {name!r}.")
+
+
+@main.group("users")
+def users_group() -> None:
+    """Back-office users."""
+
+
+@users_group.command("create")
+@click.option("--account", "account_name", required=True)
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(accounts.ROLES), default="admin", show_default=True)
+def users_create(account_name: str, email: str, role: str) -> None:
+    """Create a user; the password is read from standard input."""
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with session_scope() as session:
+        account_id = _account_id(session, account_name)
+        try:
+            accounts.create_user(session, account_id, email, password, role=role)
+        except ValueError as exc:
+            _fail(str(exc))
+    click.echo(f"Created the {role} {email.strip().lower()} in {account_name!r}.")
+
+
+@main.group("tokens")
+def tokens_group() -> None:
+    """API tokens."""
+
+
+@tokens_group.command("create")
+@click.option("--account", "account_name", required=True)
+@click.option("--scope", "scopes", multiple=True, required=True, help=f"One of: {', '.join(sorted(tokens.SCOPES))}")
+@click.option("--name", default="", help="A name to recognise the token by.")
+def tokens_create(account_name: str, scopes: tuple[str, ...], name: str) -> None:
+    """Create an API token; prints it alone on the last line (it is not stored)."""
+    with session_scope() as session:
+        account_id = _account_id(session, account_name)
+        try:
+            raw = tokens.issue(session, account_id, [s for scope in scopes for s in scope.split()], name=name)
+        except ValueError as exc:
+            _fail(str(exc))
+    click.echo(f"Token for {account_name!r} with scopes {' '.join(sorted(scopes))} (shown once):", err=True)
+    click.echo(raw)
+
+
+# -- seed ------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--customers", "count", type=click.IntRange(min=1), required=True)
+@click.option("--account", "account_name", default=DEMO_ACCOUNT, show_default=True)
+@click.option("--seed", "rng_seed", type=int, default=None, help="Random seed, for repeatable data.")
+def seed(count: int, account_name: str, rng_seed: int | None) -> None:
+    """Insert COUNT realistic demo customers, with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+
+    from app.customers.seed import seed as seed_customers
+
+    with session_scope() as session:
+        account_id = _account_id(session, account_name)
+        with Progress(
+            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()
+        ) as progress:
+            task = progress.add_task("Seeding customers", total=count)
+            seed_customers(session, account_id, count, progress=lambda n: progress.advance(task, n), rng_seed=rng_seed)
+    click.echo(f"Seeded {count} customers into {account_name!r}.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,325 @@
+"""The customer's fields and rules, declared once.
+
+Both faces validate through these forms: the HTML pages bind them to the
+posted form, the JSON API flattens the request body into the same field names
+(``billing_address-city``, ``shipping_address-0-city``). Every rule, message
+and type coercion lives here and nowhere else.
+"""
+
+from __future__ import annotations
+
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar.datastructures import MultiDict
+from wtforms import Form, ValidationError
+from wtforms.fields import Field, FieldList, FormField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import AnyOf, Email, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, DateInput
+
+from app.countries import choices as country_choices
+from app.countries import to_alpha2
+from app.customers.models import ADDRESS_FIELDS, Customer
+
+TITLES = ("", "Mr.", "Mrs.", "Ms.")
+TITLE_MESSAGE = 'Must be one of "Mr.", "Mrs.", "Ms." or empty.'
+NAME_MESSAGE = "Name or company must be set"
+CHANNEL_MESSAGE = "The channel cannot be changed."
+MAX_SHIPPING_ADDRESSES = 20
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class TextField(StringField):
+    """A trimmed string that is never None."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("default", "")
+        kwargs.setdefault("filters", (_strip,))
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is None:
+            self.data = ""
+
+
+class StrictBooleanField(Field):
+    """A boolean that refuses anything it cannot read as yes or no.
+
+    An HTML checkbox posts "y" when ticked and nothing when not.
+    """
+
+    widget = CheckboxInput()
+    TRUE = frozenset({"y", "yes", "on", "true", "1"})
+    FALSE = frozenset({"", "n", "no", "off", "false", "0"})
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("default", False)
+        super().__init__(label, validators, **kwargs)
+        self._invalid = False
+
+    def process_data(self, value):
+        self.data = bool(value)
+
+    def process_formdata(self, valuelist):
+        raw = valuelist[-1].strip().lower() if valuelist else ""
+        self._invalid = raw not in self.TRUE | self.FALSE
+        self.data = raw in self.TRUE
+
+    def pre_validate(self, form):
+        if self._invalid:
+            raise ValidationError("Must be true or false.")
+
+    def _value(self):
+        return "y"
+
+    @property
+    def checked(self) -> bool:
+        return bool(self.data)
+
+
+class CountryField(SelectField):
+    """An ISO 3166 alpha-2 code; also accepts an English or German country name."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, choices=[("", "—")] + country_choices(), validate_choice=False, default="", **kwargs)
+
+    def process_formdata(self, valuelist):
+        self.raw = valuelist[0].strip() if valuelist else ""
+        self.data = (to_alpha2(self.raw) or self.raw) if self.raw else ""
+
+    def pre_validate(self, form):
+        if self.data and to_alpha2(self.data) != self.data:
+            raise ValidationError("Unknown country: use an ISO 3166 code such as DE or a country name.")
+
+
+class BirthdayField(Field):
+    """An ISO 8601 date or date-time; a bare date means midnight in the account's time zone."""
+
+    widget = DateInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.raw = ""
+        self._invalid = False
+
+    def _zone(self) -> ZoneInfo:
+        return ZoneInfo(getattr(self.meta, "timezone", None) or "UTC")
+
+    def process_formdata(self, valuelist):
+        self.raw = valuelist[0].strip() if valuelist else ""
+        self._invalid = False
+        self.data = None
+        if not self.raw:
+            return
+        text = self.raw[:-1] + "+00:00" if self.raw.endswith(("Z", "z")) else self.raw
+        try:
+            if len(text) == 10:
+                self.data = datetime.combine(date.fromisoformat(text), time(), self._zone()).astimezone(timezone.utc)
+            else:
+                parsed = datetime.fromisoformat(text)
+                if parsed.tzinfo is None:
+                    parsed = parsed.replace(tzinfo=self._zone())
+                self.data = parsed.astimezone(timezone.utc)
+        except ValueError:
+            self._invalid = True
+
+    def pre_validate(self, form):
+        if self._invalid:
+            raise ValidationError("Not a valid date: use YYYY-MM-DD or ISO 8601 such as 1985-04-30T10:49:52Z.")
+        if self.data and self.data > datetime.now(timezone.utc):
+            raise ValidationError("The birthday cannot be in the future.")
+
+    def _value(self):
+        if self.raw and self._invalid:
+            return self.raw
+        if isinstance(self.data, datetime):
+            return self.data.astimezone(self._zone()).date().isoformat()
+        return ""
+
+
+def _length(maximum: int) -> Length:
+    return Length(max=maximum, message=f"At most {maximum} characters.")
+
+
+class AddressForm(Form):
+    id = HiddenField(filters=(lambda v: int(v) if isinstance(v, str) and v.isdigit() else None,))
+    title = TextField("Title", [AnyOf(TITLES, message=TITLE_MESSAGE)])
+    first_name = TextField("First name", [_length(100)])
+    last_name = TextField("Last name", [_length(100)])
+    company = TextField("Company", [_length(200)])
+    address1 = TextField("Street and number", [_length(200)])
+    address2 = TextField("Address line 2", [_length(200)])
+    zipcode = TextField("Postcode", [_length(20)])
+    city = TextField("City", [_length(100)])
+    state = TextField("State", [_length(100)])
+    country = CountryField("Country")
+
+
+PHONE = Regexp(r"^[0-9+()\-/. ]*$", message="Use digits, spaces and + - ( ) / . only.")
+
+
+class CustomerForm(Form):
+    """Every field of a customer and every rule about it."""
+
+    class Meta:
+        timezone = "Europe/Berlin"
+        original_channel: int | None = None
+
+    title = TextField("Title", [AnyOf(TITLES, message=TITLE_MESSAGE)])
+    first_name = TextField("First name", [_length(100)])
+    last_name = TextField("Last name", [_length(100)])
+    company = TextField("Company", [_length(200)])
+    email = TextField("Email", [Optional(), _length(254), Email(message="Not a valid email address.")])
+    phone_number = TextField("Phone", [_length(40), PHONE])
+    phone_type = TextField("Phone type", [_length(20)], default="normal")
+    country_code = TextField("Phone country code", [_length(8), Regexp(r"^\+?[0-9]*$", message="Digits only, such as 49.")])
+    birthday = BirthdayField("Birthday")
+    note = TextAreaField("Note", [_length(5000)], default="", filters=(_strip, lambda v: v or ""))
+    tax_number = TextField("VAT ID", [_length(40)])
+    channel = IntegerField("Channel", default=1)
+    email_marketing_agreed = StrictBooleanField("Agreed to marketing emails")
+    is_b2b = StrictBooleanField("B2B")
+    is_favourite = StrictBooleanField("Favourite")
+    is_vip = StrictBooleanField("VIP")
+    is_confirmed = StrictBooleanField("Confirmed")
+    billing_address = FormField(AddressForm, "Billing address")
+    shipping_address = FieldList(FormField(AddressForm), "Shipping addresses")
+
+    def validate_channel(self, field: Field) -> None:
+        if field.data is None:
+            if not field.process_errors:
+                raise ValidationError("Must be a positive whole number.")
+            return
+        if not 1 <= field.data <= 2**31 - 1:
+            raise ValidationError("Must be a positive whole number.")
+        original = self.meta.original_channel
+        if original is not None and field.data != original:
+            raise ValidationError(CHANNEL_MESSAGE)
+
+    def validate_shipping_address(self, field: Field) -> None:
+        if len(field.entries) > MAX_SHIPPING_ADDRESSES:
+            raise ValidationError(f"At most {MAX_SHIPPING_ADDRESSES} shipping addresses.")
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if not self.company.data and not (self.first_name.data and self.last_name.data):
+            for field in (self.first_name, self.last_name, self.company):
+                field.errors = [*field.errors, NAME_MESSAGE]
+            valid = False
+        return valid
+
+    # -- helpers shared by both faces -------------------------------------
+
+    @classmethod
+    def bind(
+        cls,
+        formdata: MultiDict | None,
+        *,
+        timezone: str,
+        customer: Customer | None = None,
+        replace: Iterable[str] | None = None,
+    ) -> CustomerForm:
+        """Bind posted data; for an existing customer, start from what is stored.
+
+        Only the fields present in ``formdata`` change, except that every field
+        named in ``replace`` (or prefixed by it) is taken from ``formdata`` even
+        when absent there, as an unticked checkbox is.
+        """
+        meta = {"timezone": timezone, "original_channel": customer.channel if customer else None}
+        if customer is None:
+            return cls(formdata or MultiDict(), meta=meta)
+        merged = overlay(stored_formdata(customer, timezone), formdata or MultiDict(), replace or ())
+        return cls(merged, meta=meta)
+
+    def errors_by_path(self) -> dict[str, list[str]]:
+        """Every error keyed by its dotted path: ``billing_address.zipcode``."""
+        return dict(_walk_errors(self, ""))
+
+    def cleaned(self) -> dict[str, Any]:
+        data = dict(self.data)
+        data.pop("id", None)
+        return data
+
+
+def _walk_errors(form: Form, prefix: str):
+    for name, field in form._fields.items():
+        if isinstance(field, FormField):
+            yield from _walk_errors(field.form, f"{prefix}{name}.")
+        elif isinstance(field, FieldList):
+            for index, entry in enumerate(field.entries):
+                if isinstance(entry, FormField):
+                    yield from _walk_errors(entry.form, f"{prefix}{name}.{index}.")
+                elif entry.errors:
+                    yield f"{prefix}{name}.{index}", list(entry.errors)
+            own = [e for e in field.errors if isinstance(e, str)]
+            if own:
+                yield f"{prefix}{name}", own
+        elif field.errors:
+            yield f"{prefix}{name}", list(field.errors)
+
+
+def _field_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "y" if value else ""
+    return str(value)
+
+
+def stored_formdata(customer: Customer, tz: str) -> MultiDict:
+    """A customer as the form would have posted it."""
+    items: list[tuple[str, str]] = []
+    for name in SCALAR_FIELDS:
+        value = getattr(customer, name)
+        if name == "birthday" and value is not None:
+            value = value.isoformat()
+        items.append((name, _field_text(value)))
+    if customer.billing_address is not None:
+        items += _address_items("billing_address-", customer.billing_address)
+    for index, address in enumerate(customer.shipping_addresses):
+        items += _address_items(f"shipping_address-{index}-", address)
+    return MultiDict(items)
+
+
+def _address_items(prefix: str, address) -> list[tuple[str, str]]:
+    return [(f"{prefix}id", str(address.id))] + [(f"{prefix}{name}", getattr(address, name) or "") for name in ADDRESS_FIELDS]
+
+
+def overlay(stored: MultiDict, posted: MultiDict, replace: Iterable[str]) -> MultiDict:
+    """Posted values over stored ones; a posted shipping list replaces the stored one."""
+    replace = tuple(replace)
+    posted_keys = set(posted.keys())
+    posted_shipping = "shipping_address" in replace or any(
+        k == "shipping_address" or k.startswith("shipping_address-") for k in posted_keys
+    )
+
+    def dropped(key: str) -> bool:
+        if key in posted_keys:
+            return True
+        if posted_shipping and key.startswith("shipping_address-"):
+            return True
+        return any(key == r or key.startswith(f"{r}-") for r in replace)
+
+    items = [(k, v) for k, v in stored.multi_items() if not dropped(k)]
+    items += [(k, v) for k, v in posted.multi_items() if k != "shipping_address"]
+    return MultiDict(items)
+
+
+SCALAR_FIELDS: tuple[str, ...] = tuple(
+    name for name, f in CustomerForm()._fields.items() if not isinstance(f, (FormField, FieldList))
+)
+BOOLEAN_FIELDS: tuple[str, ...] = tuple(
+    name for name, f in CustomerForm()._fields.items() if isinstance(f, StrictBooleanField)
+)
+INTEGER_FIELDS: tuple[str, ...] = tuple(
+    name for name, f in CustomerForm()._fields.items() if isinstance(f, IntegerField)
+)
+ADDRESS_FORM_FIELDS: tuple[str, ...] = tuple(n for n in AddressForm()._fields if n != "id")
+

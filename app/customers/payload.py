@@ -1,0 +1,196 @@
+"""Between the API's JSON and the customer form: both address forms, v9 and v10 phones.
+
+A request body is flattened into the form's own field names
+(``billing_address-city``, ``shipping_address-0-city``) so that the form
+validates it exactly as it validates the HTML page. Only what JSON itself
+adds is checked here: that each value has the JSON type the field needs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar.datastructures import MultiDict
+
+from app.customers.forms import ADDRESS_FORM_FIELDS, BOOLEAN_FIELDS, INTEGER_FIELDS, SCALAR_FIELDS
+from app.customers.models import ADDRESS_FIELDS, Address, Customer
+from app.customers.schemas import AddressOut, CustomerBase, CustomerV9, CustomerV10, PhoneNumber
+
+CURRENT_VERSION = 12
+MIN_VERSION = 3
+PHONE_LIST_MAX_VERSION = 9
+FLAT_ADDRESS_FIELDS = ("address1", "address2", "zipcode", "city", "state", "country")
+# Fields a v9 client sends inside phone_numbers entries, and the form field each fills.
+PHONE_ENTRY_FIELDS = {"national_number": "phone_number", "country_code": "country_code", "type": "phone_type"}
+
+TYPE_MESSAGES = {
+    "str": "Must be a string.",
+    "bool": "Must be true or false.",
+    "int": "Must be a whole number.",
+    "object": "Must be an object.",
+    "list": "Must be a list.",
+}
+
+
+class Flattened:
+    """Form data built from a JSON body, with the type errors found on the way."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str]] = []
+        self.errors: dict[str, list[str]] = {}
+        # form path -> the path the client used, where they differ
+        self.aliases: dict[str, str] = {}
+
+    def add(self, key: str, value: str) -> None:
+        self.items.append((key, value))
+
+    def error(self, path: str, kind: str) -> None:
+        self.errors.setdefault(path, []).append(TYPE_MESSAGES[kind])
+
+    @property
+    def formdata(self) -> MultiDict:
+        return MultiDict(self.items)
+
+
+def _scalar(flat: Flattened, key: str, path: str, value: Any, kind: str) -> None:
+    if value is None:
+        flat.add(key, "")
+        return
+    ok = {
+        "bool": isinstance(value, bool),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "str": isinstance(value, str),
+    }[kind]
+    if not ok:
+        flat.error(path, kind)
+        return
+    if kind == "bool":
+        flat.add(key, "true" if value else "false")
+    else:
+        flat.add(key, str(value))
+
+
+def _kind(name: str) -> str:
+    if name in BOOLEAN_FIELDS:
+        return "bool"
+    if name in INTEGER_FIELDS:
+        return "int"
+    return "str"
+
+
+def _address(flat: Flattened, prefix: str, path: str, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        flat.error(path.rstrip("."), "object")
+        return
+    if isinstance(value.get("id"), int) and not isinstance(value.get("id"), bool):
+        flat.add(f"{prefix}id", str(value["id"]))
+    for name in ADDRESS_FORM_FIELDS:
+        if name in value:
+            _scalar(flat, f"{prefix}{name}", f"{path}{name}", value[name], "str")
+
+
+def flatten(body: dict[str, Any], version: int) -> Flattened:
+    flat = Flattened()
+    for name in SCALAR_FIELDS:
+        if name in body and name not in ("phone_number", "phone_type"):
+            _scalar(flat, name, name, body[name], _kind(name))
+    if version > PHONE_LIST_MAX_VERSION:
+        if "phone_number" in body:
+            _scalar(flat, "phone_number", "phone_number", body["phone_number"], "str")
+    elif "phone_numbers" in body:
+        _phone_numbers(flat, body["phone_numbers"])
+    _address(flat, "billing_address-", "billing_address.", body.get("billing_address"))
+    for name in FLAT_ADDRESS_FIELDS:
+        if name in body:
+            _scalar(flat, f"billing_address-{name}", name, body[name], "str")
+            flat.aliases[f"billing_address.{name}"] = name
+    if "shipping_address" in body:
+        shipping = body["shipping_address"]
+        if shipping is None:
+            shipping = []
+        if not isinstance(shipping, list):
+            flat.error("shipping_address", "list")
+        else:
+            flat.add("shipping_address", "")  # marks the list as sent, even when empty
+            for index, entry in enumerate(shipping):
+                if not isinstance(entry, dict):
+                    flat.error(f"shipping_address.{index}", "object")
+                    continue
+                if not (isinstance(entry.get("id"), int) and not isinstance(entry.get("id"), bool)):
+                    flat.add(f"shipping_address-{index}-id", "")  # an empty entry is still an entry
+                _address(flat, f"shipping_address-{index}-", f"shipping_address.{index}.", entry)
+    return flat
+
+
+def _phone_numbers(flat: Flattened, value: Any) -> None:
+    if value is None:
+        value = []
+    if not isinstance(value, list):
+        flat.error("phone_numbers", "list")
+        return
+    if len(value) > 1:
+        flat.errors.setdefault("phone_numbers", []).append("At most one phone number is supported.")
+        return
+    if not value:
+        flat.add("phone_number", "")
+        return
+    entry = value[0]
+    if not isinstance(entry, dict):
+        flat.error("phone_numbers.0", "object")
+        return
+    for source, target in PHONE_ENTRY_FIELDS.items():
+        if source in entry:
+            _scalar(flat, target, f"phone_numbers.0.{source}", entry[source], "str")
+            flat.aliases[target] = f"phone_numbers.0.{source}"
+
+
+def client_paths(errors: dict[str, list[str]], flat: Flattened) -> dict[str, list[str]]:
+    """Form errors under the names the client sent, merged with the JSON type errors."""
+    merged: dict[str, list[str]] = {k: list(v) for k, v in flat.errors.items()}
+    for path, messages in errors.items():
+        merged.setdefault(flat.aliases.get(path, path), []).extend(messages)
+    return merged
+
+
+# -- out ------------------------------------------------------------------
+
+
+def _address_out(address: Address) -> AddressOut:
+    return AddressOut(id=address.id, **{name: getattr(address, name) or "" for name in ADDRESS_FIELDS})
+
+
+def to_json(customer: Customer, version: int, timezone: str) -> CustomerBase:
+    birthday = customer.birthday.astimezone(ZoneInfo(timezone)).isoformat() if customer.birthday else None
+    billing = customer.billing_address
+    common: dict[str, Any] = dict(
+        id=customer.id,
+        account_scoped_id=customer.account_scoped_id,
+        billing_address=_address_out(billing) if billing else None,
+        shipping_address=[_address_out(a) for a in customer.shipping_addresses],
+        title=customer.title,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        company=customer.company,
+        email=customer.email,
+        email_marketing_agreed=customer.email_marketing_agreed,
+        is_b2b=customer.is_b2b,
+        is_favourite=customer.is_favourite,
+        is_vip=customer.is_vip,
+        is_confirmed=customer.is_confirmed,
+        note=customer.note,
+        tax_number=customer.tax_number,
+        country_code=customer.country_code,
+        channel=customer.channel,
+        birthday=birthday,
+    )
+    if version > PHONE_LIST_MAX_VERSION:
+        return CustomerV10(phone_number=customer.phone_number, **common)
+    phones = (
+        [PhoneNumber(id=customer.id, country_code=customer.country_code, type=customer.phone_type or "normal", national_number=customer.phone_number)]
+        if customer.phone_number
+        else []
+    )
+    return CustomerV9(phone_numbers=phones, **common)

@@ -1,0 +1,77 @@
+"""The JSON shapes of the Customers API responses (Inventorum-compatible)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class AddressOut:
+    id: int
+    title: str
+    first_name: str
+    last_name: str
+    company: str
+    address1: str
+    address2: str
+    zipcode: str
+    city: str
+    state: str
+    country: str
+
+
+@dataclass
+class PhoneNumber:
+    """A v9 phone number entry."""
+
+    id: int
+    country_code: str
+    type: str
+    national_number: str
+
+
+@dataclass(kw_only=True)
+class CustomerBase:
+    id: int
+    account_scoped_id: int
+    billing_address: AddressOut | None
+    shipping_address: list[AddressOut]
+    title: str
+    first_name: str
+    middle_name: None = None
+    last_name: str
+    company: str
+    email: str
+    email_marketing_agreed: bool
+    is_b2b: bool
+    is_favourite: bool
+    is_vip: bool
+    is_confirmed: bool
+    note: str
+    group: None = None
+    customer_note: None = None
+    tax_number: str
+    country_code: str
+    channel: int
+    birthday: str | None
+    total_sales: str = "0"
+
+
+@dataclass(kw_only=True)
+class CustomerV10(CustomerBase):
+    """A customer as API version 10 and later show it."""
+
+    phone_number: str
+
+
+@dataclass(kw_only=True)
+class CustomerV9(CustomerBase):
+    """A customer as API version 9 and earlier show it."""
+
+    phone_numbers: list[PhoneNumber]
+
+
+@dataclass
+class CustomerList:
+    total: int
+    data: list[CustomerV10 | CustomerV9]

@@ -1,0 +1,68 @@
+"""The application: one Litestar app serving the back office and the JSON API."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+
+from app.config import BASE_DIR
+from app.customers.api import CustomersApi
+from app.dependencies import provide_session
+from app.errors import api_exception_handler, is_api
+from app.pages_errors import page_exception_handler
+
+MAX_BODY = 1024 * 1024
+
+
+def exception_handler(request: Request, exc: Exception) -> Response[Any]:
+    if is_api(request):
+        return api_exception_handler(request, exc)
+    return page_exception_handler(request, exc)
+
+
+def openapi_config() -> OpenAPIConfig:
+    vendor = "/static/vendor/swagger-ui"
+    return OpenAPIConfig(
+        title="Clientele API",
+        version="1.0.0",
+        description=(
+            "The Customers API, compatible with Inventorum's. Authenticate with `Authorization: Bearer <token>`; "
+            "choose the response shape with `X-Api-Version` (9 and below: `phone_numbers`; 10 and above: `phone_number`). "
+            "Every error answers the envelope `{\"error\": {\"fields\", \"description\", \"key\"}}`."
+        ),
+        path="/schema",
+        render_plugins=[
+            JsonRenderPlugin(),
+            SwaggerRenderPlugin(
+                js_url=f"{vendor}/swagger-ui-bundle.js",
+                css_url=f"{vendor}/swagger-ui.css",
+                standalone_preset_js_url=f"{vendor}/swagger-ui-standalone-preset.js",
+                path="/swagger",
+            ),
+        ],
+        components=Components(
+            security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", description="An API token")}
+        ),
+        create_examples=False,
+    )
+
+
+def create_app() -> Litestar:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return Litestar(
+        route_handlers=[
+            CustomersApi,
+            create_static_files_router(path="/static", directories=[BASE_DIR / "static"], name="static", include_in_schema=False),
+        ],
+        dependencies={"session": Provide(provide_session)},
+        exception_handlers={Exception: exception_handler},
+        request_max_body_size=MAX_BODY,
+        openapi_config=openapi_config(),
+    )

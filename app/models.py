@@ -1,0 +1,7 @@
+"""Every model, imported in one place for Alembic and the CLI."""
+
+from app.accounts.models import Account, ApiToken, User
+from app.base import Base
+from app.customers.models import Address, Customer
+
+__all__ = ["Account", "Address", "ApiToken", "Base", "Customer", "User"]
