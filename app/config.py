@@ -35,6 +35,7 @@ class Settings:
     host: str
     port: int
     debug: bool
+    secure_cookies: bool
 
     @property
     def is_sqlite(self) -> bool:
@@ -62,4 +63,6 @@ def get_settings() -> Settings:
         host=os.environ.get("CLIENTELE_HOST", "127.0.0.1"),
         port=int(os.environ.get("CLIENTELE_PORT", "8000")),
         debug=os.environ.get("CLIENTELE_DEBUG", "") == "1",
+        # Behind HTTPS, set CLIENTELE_SECURE_COOKIES=1 so that cookies are sent over HTTPS only.
+        secure_cookies=os.environ.get("CLIENTELE_SECURE_COOKIES", "") == "1",
     )

@@ -12,8 +12,18 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
-from app.config import BASE_DIR
+from litestar.config.csrf import CSRFConfig
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.plugins.flash import FlashConfig, FlashPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine as Jinja
+from litestar.template.config import TemplateConfig
+
+from app.admin.views import make_router
+from app.config import BASE_DIR, get_settings
 from app.customers.api import CustomersApi
+from app.customers.pages import CUSTOMERS
+from app.web import auth
+from app.web.store import DatabaseStore
 from app.dependencies import provide_session
 from app.errors import api_exception_handler, is_api
 from app.pages_errors import page_exception_handler
@@ -54,15 +64,45 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
+SESSION_MAX_AGE = 12 * 3600
+
+
 def create_app() -> Litestar:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    templates = TemplateConfig(directory=BASE_DIR / "templates", engine=Jinja)
+    sessions = ServerSideSessionConfig(
+        key="clientele_session",
+        max_age=SESSION_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        exclude=["/api", "/static", "/schema"],
+    )
+    csrf = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name="clientele_csrf",
+        cookie_secure=settings.secure_cookies,
+        cookie_samesite="lax",
+        exclude=["/api", "/static", "/schema"],
+    )
     return Litestar(
         route_handlers=[
             CustomersApi,
+            auth.login_page,
+            auth.login_submit,
+            auth.logout,
+            auth.home,
+            make_router(CUSTOMERS),
             create_static_files_router(path="/static", directories=[BASE_DIR / "static"], name="static", include_in_schema=False),
         ],
         dependencies={"session": Provide(provide_session)},
         exception_handlers={Exception: exception_handler},
         request_max_body_size=MAX_BODY,
         openapi_config=openapi_config(),
+        template_config=templates,
+        middleware=[sessions.middleware],
+        stores={"sessions": DatabaseStore("sessions")},
+        csrf_config=csrf,
+        plugins=[FlashPlugin(FlashConfig(template_config=templates))],
     )

@@ -3,5 +3,6 @@
 from app.accounts.models import Account, ApiToken, User
 from app.base import Base
 from app.customers.models import Address, Customer
+from app.web.models import LoginFailure, WebSession
 
-__all__ = ["Account", "Address", "ApiToken", "Base", "Customer", "User"]
+__all__ = ["Account", "Address", "ApiToken", "Base", "Customer", "LoginFailure", "User", "WebSession"]

@@ -1,4 +1,4 @@
-"""Error pages for the browser face."""
+"""Error pages for the browser face: sign-in redirects, 403, 404 and 500 without details."""
 
 from __future__ import annotations
 
@@ -7,12 +7,37 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
+from litestar.response import Redirect, Template
+
+from app.web.auth import LoginRequired, login_url
 
 logger = logging.getLogger("clientele")
 
+TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    413: "Too large",
+    429: "Too many requests",
+    500: "Something went wrong",
+}
+
 
 def page_exception_handler(request: Request, exc: Exception) -> Response[Any]:
+    if isinstance(exc, LoginRequired):
+        target = login_url(request)
+        if request.headers.get("hx-request") == "true":
+            return Response(b"", status_code=200, headers={"HX-Redirect": target})
+        return Redirect(target, status_code=303)
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     if status >= 500:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return Response(f"Error {status}", status_code=status, media_type="text/plain")
+        detail = "The error has been logged. Please try again in a moment."
+    else:
+        detail = exc.detail if isinstance(exc, HTTPException) and exc.detail else TITLES.get(status, "Error")
+    if request.headers.get("hx-request") == "true":
+        return Response(detail, status_code=status, media_type="text/plain")
+    return Template(
+        "error.html", context={"status": status, "title": TITLES.get(status, "Error"), "detail": detail}, status_code=status
+    )

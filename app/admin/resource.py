@@ -1,0 +1,117 @@
+"""A declarative description of a resource: what the generic list, edit, print
+and delete views show, and the store they read and write through.
+
+A new resource needs a description, a form and a store; no templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+from wtforms import Form
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the list and of the printed list."""
+
+    name: str
+    label: str
+    sort: str | None = None  # the store's sort key; None: not sortable
+    kind: str = "text"  # text | title | email | phone | toggle | badges
+    badges: tuple[tuple[str, str], ...] = ()  # for kind="badges": (attribute, label)
+    printed: bool = True
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A yes/no filter of the list, shown as a checkbox next to the search."""
+
+    name: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """A group of fields on the full edit page; a field may be a nested form or a list of them."""
+
+    title: str
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    search: str = ""
+    filters: frozenset[str] = frozenset()
+    sort: str = ""
+    descending: bool = False
+
+
+@dataclass
+class Listing:
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts in the back office."""
+
+    user_id: int
+    account_id: int
+    account_name: str
+    timezone: str
+    role: str
+    email: str
+
+
+class Store(Protocol):
+    """What a resource's generic views need from its persistence."""
+
+    def listing(self, session: Session, actor: Actor, query: ListQuery, page: int, per_page: int) -> Listing: ...
+    def stream(self, session: Session, actor: Actor, query: ListQuery) -> Iterator[Any]: ...
+    def get(self, session: Session, actor: Actor, item_id: int) -> Any | None: ...
+    def get_for_update(self, session: Session, actor: Actor, item_id: int) -> Any | None: ...
+    def bind(self, formdata: Any, actor: Actor, item: Any | None = None, replace: Iterable[str] = ()) -> Form: ...
+    def create(self, session: Session, actor: Actor, form: Form) -> Any: ...
+    def update(self, session: Session, actor: Actor, item: Any, form: Form) -> Any: ...
+    def delete(self, session: Session, actor: Actor, item_id: int) -> bool: ...
+    def toggle(self, session: Session, actor: Actor, item_id: int, name: str, value: bool) -> Any | None: ...
+
+
+@dataclass(frozen=True)
+class Resource:
+    name: str  # URL segment
+    singular: str
+    plural: str
+    columns: tuple[Column, ...]
+    search_label: str
+    store: Store
+    describe: Callable[[Any], str]  # how one item is named in messages
+    sections: tuple[Section, ...]
+    inline_fields: tuple[str, ...] = ()
+    filters: tuple[Filter, ...] = ()
+    default_sort: str = ""
+    roles: tuple[str, ...] = ("admin", "staff")
+    per_page: int = 30
+    empty_hint: str = ""
+
+    @property
+    def toggles(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.kind == "toggle")
+
+    @property
+    def sorts(self) -> tuple[str, ...]:
+        return tuple(c.sort for c in self.columns if c.sort)
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)

@@ -1,0 +1,284 @@
+"""Generic back-office views, made for any resource from its description.
+
+Every view answers a whole page to a plain request and the partial that htmx
+asks for to an htmx request; both render the same partial templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import MultiDict
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.plugins.flash import flash
+from litestar.response import Redirect, Stream, Template
+from sqlalchemy.orm import Session
+
+from app.admin.resource import Actor, ListQuery, Resource
+from app.db import session_scope
+from app.web.auth import provide_actor
+
+TRUE = {"1", "y", "yes", "on", "true"}
+
+
+def list_query(resource: Resource, params: MultiDict | dict) -> ListQuery:
+    search = " ".join(str(params.get("q") or "").split())[:200]
+    filters = frozenset(f.name for f in resource.filters if str(params.get(f.name) or "").lower() in TRUE)
+    sort = str(params.get("sort") or "")
+    if sort not in resource.sorts:
+        sort = resource.default_sort
+    return ListQuery(search=search, filters=filters, sort=sort, descending=params.get("dir") == "desc")
+
+
+def query_string(query: ListQuery, **changes: Any) -> str:
+    """The URL parameters of a list state, with some changed."""
+    params: dict[str, Any] = {"q": query.search, "sort": query.sort, "dir": "desc" if query.descending else ""}
+    params.update({name: "1" for name in query.filters})
+    params.update(changes)
+    return urlencode({k: v for k, v in params.items() if v not in ("", None, False)})
+
+
+def _page_number(raw: str | None) -> int:
+    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 10**7 else 1
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true" and request.headers.get("hx-history-restore-request") != "true"
+
+
+async def _formdata(request: Request) -> MultiDict:
+    form = await request.form()
+    return MultiDict([(k, v) for k, v in form.multi_items() if isinstance(v, str) and k != "_csrf_token"])
+
+
+def make_router(resource: Resource) -> Router:
+    """The list, print, create, edit, inline edit, toggle and delete views of one resource."""
+    name = resource.name
+    base = f"/{name}"
+    opt = {"roles": resource.roles}
+
+    def ctx(request: Request, actor: Actor, **extra: Any) -> dict[str, Any]:
+        return {"resource": resource, "actor": actor, "query_string": query_string, **extra}
+
+    def back_to_list(request: Request) -> str:
+        """Where to return after a change: the list state the user came from."""
+        referer = request.headers.get("referer", "")
+        marker = f"{request.base_url}{name}"
+        if referer.startswith(marker) and "/" not in referer[len(marker) :].split("?")[0]:
+            return base + referer[len(marker) :]
+        return base
+
+    def get_or_404(session: Session, actor: Actor, item_id: int) -> Any:
+        item = resource.store.get(session, actor, item_id)
+        if item is None:
+            raise NotFoundException(f"No such {resource.singular}.")
+        return item
+
+    # -- list --------------------------------------------------------------
+
+    @get("/", name=f"{name}:list", sync_to_thread=True)
+    def list_view(request: Request, session: Session, actor: Actor) -> Template:
+        query = list_query(resource, request.query_params)
+        number = _page_number(request.query_params.get("page"))
+        listing = resource.store.listing(session, actor, query, number, resource.per_page)
+        if number > listing.pages:
+            number = listing.pages
+            listing = resource.store.listing(session, actor, query, number, resource.per_page)
+        context = ctx(request, actor, query=query, listing=listing)
+        if is_htmx(request) and request.headers.get("hx-target") == "results":
+            return Template("resource/_results.html", context=context)
+        return Template("resource/list.html", context=context)
+
+    # -- print -------------------------------------------------------------
+
+    @get("/print", name=f"{name}:print")
+    async def print_view(request: Request, actor: Actor) -> Stream:
+        query = list_query(resource, request.query_params)
+        environment = request.app.template_engine.engine
+        template = environment.get_template("resource/print.html")
+        printed_at = datetime.now(ZoneInfo(actor.timezone))
+
+        def chunks() -> Iterator[str]:
+            # Its own session: the stream outlives the request's.
+            with session_scope() as session:
+                total = resource.store.listing(session, actor, query, 1, 1).total
+                items = resource.store.stream(session, actor, query)
+                yield from template.generate(
+                    resource=resource, actor=actor, query=query, items=items, total=total, printed_at=printed_at, query_string=query_string
+                )
+
+        return Stream(chunks(), media_type="text/html; charset=utf-8")
+
+    # -- create ------------------------------------------------------------
+
+    @get("/new", name=f"{name}:new", sync_to_thread=False)
+    def new_view(request: Request, actor: Actor) -> Template:
+        form = resource.store.bind(None, actor)
+        return Template("resource/form.html", context=ctx(request, actor, form=form, item=None))
+
+    @post("/", name=f"{name}:create")
+    async def create_view(request: Request, session: Session, actor: Actor) -> Response[Any]:
+        formdata = await _formdata(request)
+        return await _run(_create, request, session, actor, formdata)
+
+    def _create(request: Request, session: Session, actor: Actor, formdata: MultiDict) -> Response[Any]:
+        formdata, rerender = _list_buttons(formdata)
+        form = resource.store.bind(formdata, actor)
+        if rerender or not form.validate():
+            status = 200 if rerender else 422
+            return Template("resource/form.html", context=ctx(request, actor, form=form, item=None), status_code=status)
+        item = resource.store.create(session, actor, form)
+        flash(request, f"Created {resource.describe(item)}.", category="success")
+        return Redirect(f"{base}?{urlencode({'q': resource.describe(item)})}", status_code=303)
+
+    # -- full edit ---------------------------------------------------------
+
+    @get("/{item_id:int}/edit", name=f"{name}:edit", sync_to_thread=True)
+    def edit_view(request: Request, session: Session, actor: Actor, item_id: int) -> Template:
+        item = get_or_404(session, actor, item_id)
+        form = resource.store.bind(None, actor, item)
+        return Template("resource/form.html", context=ctx(request, actor, form=form, item=item))
+
+    @post("/{item_id:int}/edit", name=f"{name}:save")
+    async def save_view(request: Request, session: Session, actor: Actor, item_id: int) -> Response[Any]:
+        formdata = await _formdata(request)
+        return await _run(_save, request, session, actor, formdata, item_id)
+
+    def _save(request: Request, session: Session, actor: Actor, formdata: MultiDict, item_id: int) -> Response[Any]:
+        formdata, rerender = _list_buttons(formdata)
+        item = resource.store.get_for_update(session, actor, item_id)
+        if item is None:
+            raise NotFoundException(f"No such {resource.singular}.")
+        form = resource.store.bind(formdata, actor, item, replace=_all_fields(resource))
+        if rerender or not form.validate():
+            session.rollback()
+            status = 200 if rerender else 422
+            return Template("resource/form.html", context=ctx(request, actor, form=form, item=item), status_code=status)
+        item = resource.store.update(session, actor, item, form)
+        flash(request, f"Saved {resource.describe(item)}.", category="success")
+        return Redirect(base, status_code=303)
+
+    # -- rows: show, inline edit, inline save, toggle ---------------------------
+
+    @get("/{item_id:int}/row", name=f"{name}:row", sync_to_thread=True)
+    def row_view(request: Request, session: Session, actor: Actor, item_id: int) -> Template:
+        item = get_or_404(session, actor, item_id)
+        return Template("resource/_row.html", context=ctx(request, actor, item=item))
+
+    @get("/{item_id:int}/row/edit", name=f"{name}:row_edit", sync_to_thread=True)
+    def row_edit_view(request: Request, session: Session, actor: Actor, item_id: int) -> Response[Any]:
+        if not is_htmx(request):
+            return Redirect(f"{base}/{item_id}/edit", status_code=303)
+        item = get_or_404(session, actor, item_id)
+        form = resource.store.bind(None, actor, item)
+        return Template("resource/_row_edit.html", context=ctx(request, actor, item=item, form=form))
+
+    @post("/{item_id:int}/row", name=f"{name}:row_save")
+    async def row_save_view(request: Request, session: Session, actor: Actor, item_id: int) -> Response[Any]:
+        formdata = await _formdata(request)
+        return await _run(_row_save, request, session, actor, formdata, item_id)
+
+    def _row_save(request: Request, session: Session, actor: Actor, formdata: MultiDict, item_id: int) -> Response[Any]:
+        item = resource.store.get_for_update(session, actor, item_id)
+        if item is None:
+            raise NotFoundException(f"No such {resource.singular}.")
+        form = resource.store.bind(formdata, actor, item, replace=resource.inline_fields)
+        if not form.validate():
+            session.rollback()
+            # 200 so that htmx swaps the form back in, with the errors and the input kept.
+            return Template("resource/_row_edit.html", context=ctx(request, actor, item=item, form=form))
+        item = resource.store.update(session, actor, item, form)
+        if not is_htmx(request):
+            flash(request, f"Saved {resource.describe(item)}.", category="success")
+            return Redirect(back_to_list(request), status_code=303)
+        return Template("resource/_row.html", context=ctx(request, actor, item=item, saved=True))
+
+    @post("/{item_id:int}/toggle/{field_name:str}", name=f"{name}:toggle")
+    async def toggle_view(request: Request, session: Session, actor: Actor, item_id: int, field_name: str) -> Response[Any]:
+        formdata = await _formdata(request)
+        return await _run(_toggle, request, session, actor, formdata, item_id, field_name)
+
+    def _toggle(request: Request, session: Session, actor: Actor, formdata: MultiDict, item_id: int, field_name: str) -> Response[Any]:
+        if field_name not in resource.toggles:
+            raise NotFoundException()
+        value = str(formdata.get("value", "")).lower() in TRUE
+        item = resource.store.toggle(session, actor, item_id, field_name, value)
+        if item is None:
+            raise NotFoundException(f"No such {resource.singular}.")
+        if not is_htmx(request):
+            return Redirect(back_to_list(request), status_code=303)
+        return Template("resource/_row.html", context=ctx(request, actor, item=item))
+
+    # -- delete ------------------------------------------------------------
+
+    @get("/{item_id:int}/delete", name=f"{name}:confirm_delete", sync_to_thread=True)
+    def confirm_delete_view(request: Request, session: Session, actor: Actor, item_id: int) -> Template:
+        item = get_or_404(session, actor, item_id)
+        template = "resource/_delete_dialog.html" if is_htmx(request) else "resource/delete.html"
+        return Template(template, context=ctx(request, actor, item=item, back=back_to_list(request)))
+
+    @post("/{item_id:int}/delete", name=f"{name}:delete", sync_to_thread=True)
+    def delete_view(request: Request, session: Session, actor: Actor, item_id: int) -> Response[Any]:
+        item = get_or_404(session, actor, item_id)
+        label = resource.describe(item)
+        if not resource.store.delete(session, actor, item_id):
+            raise NotFoundException(f"No such {resource.singular}.")
+        message = f"Deleted {label}."
+        if is_htmx(request):
+            return Template("resource/_deleted.html", context=ctx(request, actor, message=message, item_id=item_id))
+        flash(request, message, category="success")
+        return Redirect(back_to_list(request), status_code=303)
+
+    return Router(
+        path=base,
+        route_handlers=[
+            list_view,
+            print_view,
+            new_view,
+            create_view,
+            edit_view,
+            save_view,
+            row_view,
+            row_edit_view,
+            row_save_view,
+            toggle_view,
+            confirm_delete_view,
+            delete_view,
+        ],
+        dependencies={"actor": Provide(provide_actor, sync_to_thread=True)},
+        opt=opt,
+        include_in_schema=False,
+    )
+
+
+async def _run(fn, *args: Any) -> Any:
+    """Run a blocking view body in a worker thread (the form is read before, on the loop)."""
+    from anyio import to_thread
+
+    return await to_thread.run_sync(fn, *args)
+
+
+def _list_buttons(formdata: MultiDict) -> tuple[MultiDict, bool]:
+    """Handle "add" and "remove" buttons of repeated sub-forms: change the data, render again, save nothing."""
+    add = formdata.get("_add")
+    remove = formdata.get("_remove")
+    if not add and not remove:
+        return formdata, False
+    items = [(k, v) for k, v in formdata.multi_items() if k not in ("_add", "_remove")]
+    if remove:
+        prefix = f"{remove}-"
+        items = [(k, v) for k, v in items if not k.startswith(prefix)]
+    if add:
+        indices = {int(k[len(add) + 1 :].split("-")[0]) for k, _ in items if k.startswith(f"{add}-") and k[len(add) + 1 :].split("-")[0].isdigit()}
+        items.append((f"{add}-{max(indices, default=-1) + 1}-id", ""))
+    return MultiDict(items), True
+
+
+def _all_fields(resource: Resource) -> tuple[str, ...]:
+    return tuple(f for section in resource.sections for f in section.fields)

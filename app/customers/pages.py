@@ -1,0 +1,85 @@
+"""The customers screen of the back office: a description of the resource
+and the store that connects the generic views to the form and the service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from sqlalchemy.orm import Session
+
+from app.admin.resource import Actor, Column, Filter, Listing, ListQuery, Resource, Section
+from app.customers import service
+from app.customers.forms import CustomerForm
+from app.customers.models import Customer
+
+
+def _query(query: ListQuery) -> service.Query:
+    return service.Query(
+        search=query.search,
+        favourites="favourites" in query.filters,
+        sort=query.sort or "name",
+        descending=query.descending,
+    )
+
+
+class CustomerStore:
+    def listing(self, session: Session, actor: Actor, query: ListQuery, page: int, per_page: int) -> Listing:
+        result = service.page(session, actor.account_id, _query(query), page, per_page)
+        return Listing(result.items, result.total, result.page, result.per_page)
+
+    def stream(self, session: Session, actor: Actor, query: ListQuery) -> Iterator[Customer]:
+        return service.stream(session, actor.account_id, _query(query))
+
+    def get(self, session: Session, actor: Actor, item_id: int) -> Customer | None:
+        return service.get(session, actor.account_id, item_id)
+
+    def get_for_update(self, session: Session, actor: Actor, item_id: int) -> Customer | None:
+        return service.get_for_update(session, actor.account_id, item_id)
+
+    def bind(self, formdata, actor: Actor, item: Customer | None = None, replace: Iterable[str] = ()) -> CustomerForm:
+        return CustomerForm.bind(formdata, timezone=actor.timezone, customer=item, replace=replace)
+
+    def create(self, session: Session, actor: Actor, form: CustomerForm) -> Customer:
+        return service.create(session, actor.account_id, form.cleaned())
+
+    def update(self, session: Session, actor: Actor, item: Customer, form: CustomerForm) -> Customer:
+        return service.update_customer(session, item, form.cleaned())
+
+    def delete(self, session: Session, actor: Actor, item_id: int) -> bool:
+        return service.delete(session, actor.account_id, item_id)
+
+    def toggle(self, session: Session, actor: Actor, item_id: int, name: str, value: bool) -> Customer | None:
+        if name != "is_favourite":
+            return None
+        return service.set_favourite(session, actor.account_id, item_id, value)
+
+
+CUSTOMERS = Resource(
+    name="customers",
+    singular="customer",
+    plural="Customers",
+    columns=(
+        Column("display_name", "Name", sort="name", kind="title"),
+        Column("company", "Company", sort="company"),
+        Column("email", "Email", sort="email", kind="email"),
+        Column("phone_number", "Phone", sort="phone", kind="phone"),
+        Column("city", "City", sort="city"),
+        Column("is_favourite", "Favourite", kind="toggle", printed=False),
+        Column("badges", "Tags", kind="badges", badges=(("is_vip", "VIP"), ("is_b2b", "B2B"))),
+    ),
+    search_label="Search name, company, email, phone or city",
+    filters=(Filter("favourites", "Favourites"),),
+    sections=(
+        Section("Person", ("title", "first_name", "last_name", "company", "birthday")),
+        Section("Contact", ("email", "phone_number", "country_code", "email_marketing_agreed")),
+        Section("Status", ("is_favourite", "is_vip", "is_b2b", "is_confirmed", "tax_number", "channel")),
+        Section("Note", ("note",)),
+        Section("Billing address", ("billing_address",)),
+        Section("Shipping addresses", ("shipping_address",)),
+    ),
+    inline_fields=("first_name", "last_name", "company", "email", "phone_number", "is_favourite", "is_vip", "is_b2b"),
+    store=CustomerStore(),
+    describe=lambda c: c.display_name or f"Customer #{c.account_scoped_id}",
+    default_sort="name",
+    empty_hint="Add your first customer with “New customer”.",
+)

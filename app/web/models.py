@@ -1,0 +1,32 @@
+"""What the web face keeps in the database, so that any worker can serve any request."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.base import Base, UTCDateTime, utcnow
+
+
+class WebSession(Base):
+    """Server-side session data, keyed by the id in the session cookie."""
+
+    __tablename__ = "web_sessions"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+
+
+class LoginFailure(Base):
+    """A failed sign-in, counted per email and per client address to slow guessing down."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)

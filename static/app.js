@@ -1,0 +1,97 @@
+// Small behaviours on top of htmx. Every page works without this file.
+(function () {
+  "use strict";
+
+  function dialog() { return document.getElementById("dialog"); }
+  function offline(show) {
+    var banner = document.getElementById("offline");
+    if (banner) banner.hidden = !show;
+  }
+
+  // Escape cancels an inline edit, restoring the row.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var form = event.target.closest && event.target.closest("form.inline-edit");
+    if (!form) return;
+    event.preventDefault();
+    var cancel = form.querySelector("a.cancel");
+    if (cancel) cancel.click();
+  });
+
+  // Clicks: close the dialog, print.
+  document.addEventListener("click", function (event) {
+    var closer = event.target.closest("[data-close-dialog]");
+    if (closer && dialog() && dialog().open) {
+      event.preventDefault();
+      dialog().close();
+      return;
+    }
+    if (event.target.closest("[data-print]")) {
+      event.preventDefault();
+      window.print();
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "dialog") {
+      target.showModal();
+      var cancel = target.querySelector(".cancel");
+      if (cancel) cancel.focus();
+    }
+    if (target && target.classList && target.classList.contains("editing")) {
+      var first = target.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) first.focus();
+    }
+  });
+
+  // A swapped-in row replaces its target: focus follows the new element.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.tagName === "TR" && elt.classList.contains("editing")) {
+      var first = elt.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) first.focus();
+    } else if (elt && elt.tagName === "TR" && elt.classList.contains("saved")) {
+      var edit = elt.querySelector(".col-actions a");
+      if (edit) edit.focus();
+    }
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt.closest && event.detail.elt.closest("#dialog form");
+    if (form && dialog().open) form.dataset.pending = "1";
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.successful) offline(false);
+    var elt = event.detail.elt;
+    if (elt && elt.closest && elt.closest("#dialog") && dialog().open && event.detail.successful) dialog().close();
+  });
+
+  document.addEventListener("htmx:sendError", function () { offline(true); });
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    var messages = document.getElementById("messages");
+    if (!messages) return;
+    var p = document.createElement("p");
+    p.className = "message message-error";
+    p.setAttribute("role", "alert");
+    p.textContent = status === 401
+      ? "Your session has ended. Log in again; what you typed is still in the form."
+      : "The server could not do that (error " + status + "). Nothing was changed; please try again.";
+    messages.replaceChildren(p);
+  });
+
+  // The server asks for a sign-in on an htmx request: go there.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.status === 404 && event.detail.target && event.detail.target.id === "dialog") {
+      event.detail.shouldSwap = false;
+    }
+  });
+
+  dialog && document.addEventListener("DOMContentLoaded", function () {
+    var d = dialog();
+    if (d) d.addEventListener("close", function () { d.replaceChildren(); });
+  });
+})();

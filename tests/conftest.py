@@ -1,0 +1,105 @@
+"""Test databases: a fresh SQLite file, or a fresh PostgreSQL database when
+TEST_DATABASE_URL names a server. Migrated once per run; tests keep apart by
+each using accounts of their own."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app.config import normalise_database_url
+
+_TMP = Path(tempfile.mkdtemp(prefix="clientele-tests-"))
+_SERVER_URL = os.environ.get("TEST_DATABASE_URL", "")
+if _SERVER_URL:
+    _server = make_url(normalise_database_url(_SERVER_URL))
+    _DB_NAME = f"clientele_test_{os.getpid()}_{secrets.token_hex(3)}"
+    DATABASE_URL = _server.set(database=_DB_NAME).render_as_string(hide_password=False)
+else:
+    DATABASE_URL = f"sqlite:///{_TMP / 'test.db'}"
+
+os.environ["DATABASE_URL"] = DATABASE_URL
+os.environ["CLIENTELE_VAR_DIR"] = str(_TMP / "var")
+os.environ.setdefault("CLIENTELE_SECRET_KEY", secrets.token_urlsafe(32))
+
+
+def _admin_engine():
+    return create_engine(_server.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database() -> Iterator[str]:
+    """The migrated test database's URL."""
+    from app import migrate
+
+    if _SERVER_URL:
+        engine = _admin_engine()
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{_DB_NAME}"'))
+    migrate.upgrade(DATABASE_URL)
+    yield DATABASE_URL
+    from app.db import get_engine
+
+    get_engine().dispose()
+    if _SERVER_URL:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{_DB_NAME}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@dataclass
+class Shop:
+    id: int
+    name: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def make_shop(scopes=("customers",), timezone: str = "Europe/Berlin") -> Shop:
+    from app.accounts import service as accounts
+    from app.accounts import tokens
+    from app.db import session_scope
+
+    name = f"Shop {uuid.uuid4().hex[:10]}"
+    with session_scope() as session:
+        account, _ = accounts.ensure_account(session, name, timezone)
+        token = tokens.issue(session, account.id, scopes)
+        return Shop(account.id, name, token)
+
+
+@pytest.fixture
+def shop() -> Shop:
+    """A new account with a token holding every customers scope."""
+    return make_shop()
+
+
+@pytest.fixture
+def other_shop() -> Shop:
+    return make_shop()
+
+
+@pytest.fixture(scope="session")
+def app():
+    from app.main import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def client(app):
+    from litestar.testing import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
