@@ -152,10 +152,17 @@ def users_create(account_name: str, email: str, role: str) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\r\n")
+    from litestar.datastructures import MultiDict
+
+    from app.accounts.forms import UserForm
+
+    form = UserForm(MultiDict({"email": email, "password": password, "role": role}))
+    if not form.validate():
+        _fail("; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()))
     with session_scope() as session:
         account_id = _account_id(session, account_name)
         try:
-            accounts.create_user(session, account_id, email, password, role=role)
+            accounts.create_user(session, account_id, form.email.data, password, role=role)
         except ValueError as exc:
             _fail(str(exc))
     click.echo(f"Created the {role} {email.strip().lower()} in {account_name!r}.")

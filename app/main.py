@@ -18,6 +18,7 @@ from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine as Jinja
 from litestar.template.config import TemplateConfig
 
+from app.accounts.pages import USERS
 from app.admin.views import make_router
 from app.config import BASE_DIR, get_settings
 from app.customers.api import CustomersApi
@@ -94,6 +95,7 @@ def create_app() -> Litestar:
             auth.logout,
             auth.home,
             make_router(CUSTOMERS),
+            make_router(USERS),
             create_static_files_router(path="/static", directories=[BASE_DIR / "static"], name="static", include_in_schema=False),
         ],
         dependencies={"session": Provide(provide_session)},

@@ -14,6 +14,15 @@ from sqlalchemy.orm import Session
 from wtforms import Form
 
 
+class Invalid(Exception):
+    """A store refuses a change that the form could not check (a taken email, say)."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of the list and of the printed list."""

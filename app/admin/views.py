@@ -20,7 +20,7 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Stream, Template
 from sqlalchemy.orm import Session
 
-from app.admin.resource import Actor, ListQuery, Resource
+from app.admin.resource import Actor, Invalid, ListQuery, Resource
 from app.db import session_scope
 from app.web.auth import provide_actor
 
@@ -133,7 +133,12 @@ def make_router(resource: Resource) -> Router:
         if rerender or not form.validate():
             status = 200 if rerender else 422
             return Template("resource/form.html", context=ctx(request, actor, form=form, item=None), status_code=status)
-        item = resource.store.create(session, actor, form)
+        try:
+            item = resource.store.create(session, actor, form)
+        except Invalid as exc:
+            session.rollback()
+            _attach(form, exc)
+            return Template("resource/form.html", context=ctx(request, actor, form=form, item=None), status_code=422)
         flash(request, f"Created {resource.describe(item)}.", category="success")
         return Redirect(f"{base}?{urlencode({'q': resource.describe(item)})}", status_code=303)
 
@@ -160,7 +165,12 @@ def make_router(resource: Resource) -> Router:
             session.rollback()
             status = 200 if rerender else 422
             return Template("resource/form.html", context=ctx(request, actor, form=form, item=item), status_code=status)
-        item = resource.store.update(session, actor, item, form)
+        try:
+            item = resource.store.update(session, actor, item, form)
+        except Invalid as exc:
+            session.rollback()
+            _attach(form, exc)
+            return Template("resource/form.html", context=ctx(request, actor, form=form, item=item), status_code=422)
         flash(request, f"Saved {resource.describe(item)}.", category="success")
         return Redirect(base, status_code=303)
 
@@ -227,11 +237,18 @@ def make_router(resource: Resource) -> Router:
     def delete_view(request: Request, session: Session, actor: Actor, item_id: int) -> Response[Any]:
         item = get_or_404(session, actor, item_id)
         label = resource.describe(item)
-        if not resource.store.delete(session, actor, item_id):
+        try:
+            deleted = resource.store.delete(session, actor, item_id)
+        except Invalid as exc:
+            if is_htmx(request):
+                return Template("resource/_message.html", context=ctx(request, actor, message=exc.message, category="error"), headers={"HX-Reswap": "none"})
+            flash(request, exc.message, category="error")
+            return Redirect(back_to_list(request), status_code=303)
+        if not deleted:
             raise NotFoundException(f"No such {resource.singular}.")
         message = f"Deleted {label}."
         if is_htmx(request):
-            return Template("resource/_deleted.html", context=ctx(request, actor, message=message, item_id=item_id))
+            return Template("resource/_deleted.html", context=ctx(request, actor, message=message, item_id=item_id, category="success"))
         flash(request, message, category="success")
         return Redirect(back_to_list(request), status_code=303)
 
@@ -278,6 +295,13 @@ def _list_buttons(formdata: MultiDict) -> tuple[MultiDict, bool]:
         indices = {int(k[len(add) + 1 :].split("-")[0]) for k, _ in items if k.startswith(f"{add}-") and k[len(add) + 1 :].split("-")[0].isdigit()}
         items.append((f"{add}-{max(indices, default=-1) + 1}-id", ""))
     return MultiDict(items), True
+
+
+def _attach(form: Any, exc: Invalid) -> None:
+    if exc.field and exc.field in form._fields:
+        form[exc.field].errors = [*form[exc.field].errors, exc.message]
+    else:
+        form.form_errors.append(exc.message)
 
 
 def _all_fields(resource: Resource) -> tuple[str, ...]:

@@ -1,0 +1,99 @@
+"""The account's back-office users, as a resource of the generic views."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.accounts import service as accounts
+from app.accounts.forms import UserForm
+from app.accounts.models import User
+from app.admin.resource import Actor, Column, Invalid, Listing, ListQuery, Resource, Section
+
+SORTS = {"email": User.email, "name": User.name, "role": User.role}
+
+
+def _filtered(actor: Actor, query: ListQuery) -> Select:
+    stmt = select(User).where(User.account_id == actor.account_id)
+    for word in query.search.split():
+        stmt = stmt.where(or_(User.email.icontains(word, autoescape=True), User.name.icontains(word, autoescape=True)))
+    return stmt
+
+
+def _ordered(stmt: Select, query: ListQuery) -> Select:
+    column = SORTS.get(query.sort, User.email)
+    return stmt.order_by(column.desc() if query.descending else column.asc(), User.id)
+
+
+class UserStore:
+    def listing(self, session: Session, actor: Actor, query: ListQuery, page: int, per_page: int) -> Listing:
+        stmt = _filtered(actor, query)
+        total = session.scalar(stmt.with_only_columns(func.count(User.id))) or 0
+        items = list(session.scalars(_ordered(stmt, query).limit(per_page).offset((page - 1) * per_page)))
+        return Listing(items, total, page, per_page)
+
+    def stream(self, session: Session, actor: Actor, query: ListQuery) -> Iterator[User]:
+        return iter(session.scalars(_ordered(_filtered(actor, query), query).execution_options(yield_per=500)))
+
+    def get(self, session: Session, actor: Actor, item_id: int) -> User | None:
+        return session.scalar(select(User).where(User.account_id == actor.account_id, User.id == item_id))
+
+    def get_for_update(self, session: Session, actor: Actor, item_id: int) -> User | None:
+        return self.get(session, actor, item_id)
+
+    def bind(self, formdata, actor: Actor, item: User | None = None, replace: Iterable[str] = ()) -> UserForm:
+        meta = {"editing": item is not None}
+        if formdata is None:
+            return UserForm(obj=item, meta=meta) if item else UserForm(meta=meta)
+        return UserForm(formdata, meta=meta)
+
+    def create(self, session: Session, actor: Actor, form: UserForm) -> User:
+        try:
+            return accounts.create_user(session, actor.account_id, form.email.data, form.password.data, role=form.role.data, name=form.name.data)
+        except ValueError as exc:
+            raise Invalid("email", str(exc)) from exc
+
+    def update(self, session: Session, actor: Actor, item: User, form: UserForm) -> User:
+        if item.id == actor.user_id and form.role.data != "admin":
+            raise Invalid("role", "You cannot take the admin role from yourself.")
+        taken = session.scalar(select(User.id).where(User.email == form.email.data, User.id != item.id))
+        if taken is not None:
+            raise Invalid("email", f"A user with the email {form.email.data} exists already.")
+        item.email, item.name, item.role = form.email.data, form.name.data, form.role.data
+        if form.password.data:
+            item.password_hash = accounts.hash_password(form.password.data)
+        session.commit()
+        return item
+
+    def delete(self, session: Session, actor: Actor, item_id: int) -> bool:
+        if item_id == actor.user_id:
+            raise Invalid(None, "You cannot delete yourself.")
+        user = self.get(session, actor, item_id)
+        if user is None:
+            return False
+        session.delete(user)
+        session.commit()
+        return True
+
+    def toggle(self, session: Session, actor: Actor, item_id: int, name: str, value: bool) -> None:
+        return None
+
+
+USERS = Resource(
+    name="users",
+    singular="user",
+    plural="Users",
+    columns=(
+        Column("email", "Email", sort="email", kind="title"),
+        Column("name", "Name", sort="name"),
+        Column("role", "Role", sort="role"),
+    ),
+    search_label="Search email or name",
+    sections=(Section("User", ("email", "name", "role", "password")),),
+    store=UserStore(),
+    describe=lambda u: u.email,
+    default_sort="email",
+    roles=("admin",),
+)
