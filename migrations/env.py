@@ -9,13 +9,17 @@ from app.config import get_settings
 from app.db import make_engine
 from app.models import Base
 
+HAND_MADE_INDEXES = {"ix_customers_search_text_trgm"}
+
 config = context.config
 target_metadata = Base.metadata
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    # Full-text search tables and their shadow tables are managed by hand.
-    return not (type_ == "table" and name and name.startswith("customers_fts"))
+    # Full-text search tables, their shadow tables and the trigram index are managed by hand.
+    if type_ == "table" and name and name.startswith("customers_fts"):
+        return False
+    return not (type_ == "index" and name in HAND_MADE_INDEXES)
 
 
 def _configure(connection: Connection) -> None:

@@ -18,6 +18,9 @@ class Account(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin")
     # Last account_scoped_id handed out; incremented under a row lock.
     customer_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # Kept by the customer service in the same transaction as each change.
+    customer_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    favourite_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -65,6 +65,7 @@ class Listing:
     total: int
     page: int
     per_page: int
+    exact: bool = True  # False: "total" is a lower bound
 
     @property
     def pages(self) -> int:

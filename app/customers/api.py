@@ -56,7 +56,7 @@ def _validated(data: Any, version: int, principal: Principal, customer=None) -> 
 def _list(session: Session, principal: Principal, version: int, favourites: bool, limit: str | None, page: str | None, search: str) -> CustomerList:
     per_page = min(_positive("limit", limit, service.PAGE_SIZE), service.PAGE_SIZE)
     number = _positive("page", page, 1)
-    result = service.page(session, principal.account_id, service.Query(search=search, favourites=favourites, sort="created"), number, per_page)
+    result = service.page(session, principal.account_id, service.Query(search=search, favourites=favourites, sort="created"), number, per_page, addresses=True)
     return CustomerList(total=result.total, data=[to_json(c, version, principal.timezone) for c in result.items])
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.base import Base, UTCDateTime, utcnow
+from app.customers import search
 
 BILLING = "billing"
 SHIPPING = "shipping"
@@ -39,21 +40,38 @@ class Customer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Derived by refresh_derived(): what search, sorting and the list read.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    sort_name: Mapped[str] = mapped_column(
+        String(300).with_variant(String(300, collation="C"), "postgresql"), default="", server_default=""
+    )
+    city: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
     addresses: Mapped[list[Address]] = relationship(
         back_populates="customer",
         cascade="all, delete-orphan",
         order_by="(Address.kind, Address.position)",
-        lazy="selectin",
+        lazy="select",
     )
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         UniqueConstraint("account_id", "account_scoped_id"),
         Index("ix_customers_account_id_id", "account_id", "id"),
-        Index("ix_customers_account_id_is_favourite_id", "account_id", "is_favourite", "id"),
-        Index("ix_customers_account_id_last_name_first_name_id", "account_id", "last_name", "first_name", "id"),
+        Index("ix_customers_account_id_sort_name_id", "account_id", "sort_name", "id"),
+        Index("ix_customers_account_id_company_id", "account_id", "company", "id"),
+        Index("ix_customers_account_id_email_id", "account_id", "email", "id"),
+        Index("ix_customers_account_id_phone_number_id", "account_id", "phone_number", "id"),
+        Index("ix_customers_account_id_city_id", "account_id", "city", "id"),
+        Index("ix_customers_account_id_is_favourite_sort_name_id", "account_id", "is_favourite", "sort_name", "id"),
     )
+
+    def refresh_derived(self) -> None:
+        """Recompute the search text, the sort name and the city from the fields."""
+        billing = self.billing_address
+        self.city = billing.city if billing else ""
+        self.sort_name = search.sort_name(self.first_name, self.last_name, self.company)
+        self.search_text = search.search_text(self.first_name, self.last_name, self.company, self.email, self.phone_number, self.city)
 
     @property
     def billing_address(self) -> Address | None:
@@ -67,11 +85,6 @@ class Customer(Base):
     def display_name(self) -> str:
         name = " ".join(p for p in (self.first_name, self.last_name) if p)
         return name or self.company
-
-    @property
-    def city(self) -> str:
-        billing = self.billing_address
-        return billing.city if billing else ""
 
 
 class Address(Base):

@@ -25,7 +25,7 @@ def _query(query: ListQuery) -> service.Query:
 class CustomerStore:
     def listing(self, session: Session, actor: Actor, query: ListQuery, page: int, per_page: int) -> Listing:
         result = service.page(session, actor.account_id, _query(query), page, per_page)
-        return Listing(result.items, result.total, result.page, result.per_page)
+        return Listing(result.items, result.total, result.page, result.per_page, result.exact)
 
     def stream(self, session: Session, actor: Actor, query: ListQuery) -> Iterator[Customer]:
         return service.stream(session, actor.account_id, _query(query))

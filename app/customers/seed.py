@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Account
 from app.base import utcnow
 from app.customers.models import BILLING, SHIPPING, Address, Customer
+from app.customers.search import search_text, sort_name
 
 FIRST = (
     "Anna Ben Clara David Emma Felix Greta Hannah Ida Jonas Karl Lena Lukas Marie Max Mia Noah Olga Paul Quirin "
@@ -80,6 +81,9 @@ def _customer_row(rng: random.Random, account_id: int, scoped_id: int, now: date
         updated_at=now,
         version=1,
     )
+    customer["city"] = city
+    customer["sort_name"] = sort_name(first, last, company)
+    customer["search_text"] = search_text(first, last, company, customer["email"], customer["phone_number"], city)
     address = dict(
         account_id=account_id,
         kind=BILLING,
@@ -102,13 +106,22 @@ def seed(session: Session, account_id: int, count: int, batch: int = 5000, progr
     """Insert ``count`` customers, each with a billing address and some with a shipping one."""
     rng = random.Random(rng_seed)
     now = utcnow()
+    if session.in_transaction():
+        session.commit()
     done = 0
     while done < count:
         size = min(batch, count - done)
-        last = session.execute(
+        connection = session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        last = connection.execute(
             update(Account).where(Account.id == account_id).values(customer_seq=Account.customer_seq + size).returning(Account.customer_seq)
         ).scalar_one()
         pairs = [_customer_row(rng, account_id, last - size + 1 + i, now) for i in range(size)]
+        favourites = sum(1 for c, _ in pairs if c["is_favourite"])
+        connection.execute(
+            update(Account)
+            .where(Account.id == account_id)
+            .values(customer_count=Account.customer_count + size, favourite_count=Account.favourite_count + favourites)
+        )
         ids = session.scalars(
             insert(Customer).returning(Customer.id, sort_by_parameter_order=True), [c for c, _ in pairs]
         ).all()

@@ -11,23 +11,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy import ColumnElement, and_, column, func, select, table, text, update
+from sqlalchemy.orm import Session, selectinload
 
 from app.accounts.models import Account
 from app.base import utcnow
+from app.customers import search
 from app.customers.models import ADDRESS_FIELDS, BILLING, SHIPPING, Address, Customer
 
 PAGE_SIZE = 30
 
-SORTS: dict[str, tuple[str, ...]] = {
-    "name": ("last_name", "first_name"),
-    "company": ("company",),
-    "email": ("email",),
-    "phone": ("phone_number",),
-    "city": ("city",),
-    "created": (),
-}
 
 
 @dataclass(frozen=True)
@@ -40,7 +33,7 @@ class Query:
     descending: bool = False
 
     def normalised(self) -> Query:
-        sort = self.sort if self.sort in SORTS else "name"
+        sort = self.sort if self.sort in SORT_COLUMNS else "name"
         return Query(" ".join(self.search.split())[:200], self.favourites, sort, self.descending)
 
 
@@ -50,6 +43,7 @@ class Page:
     total: int
     page: int
     per_page: int
+    exact: bool = True
 
     @property
     def pages(self) -> int:
@@ -70,77 +64,125 @@ def _writing(session: Session) -> None:
 
 # -- reads -----------------------------------------------------------------
 
-_billing = aliased(Address, name="billing")
+# A search with more matches than this is counted as "more than SEARCH_COUNT_CAP".
+SEARCH_COUNT_CAP = 10_000
+
+SORT_COLUMNS = {
+    "name": Customer.sort_name,
+    "company": Customer.company,
+    "email": Customer.email,
+    "phone": Customer.phone_number,
+    "city": Customer.city,
+    "created": None,
+}
+
+_fts = table("customers_fts", column("rowid"))
 
 
-def _filtered(account_id: int, query: Query) -> Select[Any]:
-    stmt = (
-        select(Customer)
-        .outerjoin(_billing, and_(_billing.customer_id == Customer.id, _billing.kind == BILLING, _billing.account_id == account_id))
-        .where(Customer.account_id == account_id)
-    )
+def _fts_phrase(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _conditions(session: Session, account_id: int, query: Query, indexed: bool = True) -> list[ColumnElement[bool]]:
+    """The WHERE clause of a list: account, favourites, and every search word.
+
+    ``indexed`` lets SQLite look long words up in the trigram index; without it
+    they are matched in the rows as read (for an ordered scan of a common term).
+    """
+    conds: list[ColumnElement[bool]] = [Customer.account_id == account_id]
     if query.favourites:
-        stmt = stmt.where(Customer.is_favourite.is_(True))
-    for word in query.search.split():
-        stmt = stmt.where(_matches(word))
-    return stmt
+        conds.append(Customer.is_favourite.is_(True))
+    terms = search.words(query.search)
+    long_words = [w for w in terms if len(w) >= search.TRIGRAM]
+    short_words = [w for w in terms if len(w) < search.TRIGRAM]
+    if long_words and indexed and session.get_bind().dialect.name == "sqlite":
+        match = " AND ".join(_fts_phrase(w) for w in long_words)
+        conds.append(Customer.id.in_(select(_fts.c.rowid).where(text("customers_fts MATCH :fts_query").bindparams(fts_query=match))))
+    else:
+        conds.extend(Customer.search_text.contains(w, autoescape=True) for w in long_words)
+    if short_words and not long_words:
+        low, high = search.prefix_bounds(short_words[0])
+        conds.append(and_(Customer.sort_name >= low, Customer.sort_name < high))
+        short_words = short_words[1:]
+    conds.extend(Customer.search_text.contains(w, autoescape=True) for w in short_words)
+    return conds
 
 
-def _matches(word: str) -> ColumnElement[bool]:
-    columns = (
-        Customer.first_name,
-        Customer.last_name,
-        Customer.company,
-        Customer.email,
-        Customer.phone_number,
-        _billing.city,
-    )
-    return or_(*(column.icontains(word, autoescape=True) for column in columns))
-
-
-def _ordered(stmt: Select[Any], query: Query) -> Select[Any]:
-    columns = [(_billing.city if name == "city" else getattr(Customer, name)) for name in SORTS[query.sort]]
-    columns.append(Customer.id)
-    return stmt.order_by(*(c.desc() if query.descending else c.asc() for c in columns))
+def _order(query: Query, reverse: bool = False) -> list[ColumnElement[Any]]:
+    column_ = SORT_COLUMNS.get(query.sort)
+    descending = query.descending != reverse
+    columns = ([column_] if column_ is not None else []) + [Customer.id]
+    return [c.desc() if descending else c.asc() for c in columns]
 
 
 def get(session: Session, account_id: int, customer_id: int) -> Customer | None:
     return session.scalar(select(Customer).where(Customer.account_id == account_id, Customer.id == customer_id))
 
 
-def count(session: Session, account_id: int, query: Query = Query()) -> int:
+@dataclass(frozen=True)
+class Count:
+    value: int
+    exact: bool = True
+
+
+def count(session: Session, account_id: int, query: Query = Query()) -> Count:
+    """How many customers a list holds: exact and O(1) without a search (kept
+    counters), exact up to SEARCH_COUNT_CAP with one."""
     query = query.normalised()
-    stmt = _filtered(account_id, query).with_only_columns(func.count(Customer.id))
     if not query.search:
-        stmt = stmt.select_from(Customer)
-    return session.scalar(stmt) or 0
+        column_ = Account.favourite_count if query.favourites else Account.customer_count
+        return Count(session.scalar(select(column_).where(Account.id == account_id)) or 0)
+    capped = select(Customer.id).where(*_conditions(session, account_id, query)).limit(SEARCH_COUNT_CAP + 1)
+    value = session.scalar(select(func.count()).select_from(capped.subquery())) or 0
+    if value > SEARCH_COUNT_CAP:
+        return Count(SEARCH_COUNT_CAP, exact=False)
+    return Count(value)
 
 
-def page(session: Session, account_id: int, query: Query = Query(), number: int = 1, per_page: int = PAGE_SIZE) -> Page:
+def page(
+    session: Session, account_id: int, query: Query = Query(), number: int = 1, per_page: int = PAGE_SIZE, addresses: bool = False
+) -> Page:
+    """One page of a list. Pages past the middle are read from the far end, so the
+    last page costs what the first does."""
     query = query.normalised()
-    stmt = _ordered(_filtered(account_id, query), query).limit(per_page).offset((number - 1) * per_page)
-    items = list(session.scalars(stmt.options(selectinload(Customer.addresses))))
-    return Page(items=items, total=count(session, account_id, query), page=number, per_page=per_page)
+    total = count(session, account_id, query)
+    # A common term is cheaper to find by reading in order until the page is full.
+    conds = _conditions(session, account_id, query, indexed=total.exact)
+    offset = (number - 1) * per_page
+    stmt = select(Customer).where(*conds)
+    if addresses:
+        stmt = stmt.options(selectinload(Customer.addresses))
+    if total.exact and offset >= total.value:
+        items: list[Customer] = []
+    elif total.exact and offset > total.value // 2:
+        remaining = total.value - offset
+        stmt = stmt.order_by(*_order(query, reverse=True)).offset(max(0, remaining - per_page)).limit(min(per_page, remaining))
+        items = list(session.scalars(stmt))[::-1]
+    else:
+        items = list(session.scalars(stmt.order_by(*_order(query)).offset(offset).limit(per_page)))
+    return Page(items=items, total=total.value, page=number, per_page=per_page, exact=total.exact)
 
 
 def stream(session: Session, account_id: int, query: Query = Query(), batch: int = 500) -> Iterator[Customer]:
     """Every matching customer, in order, fetched in batches (for printing and export)."""
     query = query.normalised()
-    stmt = _ordered(_filtered(account_id, query), query).options(selectinload(Customer.addresses))
-    result = session.scalars(stmt.execution_options(yield_per=batch))
-    for customer in result:
-        yield customer
+    stmt = select(Customer).where(*_conditions(session, account_id, query)).order_by(*_order(query))
+    yield from session.scalars(stmt.execution_options(yield_per=batch))
 
 
 # -- writes ----------------------------------------------------------------
 
 
-def _next_scoped_id(session: Session, account_id: int) -> int:
-    """Hand out the account's next customer number under a row lock."""
+def _count_change(session: Session, account_id: int, customers: int = 0, favourites: int = 0, scoped_ids: int = 0) -> int:
+    """Adjust the account's counters (under its row lock); returns the last scoped id handed out."""
     return session.execute(
         update(Account)
         .where(Account.id == account_id)
-        .values(customer_seq=Account.customer_seq + 1)
+        .values(
+            customer_seq=Account.customer_seq + scoped_ids,
+            customer_count=Account.customer_count + customers,
+            favourite_count=Account.favourite_count + favourites,
+        )
         .returning(Account.customer_seq)
     ).scalar_one()
 
@@ -164,6 +206,7 @@ def _apply(customer: Customer, data: dict[str, Any]) -> None:
         _apply_address(address, entry)
     for address in existing.values():
         customer.addresses.remove(address)
+    customer.refresh_derived()
 
 
 def _apply_address(address: Address, data: dict[str, Any]) -> None:
@@ -174,7 +217,9 @@ def _apply_address(address: Address, data: dict[str, Any]) -> None:
 
 def create(session: Session, account_id: int, data: dict[str, Any]) -> Customer:
     _writing(session)
-    customer = Customer(account_id=account_id, account_scoped_id=_next_scoped_id(session, account_id), addresses=[])
+    favourite = 1 if data.get("is_favourite") else 0
+    scoped_id = _count_change(session, account_id, customers=1, favourites=favourite, scoped_ids=1)
+    customer = Customer(account_id=account_id, account_scoped_id=scoped_id, addresses=[])
     _apply(customer, data)
     session.add(customer)
     session.commit()
@@ -190,13 +235,17 @@ def get_for_update(session: Session, account_id: int, customer_id: int) -> Custo
         .where(Customer.account_id == account_id, Customer.id == customer_id)
         .with_for_update()
         .execution_options(populate_existing=True)
+        .options(selectinload(Customer.addresses))
     )
     return session.scalar(stmt)
 
 
 def update_customer(session: Session, customer: Customer, data: dict[str, Any]) -> Customer:
     """Apply validated form data to a customer read with ``get_for_update``."""
+    was_favourite = customer.is_favourite
     _apply(customer, data)
+    if customer.is_favourite != was_favourite:
+        _count_change(session, customer.account_id, favourites=1 if customer.is_favourite else -1)
     if session.is_modified(customer) or any(session.is_modified(a) for a in customer.addresses):
         customer.updated_at = utcnow()
     session.commit()
@@ -208,7 +257,9 @@ def set_favourite(session: Session, account_id: int, customer_id: int, favourite
     if customer is None:
         session.rollback()
         return None
-    customer.is_favourite = favourite
+    if customer.is_favourite != favourite:
+        customer.is_favourite = favourite
+        _count_change(session, account_id, favourites=1 if favourite else -1)
     session.commit()
     return customer
 
@@ -218,6 +269,7 @@ def delete(session: Session, account_id: int, customer_id: int) -> bool:
     if customer is None:
         session.rollback()
         return False
+    _count_change(session, account_id, customers=-1, favourites=-1 if customer.is_favourite else 0)
     session.delete(customer)
     session.commit()
     return True

@@ -1,0 +1,47 @@
+"""What a customer is found and sorted by.
+
+Search runs over one folded column, ``search_text``: case and diacritics are
+removed (``Müller`` → ``muller``, ``ß`` → ``ss``) on both sides, so "Muller"
+finds "Müller" on every database. SQLite indexes it with FTS5's trigram
+tokenizer (``customers_fts``, external content kept by triggers), PostgreSQL
+with a pg_trgm GIN index. Words of fewer than three letters cannot use a
+trigram index; a query made only of such words matches the start of the
+folded name (last name first), which has a B-tree index.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+SPECIAL = str.maketrans({"ß": "ss", "ẞ": "ss", "æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ł": "l", "Ł": "l", "œ": "oe", "Œ": "oe"})
+TRIGRAM = 3
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics: what search and name sorting compare."""
+    text = unicodedata.normalize("NFKD", (text or "").translate(SPECIAL))
+    return "".join(c for c in text if not unicodedata.combining(c)).casefold()
+
+
+def search_text(first_name: str, last_name: str, company: str, email: str, phone: str, city: str) -> str:
+    digits = re.sub(r"\D", "", phone or "")
+    parts = [first_name, last_name, company, email, phone, digits, city]
+    return fold(" ".join(p for p in parts if p))
+
+
+def sort_name(first_name: str, last_name: str, company: str) -> str:
+    """Last name first; a company without a person's name sorts by the company."""
+    name = " ".join(p for p in (last_name, first_name) if p) or company or ""
+    return fold(name)[:300]
+
+
+def words(query: str) -> list[str]:
+    """The folded words of a search, longest first (the most selective trigram lookups first)."""
+    folded = fold(query)
+    return sorted({w for w in folded.split() if w}, key=len, reverse=True)[:8]
+
+
+def prefix_bounds(prefix: str) -> tuple[str, str]:
+    """A half-open range of strings that start with ``prefix`` (index-friendly on every database)."""
+    return prefix, prefix + "\U0010ffff"
