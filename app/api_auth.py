@@ -5,11 +5,13 @@ from __future__ import annotations
 from litestar import Request
 from litestar.openapi.datastructures import ResponseSpec
 
+from app import ratelimit
 from app.accounts import tokens
 from app.accounts.tokens import Principal
 from app.customers.payload import CURRENT_VERSION, MIN_VERSION
 from app.db import session_scope
 from app.errors import ApiError, ErrorEnvelope
+from app.integrations import service as oauth
 
 def _unauthenticated() -> ApiError:
     return ApiError(
@@ -20,16 +22,35 @@ def _unauthenticated() -> ApiError:
     )
 
 
+def rate_limited(retry_after: int) -> ApiError:
+    return ApiError(
+        429,
+        "common.rate_limited",
+        f"Too many requests: at most {ratelimit.limit_per_second()} a second. Retry after {retry_after} s.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def authenticate(raw: str) -> Principal | None:
+    """A static API token (``clt_…``) or an OAuth access token (``cla_…``)."""
+    with session_scope() as session:
+        if raw.startswith(oauth.ACCESS_PREFIX):
+            return oauth.authenticate_access(session, raw)
+        return tokens.authenticate(session, raw)
+
+
 def provide_principal(request: Request) -> Principal:
-    """The token's principal, if it holds the scope the route asks for."""
+    """The token's principal, if it holds the scope the route asks for and is within its rate limit."""
     header = request.headers.get("authorization", "")
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise _unauthenticated()
-    with session_scope() as session:
-        principal = tokens.authenticate(session, raw.strip())
+    principal = authenticate(raw.strip())
     if principal is None:
         raise _unauthenticated()
+    verdict = ratelimit.hit(principal.rate_key)
+    if not verdict.allowed:
+        raise rate_limited(verdict.retry_after)
     needed = request.route_handler.opt.get("scope")
     if needed and not tokens.grants(principal.scopes, needed):
         raise ApiError(403, "auth.insufficient_scope", f"This token lacks the scope {needed!r}.")
@@ -64,5 +85,9 @@ API_RESPONSES = {
     404: _spec("No such customer in this account. Key: `common.unknown`."),
     405: _spec("Method not allowed. Key: `common.method_not_allowed`."),
     413: _spec("Request body larger than 1 MiB. Key: `common.request_too_large`."),
+    429: _spec(
+        "More than 20 requests in a second from one client (a static token, or an OAuth app with all its tokens). "
+        "Key: `common.rate_limited`; the `Retry-After` header tells the seconds to wait."
+    ),
     500: _spec("Unexpected error; no details are shown. Key: `common.server_error`."),
 }

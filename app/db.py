@@ -35,7 +35,11 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # No server-side prepared statements: a generic plan cannot see a search
+    # pattern, and would read every row instead of using the trigram index.
+    return create_engine(
+        url, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args={"prepare_threshold": None}
+    )
 
 
 @lru_cache(maxsize=4)

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Litestar, Request, Response
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
@@ -23,8 +23,12 @@ from app.admin.views import make_router
 from app.config import BASE_DIR, get_settings
 from app.customers.api import CustomersApi
 from app.customers.pages import CUSTOMERS
+from app.integrations import api as oauth_api
+from app.integrations import pages as integrations
 from app.web import auth
+from app.web.security import security_headers
 from app.web.store import DatabaseStore
+from app.web.swagger import StrictSwaggerRenderPlugin
 from app.dependencies import provide_session
 from app.errors import api_exception_handler, is_api
 from app.pages_errors import page_exception_handler
@@ -39,27 +43,26 @@ def exception_handler(request: Request, exc: Exception) -> Response[Any]:
 
 
 def openapi_config() -> OpenAPIConfig:
-    vendor = "/static/vendor/swagger-ui"
     return OpenAPIConfig(
         title="Clientele API",
         version="1.0.0",
         description=(
-            "The Customers API, compatible with Inventorum's. Authenticate with `Authorization: Bearer <token>`; "
+            "The Customers API, compatible with Inventorum's. Authenticate with `Authorization: Bearer <token>` "
+            "(a static API token, or an OAuth2 access token from `POST /api/auth/token/`: client credentials "
+            "with HTTP Basic, refresh tokens that rotate); "
             "choose the response shape with `X-Api-Version` (9 and below: `phone_numbers`; 10 and above: `phone_number`). "
             "Every error answers the envelope `{\"error\": {\"fields\", \"description\", \"key\"}}`."
         ),
         path="/schema",
         render_plugins=[
             JsonRenderPlugin(),
-            SwaggerRenderPlugin(
-                js_url=f"{vendor}/swagger-ui-bundle.js",
-                css_url=f"{vendor}/swagger-ui.css",
-                standalone_preset_js_url=f"{vendor}/swagger-ui-standalone-preset.js",
-                path="/swagger",
-            ),
+            StrictSwaggerRenderPlugin(path="/swagger"),
         ],
         components=Components(
-            security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", description="An API token")}
+            security_schemes={
+                "BearerToken": SecurityScheme(type="http", scheme="bearer", description="An API token or an OAuth2 access token"),
+                "ClientBasic": SecurityScheme(type="http", scheme="basic", description="An OAuth2 app's client id and secret"),
+            }
         ),
         create_examples=False,
     )
@@ -90,12 +93,14 @@ def create_app() -> Litestar:
     return Litestar(
         route_handlers=[
             CustomersApi,
+            oauth_api.token,
             auth.login_page,
             auth.login_submit,
             auth.logout,
             auth.home,
             make_router(CUSTOMERS),
             make_router(USERS),
+            integrations.make_router(),
             create_static_files_router(path="/static", directories=[BASE_DIR / "static"], name="static", include_in_schema=False),
         ],
         dependencies={"session": Provide(provide_session)},
@@ -107,4 +112,5 @@ def create_app() -> Litestar:
         stores={"sessions": DatabaseStore("sessions")},
         csrf_config=csrf,
         plugins=[FlashPlugin(FlashConfig(template_config=templates))],
+        before_send=[security_headers],
     )

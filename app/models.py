@@ -3,6 +3,20 @@
 from app.accounts.models import Account, ApiToken, User
 from app.base import Base
 from app.customers.models import Address, Customer
+from app.integrations.models import OAuthApp, OAuthToken
+from app.ratelimit import RateLimitCounter
 from app.web.models import LoginFailure, WebSession
 
-__all__ = ["Account", "Address", "ApiToken", "Base", "Customer", "LoginFailure", "User", "WebSession"]
+__all__ = [
+    "Account",
+    "Address",
+    "ApiToken",
+    "Base",
+    "Customer",
+    "LoginFailure",
+    "OAuthApp",
+    "OAuthToken",
+    "RateLimitCounter",
+    "User",
+    "WebSession",
+]

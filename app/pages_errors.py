@@ -36,8 +36,12 @@ def page_exception_handler(request: Request, exc: Exception) -> Response[Any]:
         detail = "The error has been logged. Please try again in a moment."
     else:
         detail = exc.detail if isinstance(exc, HTTPException) and exc.detail else TITLES.get(status, "Error")
+    headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) and status < 500 else {}
     if request.headers.get("hx-request") == "true":
-        return Response(detail, status_code=status, media_type="text/plain")
+        return Response(detail, status_code=status, media_type="text/plain", headers=headers)
     return Template(
-        "error.html", context={"status": status, "title": TITLES.get(status, "Error"), "detail": detail}, status_code=status
+        "error.html",
+        context={"status": status, "title": TITLES.get(status, "Error"), "detail": detail},
+        status_code=status,
+        headers=headers,
     )

@@ -31,12 +31,19 @@ def grants(scopes: Iterable[str], needed: str) -> bool:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who calls the API: one token of one account."""
+    """Who calls the API: one token of one account (a static API token, or an
+    OAuth access token of the app ``app_id``)."""
 
     token_id: int
     account_id: int
     timezone: str
     scopes: frozenset[str]
+    app_id: int | None = None
+
+    @property
+    def rate_key(self) -> str:
+        """What the rate limit counts: the static token, or the OAuth client (all its tokens together)."""
+        return f"oauth_app:{self.app_id}" if self.app_id is not None else f"api_token:{self.token_id}"
 
 
 def issue(session: Session, account_id: int, scopes: Iterable[str], name: str = "") -> str:

@@ -45,3 +45,25 @@ def words(query: str) -> list[str]:
 def prefix_bounds(prefix: str) -> tuple[str, str]:
     """A half-open range of strings that start with ``prefix`` (index-friendly on every database)."""
     return prefix, prefix + "\U0010ffff"
+
+
+# SQLite's full-text index over search_text: an external-content FTS5 table
+# kept in step with the customers table by these triggers.
+SQLITE_FTS_TABLE = (
+    "CREATE VIRTUAL TABLE customers_fts USING fts5(search_text, content='customers', content_rowid='id', tokenize='trigram')"
+)
+SQLITE_FTS_TRIGGERS = (
+    """CREATE TRIGGER IF NOT EXISTS customers_fts_insert AFTER INSERT ON customers BEGIN
+         INSERT INTO customers_fts(rowid, search_text) VALUES (new.id, new.search_text);
+       END""",
+    """CREATE TRIGGER IF NOT EXISTS customers_fts_delete AFTER DELETE ON customers BEGIN
+         INSERT INTO customers_fts(customers_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);
+       END""",
+    """CREATE TRIGGER IF NOT EXISTS customers_fts_update AFTER UPDATE OF search_text ON customers BEGIN
+         INSERT INTO customers_fts(customers_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);
+         INSERT INTO customers_fts(rowid, search_text) VALUES (new.id, new.search_text);
+       END""",
+)
+SQLITE_FTS_DROP_TRIGGERS = tuple(
+    f"DROP TRIGGER IF EXISTS {name}" for name in ("customers_fts_insert", "customers_fts_delete", "customers_fts_update")
+)

@@ -65,7 +65,7 @@ def _writing(session: Session) -> None:
 # -- reads -----------------------------------------------------------------
 
 # A search with more matches than this is counted as "more than SEARCH_COUNT_CAP".
-SEARCH_COUNT_CAP = 10_000
+SEARCH_COUNT_CAP = 1_000
 
 SORT_COLUMNS = {
     "name": Customer.sort_name,
@@ -83,29 +83,41 @@ def _fts_phrase(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
-def _conditions(session: Session, account_id: int, query: Query, indexed: bool = True) -> list[ColumnElement[bool]]:
+def _fts_matches(session: Session, expression: str) -> int:
+    """How many rows of every account the trigram index finds, counted up to the cap."""
+    capped = select(_fts.c.rowid).where(text("customers_fts MATCH :q").bindparams(q=expression)).limit(SEARCH_COUNT_CAP + 1)
+    return session.scalar(select(func.count()).select_from(capped.subquery())) or 0
+
+
+def _conditions(session: Session, account_id: int, query: Query) -> list[ColumnElement[bool]]:
     """The WHERE clause of a list: account, favourites, and every search word.
 
-    ``indexed`` lets SQLite look long words up in the trigram index; without it
-    they are matched in the rows as read (for an ordered scan of a common term).
+    On SQLite, words that together are rare are looked up in the trigram index
+    and the rows found are sorted; common ones are matched while reading the
+    account's rows in the list's order, which fills a page quickly.
+    PostgreSQL's planner makes that choice itself with the pg_trgm index.
     """
-    conds: list[ColumnElement[bool]] = [Customer.account_id == account_id]
+    account = Customer.account_id == account_id
+    conds: list[ColumnElement[bool]] = []
     if query.favourites:
         conds.append(Customer.is_favourite.is_(True))
     terms = search.words(query.search)
     long_words = [w for w in terms if len(w) >= search.TRIGRAM]
     short_words = [w for w in terms if len(w) < search.TRIGRAM]
-    if long_words and indexed and session.get_bind().dialect.name == "sqlite":
-        match = " AND ".join(_fts_phrase(w) for w in long_words)
-        conds.append(Customer.id.in_(select(_fts.c.rowid).where(text("customers_fts MATCH :fts_query").bindparams(fts_query=match))))
-    else:
-        conds.extend(Customer.search_text.contains(w, autoescape=True) for w in long_words)
-    if short_words and not long_words:
+    expression = " AND ".join(_fts_phrase(w) for w in long_words)
+    if long_words and session.get_bind().dialect.name == "sqlite" and _fts_matches(session, expression) <= SEARCH_COUNT_CAP:
+        match = text("customers_fts MATCH :fts_query").bindparams(fts_query=expression)
+        conds.append(Customer.id.in_(select(_fts.c.rowid).where(match)))
+        long_words = []
+        # "+ 0" keeps SQLite from walking the account's sort index: the few rows found are sorted instead.
+        account = (Customer.account_id + 0) == account_id
+    conds.extend(Customer.search_text.contains(w, autoescape=True) for w in long_words)
+    if short_words and len(short_words) == len(terms):
         low, high = search.prefix_bounds(short_words[0])
         conds.append(and_(Customer.sort_name >= low, Customer.sort_name < high))
         short_words = short_words[1:]
     conds.extend(Customer.search_text.contains(w, autoescape=True) for w in short_words)
-    return conds
+    return [account, *conds]
 
 
 def _order(query: Query, reverse: bool = False) -> list[ColumnElement[Any]]:
@@ -147,7 +159,7 @@ def page(
     query = query.normalised()
     total = count(session, account_id, query)
     # A common term is cheaper to find by reading in order until the page is full.
-    conds = _conditions(session, account_id, query, indexed=total.exact)
+    conds = _conditions(session, account_id, query)
     offset = (number - 1) * per_page
     stmt = select(Customer).where(*conds)
     if addresses:

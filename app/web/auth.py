@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import ratelimit
 from app.accounts import service as accounts
 from app.accounts.models import Account, User
 from app.admin.resource import Actor
@@ -30,6 +31,11 @@ class LoginRequired(HTTPException):
 class Forbidden(HTTPException):
     status_code = 403
     detail = "Your role does not allow this."
+
+
+class TooManyRequests(HTTPException):
+    status_code = 429
+    detail = "Too many requests: please wait a moment and try again."
 
 
 def provide_actor(request: Request) -> Actor:
@@ -50,6 +56,9 @@ def provide_actor(request: Request) -> Actor:
     roles = request.route_handler.opt.get("roles")
     if roles and actor.role not in roles:
         raise Forbidden()
+    verdict = ratelimit.hit(f"user:{actor.user_id}")
+    if not verdict.allowed:
+        raise TooManyRequests(headers={"Retry-After": str(verdict.retry_after)})
     return actor
 
 

@@ -14,7 +14,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from app.customers.search import search_text, sort_name
+from app.customers.search import (
+    SQLITE_FTS_DROP_TRIGGERS,
+    SQLITE_FTS_TABLE,
+    SQLITE_FTS_TRIGGERS,
+    search_text,
+    sort_name,
+)
 
 revision = "0003"
 down_revision = "0002"
@@ -29,21 +35,6 @@ SORT_INDEXES = {
     "ix_customers_account_id_city_id": ["account_id", "city", "id"],
     "ix_customers_account_id_is_favourite_sort_name_id": ["account_id", "is_favourite", "sort_name", "id"],
 }
-
-SQLITE_FTS = [
-    "CREATE VIRTUAL TABLE customers_fts USING fts5(search_text, content='customers', content_rowid='id', tokenize='trigram')",
-    """CREATE TRIGGER customers_fts_insert AFTER INSERT ON customers BEGIN
-         INSERT INTO customers_fts(rowid, search_text) VALUES (new.id, new.search_text);
-       END""",
-    """CREATE TRIGGER customers_fts_delete AFTER DELETE ON customers BEGIN
-         INSERT INTO customers_fts(customers_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);
-       END""",
-    """CREATE TRIGGER customers_fts_update AFTER UPDATE OF search_text ON customers BEGIN
-         INSERT INTO customers_fts(customers_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);
-         INSERT INTO customers_fts(rowid, search_text) VALUES (new.id, new.search_text);
-       END""",
-]
-
 
 def _backfill(bind) -> None:
     rows = bind.execute(
@@ -84,7 +75,7 @@ def upgrade() -> None:
     for name, columns in SORT_INDEXES.items():
         op.create_index(name, "customers", columns)
     if bind.dialect.name == "sqlite":
-        for statement in SQLITE_FTS:
+        for statement in (SQLITE_FTS_TABLE, *SQLITE_FTS_TRIGGERS):
             op.execute(statement)
         op.execute("INSERT INTO customers_fts(customers_fts) VALUES ('rebuild')")
     elif bind.dialect.name == "postgresql":
@@ -95,8 +86,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
-        for name in ("customers_fts_insert", "customers_fts_delete", "customers_fts_update"):
-            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        for statement in SQLITE_FTS_DROP_TRIGGERS:
+            op.execute(statement)
         op.execute("DROP TABLE IF EXISTS customers_fts")
     elif bind.dialect.name == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_customers_search_text_trgm")

@@ -1,0 +1,192 @@
+"""The OAuth2 token endpoint: client credentials and refresh-token grants (RFC 6749 §4.4, §6).
+
+Clients authenticate with HTTP Basic (``client_id:client_secret``), or with
+``client_id`` and ``client_secret`` in the body; the body is form-encoded as
+the RFC says, or a JSON object. Errors answer the API's envelope with the
+OAuth error as the key (``auth.invalid_client``, ``auth.invalid_grant``, …).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, unquote_plus
+
+from litestar import Request, Response, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from sqlalchemy.orm import Session
+
+from app import ratelimit
+from app.accounts.tokens import SCOPES
+from app.api_auth import rate_limited
+from app.errors import ApiError, ErrorEnvelope
+from app.integrations import service
+
+GRANT_TYPES = ("client_credentials", "refresh_token")
+PARAMETERS = ("grant_type", "refresh_token", "scope", "client_id", "client_secret")
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+@dataclass
+class TokenResponse:
+    access_token: str
+    token_type: str
+    expires_in: int
+    refresh_token: str
+    scope: str
+
+
+def _invalid_request(description: str) -> ApiError:
+    return ApiError(400, "auth.invalid_request", description, headers=NO_STORE)
+
+
+def _invalid_client() -> ApiError:
+    return ApiError(
+        401,
+        "auth.invalid_client",
+        "Client authentication failed: send the client id and secret with HTTP Basic.",
+        headers={**NO_STORE, "WWW-Authenticate": 'Basic realm="api"'},
+    )
+
+
+def _parameters(request: Request, body: bytes) -> dict[str, str]:
+    """The request's parameters: each at most once, each a string."""
+    media_type = request.content_type[0].lower()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _invalid_request("The request body is not valid UTF-8.") from exc
+    if media_type == "application/json":
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except (ValueError, RecursionError) as exc:
+            raise ApiError(400, "common.malformed_json", "The request body is not valid JSON.", headers=NO_STORE) from exc
+        if not isinstance(data, dict):
+            raise _invalid_request("The request body must be a JSON object.")
+        pairs = list(data.items())
+    elif media_type in ("application/x-www-form-urlencoded", "") or not text.strip():
+        try:
+            pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=20, errors="strict")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _invalid_request("The request body is not a valid form.") from exc
+    else:
+        raise ApiError(
+            415, "common.unsupported_media_type", "Send the parameters as application/x-www-form-urlencoded.", headers=NO_STORE
+        )
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        if name not in PARAMETERS:
+            continue
+        if name in params:
+            raise _invalid_request(f"The parameter {name} is given more than once.")
+        if not isinstance(value, str):
+            raise _invalid_request(f"The parameter {name} must be a string.")
+        params[name] = value
+    return params
+
+
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        raise _invalid_client()
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError) as exc:
+        raise _invalid_client() from exc
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise _invalid_client()
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class TokenOperation(Operation):
+    def __post_init__(self) -> None:
+        properties = {
+            "grant_type": Schema(type=OpenAPIType.STRING, enum=list(GRANT_TYPES)),
+            "refresh_token": Schema(type=OpenAPIType.STRING, description="For grant_type=refresh_token: the refresh token to rotate."),
+            "scope": Schema(
+                type=OpenAPIType.STRING,
+                description=f"Optional, space-separated: a subset of the app's scopes ({', '.join(sorted(SCOPES))}).",
+            ),
+        }
+        schema = Schema(type=OpenAPIType.OBJECT, properties=properties, required=["grant_type"])
+        self.request_body = RequestBody(
+            content={"application/x-www-form-urlencoded": OpenAPIMediaType(schema=schema)}, required=True
+        )
+
+
+def _spec(description: str) -> ResponseSpec:
+    return ResponseSpec(data_container=ErrorEnvelope, description=description)
+
+
+TOKEN_RESPONSES = {
+    400: _spec(
+        "Keys: `auth.invalid_request` (a missing, repeated or unreadable parameter), `auth.unsupported_grant_type`, "
+        "`auth.invalid_grant` (an unknown, expired, revoked or reused refresh token; a reused one also revokes "
+        "every token of its grant), `auth.invalid_scope`, `common.malformed_json`."
+    ),
+    401: _spec("The client id or secret is wrong, or the app is revoked. Key: `auth.invalid_client`."),
+    413: _spec("Request body larger than 1 MiB. Key: `common.request_too_large`."),
+    415: _spec("The body is neither form-encoded nor JSON. Key: `common.unsupported_media_type`."),
+    429: _spec("More than 20 token requests in a second from one address. Key: `common.rate_limited`."),
+    500: _spec("Unexpected error; no details are shown. Key: `common.server_error`."),
+}
+
+
+@post(
+    "/api/auth/token",
+    name="oauth.token",
+    status_code=200,
+    sync_to_thread=True,
+    summary="Get an access token",
+    tags=["Authentication"],
+    security=[{"ClientBasic": []}],
+    responses=TOKEN_RESPONSES,
+    operation_class=TokenOperation,
+)
+def token(request: Request, session: Session, body: bytes) -> Response[TokenResponse]:
+    """OAuth2 client credentials and refresh token grants. The access token lasts 36,000 s (10 h);
+    each refresh answers a new refresh token and makes the old one invalid."""
+    verdict = ratelimit.hit(f"token_endpoint:{_client_address(request)}")
+    if not verdict.allowed:
+        raise rate_limited(verdict.retry_after)
+    params = _parameters(request, body)
+    basic = _basic_credentials(request)
+    in_body = "client_id" in params or "client_secret" in params
+    if basic and in_body:
+        raise _invalid_request("Authenticate the client one way only: HTTP Basic or the body, not both.")
+    client_id, secret = basic or (params.get("client_id", ""), params.get("client_secret", ""))
+    grant_type = params.get("grant_type", "")
+    if not grant_type:
+        raise _invalid_request("The parameter grant_type is required.")
+    service.begin_write(session)
+    app = service.authenticate_client(session, client_id, secret)
+    if app is None:
+        raise _invalid_client()
+    try:
+        if grant_type == "client_credentials":
+            pair = service.client_credentials(session, app, params.get("scope"))
+        elif grant_type == "refresh_token":
+            if not params.get("refresh_token"):
+                raise _invalid_request("The parameter refresh_token is required.")
+            pair = service.refresh(session, app, params["refresh_token"], params.get("scope"))
+        else:
+            raise ApiError(400, "auth.unsupported_grant_type", f"Supported grant types: {', '.join(GRANT_TYPES)}.", headers=NO_STORE)
+    except service.GrantError as exc:
+        raise ApiError(400, f"auth.{exc.code}", exc.description, headers=NO_STORE) from exc
+    body_out = TokenResponse(pair.access_token, "Bearer", pair.expires_in, pair.refresh_token, pair.scope)
+    return Response(body_out, status_code=200, headers=NO_STORE)
+
+
+__all__ = ["token"]

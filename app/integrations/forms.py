@@ -1,0 +1,39 @@
+"""The fields and rules of a new OAuth2 app, declared once."""
+
+from __future__ import annotations
+
+from wtforms import Form
+from wtforms.fields import SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.accounts.tokens import RESOURCE_SCOPES
+from app.integrations.service import MAX_NAME
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def scope_choices() -> list[tuple[str, str]]:
+    choices = []
+    for resource, actions in RESOURCE_SCOPES.items():
+        choices.append((resource, f"{resource} (everything)"))
+        choices.extend((f"{resource}:{action}", f"{resource}:{action}") for action in actions)
+    return choices
+
+
+class AppForm(Form):
+    name = StringField(
+        "Name",
+        [DataRequired(message="Give the app a name."), Length(max=MAX_NAME, message=f"At most {MAX_NAME} characters.")],
+        filters=(_strip,),
+        description="Who uses it, such as the shop system or the accounting export.",
+    )
+    scopes = SelectMultipleField(
+        "Scopes",
+        [DataRequired(message="Choose at least one scope.")],
+        choices=scope_choices(),
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+    )

@@ -1,0 +1,109 @@
+"""The Integrations page of the back office: an account's admins create OAuth2 apps,
+see a new app's secret once, and revoke apps and grants, effective at once."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from anyio import to_thread
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import MultiDict
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.plugins.flash import flash
+from litestar.response import Redirect, Template
+from sqlalchemy.orm import Session
+
+from app.admin.resource import Actor
+from app.integrations import service
+from app.integrations.forms import AppForm
+from app.web.auth import provide_actor
+
+FAMILY = re.compile(r"[0-9a-f]{32}")
+
+
+def _clock(actor: Actor):
+    zone = ZoneInfo(actor.timezone)
+
+    def local(moment: datetime | None) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+    return local
+
+
+def _context(actor: Actor, **extra: Any) -> dict[str, Any]:
+    return {"actor": actor, "nav": "integrations", "local": _clock(actor), **extra}
+
+
+async def _formdata(request: Request) -> MultiDict:
+    form = await request.form()
+    return MultiDict([(k, v) for k, v in form.multi_items() if isinstance(v, str) and k != "_csrf_token"])
+
+
+def _app_or_404(session: Session, actor: Actor, app_id: int):
+    app = service.get_app(session, actor.account_id, app_id)
+    if app is None:
+        raise NotFoundException("No such app.")
+    return app
+
+
+def _list_page(session: Session, actor: Actor, form: AppForm, status_code: int = 200) -> Template:
+    apps = service.list_apps(session, actor.account_id)
+    return Template("integrations/list.html", context=_context(actor, apps=apps, form=form), status_code=status_code)
+
+
+@get("/", name="integrations:list", sync_to_thread=True)
+def list_view(session: Session, actor: Actor) -> Template:
+    return _list_page(session, actor, AppForm())
+
+
+@post("/", name="integrations:create")
+async def create_view(request: Request, session: Session, actor: Actor) -> Response[Any]:
+    formdata = await _formdata(request)
+    return await to_thread.run_sync(_create, session, actor, formdata)
+
+
+def _create(session: Session, actor: Actor, formdata: MultiDict) -> Template:
+    form = AppForm(formdata)
+    if not form.validate():
+        return _list_page(session, actor, form, status_code=422)
+    new = service.create_app(session, actor.account_id, form.name.data, form.scopes.data)
+    return Template("integrations/created.html", context=_context(actor, app=new.app, client_secret=new.client_secret))
+
+
+@get("/{app_id:int}", name="integrations:detail", sync_to_thread=True)
+def detail_view(session: Session, actor: Actor, app_id: int) -> Template:
+    app = _app_or_404(session, actor, app_id)
+    grants = service.grants(session, actor.account_id, app.id) if app.revoked_at is None else []
+    return Template("integrations/detail.html", context=_context(actor, app=app, grants=grants))
+
+
+@post("/{app_id:int}/revoke", name="integrations:revoke", sync_to_thread=True)
+def revoke_view(request: Request, session: Session, actor: Actor, app_id: int) -> Redirect:
+    app = service.revoke_app(session, actor.account_id, app_id)
+    if app is None:
+        raise NotFoundException("No such app.")
+    flash(request, f"Revoked {app.name}: its client id and every token it held stop working now.", category="success")
+    return Redirect("/integrations", status_code=303)
+
+
+@post("/{app_id:int}/grants/{family:str}/revoke", name="integrations:revoke_grant", sync_to_thread=True)
+def revoke_grant_view(request: Request, session: Session, actor: Actor, app_id: int, family: str) -> Redirect:
+    if not FAMILY.fullmatch(family) or not service.revoke_grant(session, actor.account_id, app_id, family):
+        raise NotFoundException("No such grant.")
+    flash(request, "Revoked the grant: its access and refresh tokens stop working now.", category="success")
+    return Redirect(f"/integrations/{app_id}", status_code=303)
+
+
+def make_router() -> Router:
+    """The Integrations pages, for admins only (checked by provide_actor on every request)."""
+    return Router(
+        path="/integrations",
+        route_handlers=[list_view, create_view, detail_view, revoke_view, revoke_grant_view],
+        dependencies={"actor": Provide(provide_actor, sync_to_thread=True)},
+        opt={"roles": ("admin",)},
+        include_in_schema=False,
+    )

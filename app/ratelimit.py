@@ -1,0 +1,77 @@
+"""Request rate limits kept in the database, so that every worker and host counts together.
+
+A fixed window per key (``api_token:7``, ``oauth_app:3``, ``user:12``): one row
+per key, updated in place by a single INSERT … ON CONFLICT DO UPDATE …
+RETURNING statement, which both SQLite (3.35+) and PostgreSQL run atomically.
+A request costs that one statement and its commit; the table holds one row per
+client and never grows with traffic.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Integer, String, case
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.base import Base
+from app.db import get_engine
+
+# The original API's documented limit: 20 requests per second per client.
+DEFAULT_LIMIT = 20
+WINDOW_SECONDS = 1
+
+
+class RateLimitCounter(Base):
+    """Requests counted for one key in its current window."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    count: int
+    limit: int
+    retry_after: int  # whole seconds until the window ends (at least 1)
+
+
+def limit_per_second() -> int:
+    """``CLIENTELE_RATE_LIMIT`` requests per second (default 20); 0 turns limiting off."""
+    raw = os.environ.get("CLIENTELE_RATE_LIMIT", "")
+    return int(raw) if raw.strip().isdecimal() else DEFAULT_LIMIT
+
+
+def _upsert(dialect: str, key: str, window: int):
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = RateLimitCounter.__table__
+    stmt = insert(table).values(key=key, window=window, count=1)
+    same_window = table.c.window == stmt.excluded.window
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={"count": case((same_window, table.c.count + 1), else_=1), "window": stmt.excluded.window},
+    ).returning(table.c.count)
+
+
+def hit(key: str, limit: int | None = None, now: float | None = None) -> Verdict:
+    """Count one request for ``key``; whether it is within ``limit`` requests per window."""
+    limit = limit_per_second() if limit is None else limit
+    if limit <= 0:
+        return Verdict(True, 0, 0, 0)
+    now = time.time() if now is None else now
+    window = int(now // WINDOW_SECONDS)
+    engine = get_engine()
+    key = key[:200]
+    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
+        with conn.begin():
+            count = conn.execute(_upsert(engine.dialect.name, key, window)).scalar_one()
+    retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+    return Verdict(count <= limit, count, limit, retry_after)

@@ -1,0 +1,1 @@
+"""Browser tests of the back office (marked e2e)."""

@@ -1,0 +1,100 @@
+"""Deleting a customer: a confirmation dialog with JavaScript, a confirmation page without."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import CustomerRef, Staff, get_customer, row, search_for
+
+
+@pytest.fixture
+def pair(add_customer, token: str) -> tuple[CustomerRef, CustomerRef]:
+    return (
+        add_customer(first_name="Doris", last_name=f"{token}"),
+        add_customer(first_name="Egon", last_name=f"{token}"),
+    )
+
+
+def test_delete_opens_a_dialog_naming_the_customer_and_cancel_changes_nothing(logged_in_page: Page, pair, admin: Staff, token: str) -> None:
+    page = logged_in_page
+    doomed, _ = pair
+    search_for(page, token)
+    row(page, doomed).get_by_role("link", name=f"Delete {doomed.name}").click()
+
+    dialog = page.get_by_role("dialog", name=f"Delete {doomed.name}?")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(f"This removes the customer {doomed.name}.")
+    # The safe choice has the focus.
+    expect(dialog.get_by_role("link", name="Cancel")).to_be_focused()
+
+    dialog.get_by_role("link", name="Cancel").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(page.locator("#results tbody tr")).to_have_count(2)
+    expect(row(page, doomed)).to_be_visible()
+    assert get_customer(admin.account_id, doomed.id) is not None
+
+    # Escape closes it too.
+    row(page, doomed).get_by_role("link", name=f"Delete {doomed.name}").click()
+    expect(page.get_by_role("dialog", name=f"Delete {doomed.name}?")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert get_customer(admin.account_id, doomed.id) is not None
+
+
+def test_confirming_removes_the_row_and_says_deleted(logged_in_page: Page, pair, admin: Staff, token: str) -> None:
+    page = logged_in_page
+    doomed, kept = pair
+    search_for(page, token)
+    row(page, doomed).get_by_role("link", name=f"Delete {doomed.name}").click()
+    page.get_by_role("dialog", name=f"Delete {doomed.name}?").get_by_role("button", name="Delete").click()
+
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(row(page, doomed)).to_be_hidden()
+    expect(page.locator("#messages")).to_have_text(f"Deleted {doomed.name}.")
+    expect(row(page, kept)).to_be_visible()
+    assert get_customer(admin.account_id, doomed.id) is None
+
+    page.reload()
+    expect(page.locator("#results tbody tr")).to_have_count(1)
+    expect(page.locator("#count")).to_have_text(f"1 customer matching “{token}”")
+
+
+def test_deleting_without_javascript_uses_a_confirmation_page(no_js_page: Page, pair, admin: Staff, token: str) -> None:
+    page = no_js_page
+    doomed, kept = pair
+    page.goto(f"/customers?q={token}")
+    row(page, doomed).get_by_role("link", name=f"Delete {doomed.name}").click()
+
+    expect(page).to_have_url(re.compile(rf"/customers/{doomed.id}/delete$"))
+    expect(page.get_by_role("heading", name=f"Delete {doomed.name}?")).to_be_visible()
+
+    # Cancel goes back to the list as it was, and changes nothing.
+    page.get_by_role("link", name="Cancel").click()
+    expect(page).to_have_url(re.compile(rf"/customers\?q={token}$"))
+    expect(page.locator("#results tbody tr")).to_have_count(2)
+
+    row(page, doomed).get_by_role("link", name=f"Delete {doomed.name}").click()
+    page.get_by_role("button", name="Delete").click()
+
+    expect(page).to_have_url(re.compile(r"/customers(\?|$)"))
+    expect(page.locator("#messages")).to_have_text(f"Deleted {doomed.name}.")
+    expect(row(page, doomed)).to_have_count(0)
+    assert get_customer(admin.account_id, doomed.id) is None
+    assert get_customer(admin.account_id, kept.id) is not None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="app bug: the delete confirmation page posts without the list state; back_to_list() then sees the "
+    "confirmation page as referer and returns to /customers, losing the search",
+)
+def test_deleting_without_javascript_returns_to_the_search(no_js_page: Page, pair, token: str) -> None:
+    page = no_js_page
+    doomed, kept = pair
+    page.goto(f"/customers?q={token}")
+    row(page, doomed).get_by_role("link", name=f"Delete {doomed.name}").click()
+    page.get_by_role("button", name="Delete").click()
+    expect(page).to_have_url(re.compile(rf"/customers\?q={token}$"), timeout=2000)

@@ -1,0 +1,146 @@
+"""Editing a customer in place, in the list row."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import CustomerRef, Staff, assert_same_document, get_customer, mark_page, row, search_for
+
+
+@pytest.fixture
+def customer(add_customer, token: str) -> CustomerRef:
+    return add_customer(first_name="Ilse", last_name=f"{token}", email="ilse@example.com", phone_number="030 1234567", city="Jena")
+
+
+def open_inline_edit(page: Page, customer: CustomerRef):
+    search_for(page, customer.name.split()[-1])
+    row(page, customer).get_by_role("link", name=f"Edit {customer.name}").click()
+    form = row(page, customer).get_by_role("form", name=f"Edit {customer.name}")
+    expect(form).to_be_visible()
+    # The app moves the focus into the form once htmx has settled; wait for it so that it cannot land mid-typing.
+    expect(form.get_by_label("First name")).to_be_focused()
+    return form
+
+
+def test_edit_turns_the_row_into_a_form_with_the_current_values(logged_in_page: Page, customer: CustomerRef) -> None:
+    page = logged_in_page
+    mark_page(page)
+    form = open_inline_edit(page, customer)
+
+    expect(form.get_by_label("First name")).to_have_value("Ilse")
+    expect(form.get_by_label("Email")).to_have_value("ilse@example.com")
+    expect(form.get_by_label("Phone")).to_have_value("030 1234567")
+    expect(form.get_by_role("button", name="Save")).to_be_visible()
+    expect(form.get_by_role("link", name="Cancel")).to_be_visible()
+    # The first field has the focus, ready to type.
+    expect(form.get_by_label("First name")).to_be_focused()
+    assert_same_document(page)
+
+
+def test_saving_an_invalid_email_keeps_the_form_with_the_error_by_the_field(logged_in_page: Page, customer: CustomerRef, admin: Staff) -> None:
+    page = logged_in_page
+    form = open_inline_edit(page, customer)
+    form.get_by_label("First name").fill("Ilsabe")
+    email = form.get_by_label("Email")
+    email.fill("ilse@example")  # the browser takes it; the server does not
+    form.get_by_role("button", name="Save").click()
+
+    form = row(page, customer).get_by_role("form")
+    error = form.locator("#email-error")
+    expect(error).to_have_text("Not a valid email address.")
+    email = form.get_by_label("Email")
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email).to_have_attribute("aria-describedby", "email-error")
+    # What was typed is still there, in every field.
+    expect(email).to_have_value("ilse@example")
+    expect(form.get_by_label("First name")).to_have_value("Ilsabe")
+    # Nothing was saved.
+    stored = get_customer(admin.account_id, customer.id)
+    assert (stored.first_name, stored.email) == ("Ilse", "ilse@example.com")
+
+    # Correcting it saves.
+    email.fill("ilsabe@example.com")
+    form.get_by_role("button", name="Save").click()
+    expect(row(page, customer).get_by_role("form")).to_have_count(0)
+    expect(row(page, customer)).to_contain_text("Ilsabe")
+    expect(row(page, customer)).to_contain_text("ilsabe@example.com")
+
+
+def test_saving_valid_input_shows_the_updated_row(logged_in_page: Page, customer: CustomerRef, admin: Staff, token: str) -> None:
+    page = logged_in_page
+    mark_page(page)
+    form = open_inline_edit(page, customer)
+    form.get_by_label("Last name").fill(f"{token}-Berg")
+    form.get_by_label("Phone").fill("+49 40 555")
+    form.get_by_label("VIP", exact=True).check()
+    form.get_by_role("button", name="Save").click()
+
+    updated = row(page, customer)
+    expect(updated.get_by_role("form")).to_have_count(0)
+    expect(updated.locator("td[data-label='Name']")).to_have_text(f"Ilse {token}-Berg")
+    expect(updated.locator("td[data-label='Phone']")).to_have_text("+49 40 555")
+    expect(updated.locator("td[data-label='Tags']")).to_have_text("VIP")
+    # Fields the row form does not show are kept.
+    expect(updated.locator("td[data-label='City']")).to_have_text("Jena")
+    assert_same_document(page)
+
+    page.reload()
+    expect(row(page, customer).locator("td[data-label='Name']")).to_have_text(f"Ilse {token}-Berg")
+    stored = get_customer(admin.account_id, customer.id)
+    assert (stored.last_name, stored.phone_number, stored.is_vip, stored.email) == (f"{token}-Berg", "+49 40 555", True, "ilse@example.com")
+
+
+def test_escape_cancels_and_restores_the_row(logged_in_page: Page, customer: CustomerRef, admin: Staff) -> None:
+    page = logged_in_page
+    form = open_inline_edit(page, customer)
+    form.get_by_label("First name").fill("Somebody else")
+    form.get_by_label("First name").press("Escape")
+
+    expect(row(page, customer).get_by_role("form")).to_have_count(0)
+    expect(row(page, customer).locator("td[data-label='Name']")).to_have_text(customer.name)
+    assert get_customer(admin.account_id, customer.id).first_name == "Ilse"
+
+
+def test_cancel_link_restores_the_row(logged_in_page: Page, customer: CustomerRef) -> None:
+    page = logged_in_page
+    form = open_inline_edit(page, customer)
+    form.get_by_label("Email").fill("changed@example.com")
+    form.get_by_role("link", name="Cancel").click()
+
+    expect(row(page, customer).get_by_role("form")).to_have_count(0)
+    expect(row(page, customer).locator("td[data-label='Email']")).to_have_text("ilse@example.com")
+
+
+def test_enter_saves(logged_in_page: Page, customer: CustomerRef, admin: Staff) -> None:
+    page = logged_in_page
+    form = open_inline_edit(page, customer)
+    form.get_by_label("Company").fill("Ilse & Co")
+    form.get_by_label("Company").press("Enter")
+
+    expect(row(page, customer).get_by_role("form")).to_have_count(0)
+    expect(row(page, customer).locator("td[data-label='Company']")).to_have_text("Ilse & Co")
+    assert get_customer(admin.account_id, customer.id).company == "Ilse & Co"
+
+
+def test_clearing_both_name_and_company_is_refused_inline(logged_in_page: Page, customer: CustomerRef, admin: Staff) -> None:
+    page = logged_in_page
+    form = open_inline_edit(page, customer)
+    form.get_by_label("First name").fill("")
+    form.get_by_label("Last name").fill("")
+    form.get_by_role("button", name="Save").click()
+
+    form = row(page, customer).get_by_role("form")
+    expect(form.locator("#last_name-error")).to_have_text("Name or company must be set")
+    expect(form.get_by_label("Last name")).to_have_value("")
+    assert get_customer(admin.account_id, customer.id).last_name == customer.name.split()[-1]
+
+
+def test_all_fields_link_leads_to_the_full_edit_page(logged_in_page: Page, customer: CustomerRef) -> None:
+    page = logged_in_page
+    form = open_inline_edit(page, customer)
+    form.get_by_role("link", name="All fields…").click()
+    expect(page).to_have_url(re.compile(rf"/customers/{customer.id}/edit$"))
+    expect(page.get_by_role("heading", name=f"Edit {customer.name}")).to_be_visible()

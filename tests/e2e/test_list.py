@@ -1,0 +1,146 @@
+"""Reading the list: sorting by column, paging, and the count of matches."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Staff, assert_same_document, create_customer, log_in, mark_page, search_for, seed_customers
+
+
+def header(page: Page, label: str):
+    return page.get_by_role("columnheader", name=re.compile(rf"^{label}\b"))
+
+
+def names(page: Page) -> list[str]:
+    return page.locator("#results tbody tr td[data-label='Name']").all_inner_texts()
+
+
+@pytest.fixture
+def sortable(admin: Staff, token: str) -> list[str]:
+    """Four customers whose name order is the reverse of their company order."""
+    people = [("Anna", "Adler", "Zenit"), ("Bert", "Brandt", "Yacht"), ("Carl", "Cordes", "Xylo"), ("Dora", "Dietz", "Werft")]
+    for first, last, company in people:
+        create_customer(admin.account_id, first_name=first, last_name=last, company=f"{company} {token}", city="Kiel")
+    return [f"{first} {last}" for first, last, _ in people]
+
+
+def test_clicking_column_headers_sorts_ascending_then_descending(logged_in_page: Page, sortable: list[str], token: str) -> None:
+    page = logged_in_page
+    search_for(page, token)
+    expect(page.locator("#results tbody tr")).to_have_count(4)
+
+    # Sorted by name, ascending, to begin with.
+    expect(header(page, "Name")).to_have_attribute("aria-sort", "ascending")
+    assert names(page) == sortable
+    mark_page(page)
+
+    header(page, "Name").get_by_role("link").click()
+    expect(header(page, "Name")).to_have_attribute("aria-sort", "descending")
+    assert names(page) == sortable[::-1]
+    expect(page).to_have_url(re.compile(r"sort=name&dir=desc|dir=desc.*sort=name"))
+
+    header(page, "Company").get_by_role("link").click()
+    expect(header(page, "Company")).to_have_attribute("aria-sort", "ascending")
+    expect(header(page, "Name")).not_to_have_attribute("aria-sort", re.compile(".*"))
+    assert names(page) == sortable[::-1]  # Werft, Xylo, Yacht, Zenit
+
+    header(page, "Company").get_by_role("link").click()
+    expect(header(page, "Company")).to_have_attribute("aria-sort", "descending")
+    assert names(page) == sortable
+    # The search stays while sorting, and nothing was loaded as a whole page.
+    expect(page.get_by_label("Search", exact=True)).to_have_value(token)
+    expect(page.locator("#count")).to_have_text(f"4 customers matching “{token}”")
+    assert_same_document(page)
+
+    # The sort is in the URL: a reload shows the same order.
+    page.reload()
+    expect(header(page, "Company")).to_have_attribute("aria-sort", "descending")
+    assert names(page) == sortable
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="app bug: list.html renders the hidden sort/dir inputs of the search form once, at page load; "
+    "sorting swaps only #results, so the next search or filter change sends the old sort (name, ascending)",
+)
+def test_a_new_search_keeps_the_chosen_sort(logged_in_page: Page, sortable: list[str], token: str) -> None:
+    page = logged_in_page
+    search_for(page, token)
+    header(page, "Company").get_by_role("link").click()
+    expect(header(page, "Company")).to_have_attribute("aria-sort", "ascending")
+
+    search_for(page, f"{token[:-1]}")  # a different search text, still matching the four
+    expect(page.locator("#count")).to_have_text(f"4 customers matching “{token[:-1]}”")
+    expect(header(page, "Company")).to_have_attribute("aria-sort", "ascending", timeout=2000)
+    assert names(page) == sortable[::-1]
+
+
+def test_pages_of_thirty_with_next_and_previous(page: Page, fresh_admin: Staff) -> None:
+    seed_customers(fresh_admin.account_id, 65)
+    log_in(page, fresh_admin)
+    rows = page.locator("#results tbody tr")
+    pager = page.get_by_role("navigation", name="Pages")
+
+    expect(page.locator("#count")).to_have_text("65 customers")
+    expect(rows).to_have_count(30)
+    expect(pager).to_contain_text("Page 1 of 3")
+    expect(pager.get_by_text("← Previous")).to_have_attribute("aria-disabled", "true")
+    first_page = names(page)
+    mark_page(page)
+
+    pager.get_by_role("link", name="Next →").click()
+    expect(pager).to_contain_text("Page 2 of 3")
+    expect(page).to_have_url(re.compile(r"page=2"))
+    expect(rows).to_have_count(30)
+    second_page = names(page)
+    assert second_page != first_page
+
+    pager.get_by_role("link", name="Next →").click()
+    expect(pager).to_contain_text("Page 3 of 3")
+    expect(rows).to_have_count(5)
+    expect(pager.get_by_text("Next →")).to_have_attribute("aria-disabled", "true")
+
+    pager.get_by_role("link", name="← Previous").click()
+    expect(pager).to_contain_text("Page 2 of 3")
+    assert names(page) == second_page
+    pager.get_by_role("link", name="← Previous").click()
+    expect(pager).to_contain_text("Page 1 of 3")
+    assert names(page) == first_page
+    expect(page.locator("#count")).to_have_text("65 customers")
+    assert_same_document(page)
+
+
+def test_every_customer_appears_on_exactly_one_page(page: Page, fresh_admin: Staff) -> None:
+    seed_customers(fresh_admin.account_id, 65, rng_seed=11)
+    log_in(page, fresh_admin)
+    seen: list[str] = []
+    for number in (1, 2, 3):
+        page.goto(f"/customers?page={number}")
+        seen += page.locator("#results tbody tr").evaluate_all("rs => rs.map(r => r.id)")
+    assert len(seen) == 65
+    assert len(set(seen)) == 65
+
+
+def test_a_page_number_past_the_end_shows_the_last_page(page: Page, fresh_admin: Staff) -> None:
+    seed_customers(fresh_admin.account_id, 35)
+    log_in(page, fresh_admin, "/login?next=/customers?page=9")
+    expect(page.get_by_role("navigation", name="Pages")).to_contain_text("Page 2 of 2")
+    expect(page.locator("#results tbody tr")).to_have_count(5)
+
+
+def test_sorting_returns_to_the_first_page(page: Page, fresh_admin: Staff) -> None:
+    seed_customers(fresh_admin.account_id, 40)
+    log_in(page, fresh_admin)
+    pager = page.get_by_role("navigation", name="Pages")
+    pager.get_by_role("link", name="Next →").click()
+    expect(pager).to_contain_text("Page 2 of 2")
+
+    header(page, "City").get_by_role("link").click()
+    expect(header(page, "City")).to_have_attribute("aria-sort", "ascending")
+    expect(pager).to_contain_text("Page 1 of 2")
+    cities = page.locator("#results tbody tr td[data-label='City']").all_inner_texts()
+    assert len(cities) == 30
+    assert cities == sorted(cities, key=lambda c: c.casefold()) or cities == sorted(cities)
