@@ -84,6 +84,7 @@ API_RESPONSES = {
     403: _spec("The token lacks the scope. Key: `auth.insufficient_scope`."),
     404: _spec("No such customer in this account. Key: `common.unknown`."),
     405: _spec("Method not allowed. Key: `common.method_not_allowed`."),
+    412: _spec("If-Match names a version the customer no longer has. Key: `common.precondition_failed`."),
     413: _spec("Request body larger than 1 MiB. Key: `common.request_too_large`."),
     429: _spec(
         "More than 20 requests in a second from one client (a static token, or an OAuth app with all its tokens). "

@@ -30,8 +30,21 @@ def _account_id(session, name: str) -> int:
 
 
 @click.group()
-def main() -> None:
+def cli() -> None:
     """Clientele: a back office and JSON API for a shop's customers."""
+
+
+def main() -> None:
+    """The console script: the commands, with database errors told plainly."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    try:
+        cli()
+    except (OperationalError, ProgrammingError) as exc:
+        text = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
+        if "no such table" in text or "does not exist" in text or "UndefinedTable" in type(exc.orig).__name__:
+            _fail(f"The database is not set up ({text.splitlines()[0]}). Run: clientele db upgrade")
+        _fail(f"Database error: {text.splitlines()[0]}")
 
 
 # -- run -------------------------------------------------------------------
@@ -63,7 +76,7 @@ def _bootstrap_demo() -> None:
     )
 
 
-@main.command()
+@cli.command()
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1, or CLIENTELE_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default 8000, or CLIENTELE_PORT).")
 @click.option("--workers", type=int, default=1, show_default=True, help="Server worker processes.")
@@ -90,7 +103,7 @@ def run(host: str | None, port: int | None, workers: int, demo: bool) -> None:
 # -- db --------------------------------------------------------------------
 
 
-@main.group()
+@cli.group()
 def db() -> None:
     """Database migrations."""
 
@@ -112,7 +125,7 @@ def downgrade(revision: str) -> None:
 # -- accounts, users, tokens ----------------------------------------------
 
 
-@main.group("accounts")
+@cli.group("accounts")
 def accounts_group() -> None:
     """Accounts (shops)."""
 
@@ -137,7 +150,7 @@ def accounts_create(name: str, timezone: str) -> None:
         click.echo(f"Created the account {name!r}.")
 
 
-@main.group("users")
+@cli.group("users")
 def users_group() -> None:
     """Back-office users."""
 
@@ -168,7 +181,7 @@ def users_create(account_name: str, email: str, role: str) -> None:
     click.echo(f"Created the {role} {email.strip().lower()} in {account_name!r}.")
 
 
-@main.group("tokens")
+@cli.group("tokens")
 def tokens_group() -> None:
     """API tokens."""
 
@@ -192,7 +205,7 @@ def tokens_create(account_name: str, scopes: tuple[str, ...], name: str) -> None
 # -- seed ------------------------------------------------------------------
 
 
-@main.command()
+@cli.command()
 @click.option("--customers", "count", type=click.IntRange(min=1), required=True)
 @click.option("--account", "account_name", default=DEMO_ACCOUNT, show_default=True)
 @click.option("--seed", "rng_seed", type=int, default=None, help="Random seed, for repeatable data.")

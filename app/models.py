@@ -2,7 +2,9 @@
 
 from app.accounts.models import Account, ApiToken, User
 from app.base import Base
+from app.customers.history import CustomerEvent
 from app.customers.models import Address, Customer
+from app.customers.trash import TrashedCustomer
 from app.integrations.models import OAuthApp, OAuthToken
 from app.ratelimit import RateLimitCounter
 from app.web.models import LoginFailure, WebSession
@@ -13,10 +15,12 @@ __all__ = [
     "ApiToken",
     "Base",
     "Customer",
+    "CustomerEvent",
     "LoginFailure",
     "OAuthApp",
     "OAuthToken",
     "RateLimitCounter",
+    "TrashedCustomer",
     "User",
     "WebSession",
 ]

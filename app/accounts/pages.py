@@ -38,6 +38,8 @@ class UserStore:
         return iter(session.scalars(_ordered(_filtered(actor, query), query).execution_options(yield_per=500)))
 
     def get(self, session: Session, actor: Actor, item_id: int) -> User | None:
+        if not 0 < item_id < 2**31:
+            return None
         return session.scalar(select(User).where(User.account_id == actor.account_id, User.id == item_id))
 
     def get_for_update(self, session: Session, actor: Actor, item_id: int) -> User | None:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, ApiToken
+from app.customers.history import Who
 
 TOKEN_PREFIX = "clt_"
 RESOURCE_SCOPES = {"customers": ("read", "create", "update", "delete")}
@@ -39,6 +40,13 @@ class Principal:
     timezone: str
     scopes: frozenset[str]
     app_id: int | None = None
+
+    @property
+    def who(self) -> Who:
+        """How the customer history names this caller."""
+        if self.app_id is not None:
+            return Who("oauth_app", self.app_id, f"OAuth app #{self.app_id}")
+        return Who("token", self.token_id, f"API token #{self.token_id}")
 
     @property
     def rate_key(self) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Controller, Response, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import Provide
 from litestar.openapi.spec import Operation
 from sqlalchemy.orm import Session
 
 from app.accounts.tokens import Principal
+from app.api_body import provide_json_body
 from app.api_auth import API_RESPONSES, provide_principal, provide_version
 from app.customers import service
 from app.customers.forms import CustomerForm
@@ -30,22 +31,41 @@ class CustomerBodyOperation(Operation):
         self.request_body = customer_request_body()
 
 
+def etag(customer) -> str:
+    return f'"{customer.id}-{customer.version}"'
+
+
+def _check_if_match(request: Request, customer) -> None:
+    """RFC 9110 If-Match: any listed ETag (weak or strong) or * must match the current one."""
+    header = request.headers.get("if-match")
+    if header is None:
+        return
+    current = etag(customer)
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    if "*" in tags or current in tags:
+        return
+    raise ApiError(
+        412,
+        "common.precondition_failed",
+        "The customer was changed since that version. GET it again, then retry with its new ETag.",
+        headers={"ETag": current},
+    )
+
+
+MAX_PAGE = 10_000_000
+
+
 def _positive(name: str, raw: str | None, default: int) -> int:
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise ApiError(400, "common.invalid_parameter", "A query parameter is not valid.", {name: ["Must be a positive integer."]})
-    return int(raw)
+    # Any page past the end is empty; beyond MAX_PAGE every list has ended.
+    return min(int(raw), MAX_PAGE)
 
 
-def _body(data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ApiError(400, "common.invalid_body", "The request body must be a JSON object.")
-    return data
-
-
-def _validated(data: Any, version: int, principal: Principal, customer=None) -> CustomerForm:
-    flat = flatten(_body(data), version)
+def _validated(body: dict[str, Any], version: int, principal: Principal, customer=None) -> CustomerForm:
+    flat = flatten(body, version)
     form = CustomerForm.bind(flat.formdata, timezone=principal.timezone, customer=customer)
     valid = form.validate()
     if not valid or flat.errors:
@@ -63,7 +83,11 @@ def _list(session: Session, principal: Principal, version: int, favourites: bool
 class CustomersApi(Controller):
     path = "/api/customers"
     tags = ["Customers"]
-    dependencies = {"principal": Provide(provide_principal, sync_to_thread=True), "version": Provide(provide_version, sync_to_thread=False)}
+    dependencies = {
+        "principal": Provide(provide_principal, sync_to_thread=True),
+        "version": Provide(provide_version, sync_to_thread=False),
+        "payload": Provide(provide_json_body),
+    }
     security = [{"BearerToken": []}]
 
     @get("/", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:read"}, summary="List customers")
@@ -81,33 +105,42 @@ class CustomersApi(Controller):
         return _list(session, principal, version, True, limit, page, search)
 
     @get("/{customer_id:int}", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:read"}, summary="Get a customer")
-    def get_customer(self, session: Session, principal: Principal, version: int, customer_id: int) -> CustomerOut:
+    def get_customer(self, session: Session, principal: Principal, version: int, customer_id: int) -> Response[CustomerOut]:
+        """The customer; its ``ETag`` can be sent back as ``If-Match`` to update or delete only that version."""
         customer = service.get(session, principal.account_id, customer_id)
         if customer is None:
             raise not_found()
-        return to_json(customer, version, principal.timezone)
+        return Response(to_json(customer, version, principal.timezone), headers={"ETag": etag(customer)})
 
     @post("/", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:create"}, summary="Create a customer", operation_class=CustomerBodyOperation)
-    def create_customer(self, session: Session, principal: Principal, version: int, data: Any) -> CustomerOut:
-        form = _validated(data, version, principal)
-        customer = service.create(session, principal.account_id, form.cleaned())
-        return to_json(customer, version, principal.timezone)
+    def create_customer(self, session: Session, principal: Principal, version: int, payload: dict[str, Any]) -> Response[CustomerOut]:
+        form = _validated(payload, version, principal)
+        customer = service.create(session, principal.account_id, form.cleaned(), principal.who)
+        return Response(to_json(customer, version, principal.timezone), status_code=201, headers={"ETag": etag(customer)})
 
     @put("/{customer_id:int}", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:update"}, summary="Update a customer (partial)", operation_class=CustomerBodyOperation)
-    def update_customer(self, session: Session, principal: Principal, version: int, customer_id: int, data: Any) -> CustomerOut:
-        """Only the fields sent change; a shipping address list, when sent, replaces the stored one."""
-        _body(data)
+    def update_customer(
+        self, request: Request, session: Session, principal: Principal, version: int, customer_id: int, payload: dict[str, Any]
+    ) -> Response[CustomerOut]:
+        """Only the fields sent change; a shipping address list, when sent, replaces the stored one.
+        With ``If-Match``, a customer changed since that ETag is not touched: 412."""
         customer = service.get_for_update(session, principal.account_id, customer_id)
         if customer is None:
             raise not_found()
-        form = _validated(data, version, principal, customer)
-        customer = service.update_customer(session, customer, form.cleaned())
-        return to_json(customer, version, principal.timezone)
+        _check_if_match(request, customer)
+        form = _validated(payload, version, principal, customer)
+        customer = service.update_customer(session, customer, form.cleaned(), principal.who)
+        return Response(to_json(customer, version, principal.timezone), headers={"ETag": etag(customer)})
 
     @delete("/{customer_id:int}", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:delete"}, status_code=200, summary="Delete a customer")
-    def delete_customer(self, session: Session, principal: Principal, customer_id: int) -> Response[bytes]:
-        if not service.delete(session, principal.account_id, customer_id):
+    def delete_customer(self, request: Request, session: Session, principal: Principal, customer_id: int) -> Response[bytes]:
+        """Moves the customer to the back office's trash (restorable for 30 days); the API answers 404 for it from then on.
+        With ``If-Match``, a customer changed since that ETag is not deleted: 412."""
+        customer = service.get_for_update(session, principal.account_id, customer_id)
+        if customer is None:
             raise not_found()
+        _check_if_match(request, customer)
+        service.trash_customer(session, customer, principal.who)
         return Response(b"", status_code=200, media_type="application/json")
 
 

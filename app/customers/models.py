@@ -64,6 +64,7 @@ class Customer(Base):
         Index("ix_customers_account_id_phone_number_id", "account_id", "phone_number", "id"),
         Index("ix_customers_account_id_city_id", "account_id", "city", "id"),
         Index("ix_customers_account_id_is_favourite_sort_name_id", "account_id", "is_favourite", "sort_name", "id"),
+        {"sqlite_autoincrement": True},
     )
 
     def refresh_derived(self) -> None:

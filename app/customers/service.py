@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, column, func, select, table, text, update
@@ -16,7 +17,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.accounts.models import Account
 from app.base import utcnow
-from app.customers import search
+from app.customers import history, search, trash
+from app.customers.history import SYSTEM, Who
+from app.customers.trash import TrashedCustomer
 from app.customers.models import ADDRESS_FIELDS, BILLING, SHIPPING, Address, Customer
 
 PAGE_SIZE = 30
@@ -127,7 +130,12 @@ def _order(query: Query, reverse: bool = False) -> list[ColumnElement[Any]]:
     return [c.desc() if descending else c.asc() for c in columns]
 
 
+MAX_ID = 2**31 - 1  # ids beyond the database's integer range exist nowhere
+
+
 def get(session: Session, account_id: int, customer_id: int) -> Customer | None:
+    if not 0 < customer_id <= MAX_ID:
+        return None
     return session.scalar(select(Customer).where(Customer.account_id == account_id, Customer.id == customer_id))
 
 
@@ -227,13 +235,23 @@ def _apply_address(address: Address, data: dict[str, Any]) -> None:
             setattr(address, name, data[name] or "")
 
 
-def create(session: Session, account_id: int, data: dict[str, Any]) -> Customer:
+class VersionConflict(Exception):
+    """The customer changed since the version the caller based its change on."""
+
+    def __init__(self, customer: Customer) -> None:
+        super().__init__(f"customer {customer.id} is at version {customer.version}")
+        self.customer = customer
+
+
+def create(session: Session, account_id: int, data: dict[str, Any], who: Who = SYSTEM) -> Customer:
     _writing(session)
     favourite = 1 if data.get("is_favourite") else 0
     scoped_id = _count_change(session, account_id, customers=1, favourites=favourite, scoped_ids=1)
     customer = Customer(account_id=account_id, account_scoped_id=scoped_id, addresses=[])
     _apply(customer, data)
     session.add(customer)
+    session.flush()
+    history.record(session, customer.id, account_id, "create", who, history.diff({}, history.snapshot(customer)))
     session.commit()
     return customer
 
@@ -241,6 +259,8 @@ def create(session: Session, account_id: int, data: dict[str, Any]) -> Customer:
 def get_for_update(session: Session, account_id: int, customer_id: int) -> Customer | None:
     """Read a customer to change it: holds the row (PostgreSQL) or the write lock (SQLite)
     until the transaction ends, so concurrent partial updates never undo each other."""
+    if not 0 < customer_id <= MAX_ID:
+        return None
     _writing(session)
     stmt = (
         select(Customer)
@@ -252,36 +272,153 @@ def get_for_update(session: Session, account_id: int, customer_id: int) -> Custo
     return session.scalar(stmt)
 
 
-def update_customer(session: Session, customer: Customer, data: dict[str, Any]) -> Customer:
-    """Apply validated form data to a customer read with ``get_for_update``."""
+def _check_version(customer: Customer, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != customer.version:
+        raise VersionConflict(customer)
+
+
+def update_customer(
+    session: Session, customer: Customer, data: dict[str, Any], who: Who = SYSTEM, expected_version: int | None = None
+) -> Customer:
+    """Apply validated form data to a customer read with ``get_for_update``.
+
+    With ``expected_version``, refuse (VersionConflict) if someone changed the
+    customer since; nothing is written then.
+    """
+    _check_version(customer, expected_version)
+    before = history.snapshot(customer)
     was_favourite = customer.is_favourite
     _apply(customer, data)
+    changes = history.diff(before, history.snapshot(customer))
+    if not changes:
+        session.commit()
+        return customer
     if customer.is_favourite != was_favourite:
         _count_change(session, customer.account_id, favourites=1 if customer.is_favourite else -1)
-    if session.is_modified(customer) or any(session.is_modified(a) for a in customer.addresses):
-        customer.updated_at = utcnow()
+    customer.updated_at = utcnow()
+    history.record(session, customer.id, customer.account_id, "update", who, changes)
     session.commit()
     return customer
 
 
-def set_favourite(session: Session, account_id: int, customer_id: int, favourite: bool) -> Customer | None:
+def set_favourite(session: Session, account_id: int, customer_id: int, favourite: bool, who: Who = SYSTEM) -> Customer | None:
     customer = get_for_update(session, account_id, customer_id)
     if customer is None:
         session.rollback()
         return None
     if customer.is_favourite != favourite:
-        customer.is_favourite = favourite
-        _count_change(session, account_id, favourites=1 if favourite else -1)
+        _set_flag(session, customer, "is_favourite", favourite, who)
     session.commit()
     return customer
 
 
-def delete(session: Session, account_id: int, customer_id: int) -> bool:
+def _set_flag(session: Session, customer: Customer, name: str, value: bool, who: Who) -> None:
+    old = getattr(customer, name)
+    setattr(customer, name, value)
+    customer.updated_at = utcnow()
+    if name == "is_favourite":
+        _count_change(session, customer.account_id, favourites=1 if value else -1)
+    history.record(session, customer.id, customer.account_id, "update", who, {name: [old, value]})
+
+
+def _to_trash(session: Session, customer: Customer, who: Who) -> None:
+    data = history.snapshot(customer)
+    data["created_at"] = customer.created_at.isoformat()
+    data["version"] = customer.version
+    session.add(
+        TrashedCustomer(
+            account_id=customer.account_id,
+            customer_id=customer.id,
+            account_scoped_id=customer.account_scoped_id,
+            label=(customer.display_name or f"Customer #{customer.account_scoped_id}")[:300],
+            data=data,
+            deleted_at=utcnow(),
+            deleted_by=who.label[:254],
+        )
+    )
+    history.record(session, customer.id, customer.account_id, "delete", who, {})
+    _count_change(session, customer.account_id, customers=-1, favourites=-1 if customer.is_favourite else 0)
+    session.delete(customer)
+
+
+def delete(session: Session, account_id: int, customer_id: int, who: Who = SYSTEM, expected_version: int | None = None) -> bool:
+    """Move a customer to the trash (restorable for trash.RETENTION_DAYS)."""
     customer = get_for_update(session, account_id, customer_id)
     if customer is None:
         session.rollback()
         return False
-    _count_change(session, account_id, customers=-1, favourites=-1 if customer.is_favourite else 0)
-    session.delete(customer)
-    session.commit()
+    _check_version(customer, expected_version)
+    trash_customer(session, customer, who)
     return True
+
+
+def trash_customer(session: Session, customer: Customer, who: Who = SYSTEM) -> None:
+    """Move a customer read with ``get_for_update`` to the trash, and commit."""
+    _to_trash(session, customer, who)
+    session.commit()
+
+
+def restore(session: Session, account_id: int, customer_id: int, who: Who = SYSTEM) -> Customer | None:
+    """Bring a customer back from the trash, with its id and number if they are free."""
+    _writing(session)
+    trashed = trash.get(session, account_id, customer_id)
+    if trashed is None:
+        session.rollback()
+        return None
+    data = dict(trashed.data)
+    taken = session.scalar(select(Customer.id).where(Customer.id == trashed.customer_id)) is not None
+    fields = {name: data.get(name) for name in history.SCALARS}
+    if fields.get("birthday"):
+        fields["birthday"] = datetime.fromisoformat(fields["birthday"])
+    customer = Customer(
+        id=None if taken else trashed.customer_id,
+        account_id=account_id,
+        account_scoped_id=trashed.account_scoped_id,
+        created_at=datetime.fromisoformat(data["created_at"]) if data.get("created_at") else utcnow(),
+        version=int(data.get("version") or 1),
+        addresses=[],
+    )
+    _apply(customer, {**fields, "billing_address": data.get("billing_address") or {}, "shipping_address": data.get("shipping_address") or []})
+    session.add(customer)
+    session.flush()
+    _count_change(session, account_id, customers=1, favourites=1 if customer.is_favourite else 0)
+    history.record(session, customer.id, account_id, "restore", who, {})
+    session.delete(trashed)
+    session.commit()
+    return customer
+
+
+BULK_ACTIONS = ("favourite", "unfavourite", "delete")
+BULK_LIMIT = 5_000
+
+
+def bulk(session: Session, account_id: int, ids: list[int], action: str, who: Who = SYSTEM) -> int:
+    """Favourite, unfavourite or delete many customers in one transaction; returns how many changed."""
+    if action not in BULK_ACTIONS:
+        raise ValueError(f"unknown bulk action {action!r}")
+    _writing(session)
+    changed = 0
+    ids = [i for i in ids if 0 < i <= MAX_ID]
+    for start in range(0, len(ids), 500):
+        stmt = (
+            select(Customer)
+            .where(Customer.account_id == account_id, Customer.id.in_(ids[start : start + 500]))
+            .with_for_update()
+            .options(selectinload(Customer.addresses))
+        )
+        for customer in session.scalars(stmt):
+            if action == "delete":
+                _to_trash(session, customer, who)
+                changed += 1
+            elif customer.is_favourite != (action == "favourite"):
+                _set_flag(session, customer, "is_favourite", action == "favourite", who)
+                changed += 1
+    session.commit()
+    return changed
+
+
+def matching_ids(session: Session, account_id: int, query: Query, limit: int = BULK_LIMIT) -> list[int]:
+    """The ids a list shows, in its order, up to ``limit`` (for "select all matching")."""
+    query = query.normalised()
+    stmt = select(Customer.id).where(*_conditions(session, account_id, query)).order_by(*_order(query)).limit(limit)
+    return list(session.scalars(stmt))

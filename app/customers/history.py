@@ -1,0 +1,111 @@
+"""What happened to each customer: who changed which fields from what to what.
+
+Every create, change, delete and restore writes one event in the same
+transaction as the change itself, so the history is never behind the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from app.base import Base, UTCDateTime, utcnow
+from app.customers.models import ADDRESS_FIELDS, Customer
+
+SCALARS = (
+    "title", "first_name", "last_name", "company", "email", "phone_number", "phone_type", "country_code", "birthday",
+    "note", "tax_number", "channel", "email_marketing_agreed", "is_b2b", "is_favourite", "is_vip", "is_confirmed",
+)
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who makes a change: a back-office user, an API token, or the system."""
+
+    kind: str  # user | token | system
+    id: int | None
+    label: str
+
+
+SYSTEM = Who("system", None, "system")
+
+
+class CustomerEvent(Base):
+    __tablename__ = "customer_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(Integer)
+    customer_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    action: Mapped[str] = mapped_column(String(20))  # create | update | delete | restore
+    actor_kind: Mapped[str] = mapped_column(String(10))
+    actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor_label: Mapped[str] = mapped_column(String(254))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_customer_events_account_id_customer_id_id", "account_id", "customer_id", "id"),)
+
+
+def snapshot(customer: Customer) -> dict[str, Any]:
+    """A customer's fields as plain JSON values, addresses included."""
+    data: dict[str, Any] = {}
+    for name in SCALARS:
+        value = getattr(customer, name)
+        data[name] = value.isoformat() if isinstance(value, datetime) else value
+    billing = customer.billing_address
+    data["billing_address"] = {n: getattr(billing, n) for n in ADDRESS_FIELDS} if billing else {}
+    data["shipping_address"] = [{n: getattr(a, n) for n in ADDRESS_FIELDS} for a in customer.shipping_addresses]
+    return data
+
+
+def _flat(data: dict[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in data.items():
+        if name == "billing_address":
+            flat.update({f"billing_address.{k}": v for k, v in value.items()})
+        elif name == "shipping_address":
+            for index, entry in enumerate(value):
+                flat.update({f"shipping_address.{index}.{k}": v for k, v in entry.items()})
+        else:
+            flat[name] = value
+    return flat
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for every field that differs (dotted paths for addresses)."""
+    old, new = _flat(before), _flat(after)
+    return {k: [old.get(k), new.get(k)] for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)}
+
+
+def record(session: Session, customer_id: int, account_id: int, action: str, who: Who, changes: dict[str, Any]) -> None:
+    session.add(
+        CustomerEvent(
+            account_id=account_id,
+            customer_id=customer_id,
+            action=action,
+            actor_kind=who.kind,
+            actor_id=who.id,
+            actor_label=who.label[:254],
+            changes=changes,
+            at=utcnow(),
+        )
+    )
+
+
+def events(session: Session, account_id: int, customer_id: int, limit: int = 200) -> list[CustomerEvent]:
+    stmt = (
+        select(CustomerEvent)
+        .where(CustomerEvent.account_id == account_id, CustomerEvent.customer_id == customer_id)
+        .order_by(CustomerEvent.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def last_event(session: Session, account_id: int, customer_id: int) -> CustomerEvent | None:
+    found = events(session, account_id, customer_id, limit=1)
+    return found[0] if found else None
