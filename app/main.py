@@ -25,7 +25,7 @@ from app.customers.api import CustomersApi
 from app.customers.pages import CUSTOMERS
 from app.integrations import api as oauth_api
 from app.integrations import pages as integrations
-from app.web import auth
+from app.web import auth, filters
 from app.web.security import security_headers
 from app.web.store import DatabaseStore
 from app.web.swagger import StrictSwaggerRenderPlugin
@@ -74,7 +74,7 @@ SESSION_MAX_AGE = 12 * 3600
 def create_app() -> Litestar:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
-    templates = TemplateConfig(directory=BASE_DIR / "templates", engine=Jinja)
+    templates = TemplateConfig(directory=BASE_DIR / "templates", engine=Jinja, engine_callback=filters.register)
     sessions = ServerSideSessionConfig(
         key="clientele_session",
         max_age=SESSION_MAX_AGE,

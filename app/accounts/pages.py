@@ -57,7 +57,7 @@ class UserStore:
         except ValueError as exc:
             raise Invalid("email", str(exc)) from exc
 
-    def update(self, session: Session, actor: Actor, item: User, form: UserForm) -> User:
+    def update(self, session: Session, actor: Actor, item: User, form: UserForm, expected_version: int | None = None) -> User:
         if item.id == actor.user_id and form.role.data != "admin":
             raise Invalid("role", "You cannot take the admin role from yourself.")
         taken = session.scalar(select(User.id).where(User.email == form.email.data, User.id != item.id))

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 from wtforms import Form
 
+from app.customers.history import Who
+
 
 class Invalid(Exception):
     """A store refuses a change that the form could not check (a taken email, say)."""
@@ -21,6 +23,16 @@ class Invalid(Exception):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+class Conflict(Exception):
+    """Someone else changed the item since the version the user edited."""
+
+    def __init__(self, current: Any, who: str = "", when: Any = None) -> None:
+        super().__init__("changed meanwhile")
+        self.current = current
+        self.who = who
+        self.when = when
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,10 @@ class Actor:
     role: str
     email: str
 
+    @property
+    def who(self) -> Who:
+        return Who("user", self.user_id, self.email)
+
 
 class Store(Protocol):
     """What a resource's generic views need from its persistence."""
@@ -93,7 +109,7 @@ class Store(Protocol):
     def get_for_update(self, session: Session, actor: Actor, item_id: int) -> Any | None: ...
     def bind(self, formdata: Any, actor: Actor, item: Any | None = None, replace: Iterable[str] = ()) -> Form: ...
     def create(self, session: Session, actor: Actor, form: Form) -> Any: ...
-    def update(self, session: Session, actor: Actor, item: Any, form: Form) -> Any: ...
+    def update(self, session: Session, actor: Actor, item: Any, form: Form, expected_version: int | None = None) -> Any: ...
     def delete(self, session: Session, actor: Actor, item_id: int) -> bool: ...
     def toggle(self, session: Session, actor: Actor, item_id: int, name: str, value: bool) -> Any | None: ...
 
@@ -114,6 +130,12 @@ class Resource:
     roles: tuple[str, ...] = ("admin", "staff")
     per_page: int = 30
     empty_hint: str = ""
+    # Optional features; the store then offers the matching methods
+    # (bulk; trash_listing/restore; history).
+    bulk_actions: tuple[tuple[str, str], ...] = ()
+    has_trash: bool = False
+    has_history: bool = False
+    versioned: bool = False
 
     @property
     def toggles(self) -> tuple[str, ...]:

@@ -22,7 +22,7 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Stream, Template
 from sqlalchemy.orm import Session
 
-from app.admin.resource import Actor, Invalid, ListQuery, Resource
+from app.admin.resource import Actor, Conflict, Invalid, ListQuery, Resource
 from app.db import session_scope
 from app.web.auth import provide_actor
 
@@ -75,6 +75,24 @@ def make_router(resource: Resource) -> Router:
         if referer.startswith(marker) and "/" not in referer[len(marker) :].split("?")[0]:
             return base + referer[len(marker) :]
         return base
+
+    def expected_version(formdata: MultiDict) -> int | None:
+        raw = str(formdata.get("_version") or "")
+        return int(raw) if resource.versioned and raw.isascii() and raw.isdigit() else None
+
+    def conflict_page(request: Request, actor: Actor, form: Any, conflict: Conflict, formdata: MultiDict, names, inline: bool) -> Template:
+        """The user's input kept, the other change shown field by field, and a choice."""
+        saved = resource.store.bind(None, actor, conflict.current)
+        rows = differences(form, saved, names)
+        posted = [(k, v) for k, v in formdata.multi_items() if k != "_version"]
+        context = ctx(
+            request, actor, item=conflict.current, rows=rows, posted=posted, conflict=conflict,
+            action=f"{base}/{conflict.current.id}/{'row' if inline or names == resource.inline_fields else 'edit'}",
+            inline=inline,
+        )
+        if inline:
+            return Template("resource/_row_conflict.html", context=context)
+        return Template("resource/conflict.html", context=context, status_code=409)
 
     def get_or_404(session: Session, actor: Actor, item_id: int) -> Any:
         item = resource.store.get(session, actor, item_id)
@@ -195,11 +213,13 @@ def make_router(resource: Resource) -> Router:
             status = 200 if rerender else 422
             return Template("resource/form.html", context=ctx(request, actor, form=form, item=item), status_code=status)
         try:
-            item = resource.store.update(session, actor, item, form)
+            item = resource.store.update(session, actor, item, form, expected_version(formdata))
         except Invalid as exc:
             session.rollback()
             _attach(form, exc)
             return Template("resource/form.html", context=ctx(request, actor, form=form, item=item), status_code=422)
+        except Conflict as conflict:
+            return conflict_page(request, actor, form, conflict, formdata, _all_fields(resource), inline=False)
         flash(request, f"Saved {resource.describe(item)}.", category="success")
         return Redirect(base, status_code=303)
 
@@ -232,7 +252,10 @@ def make_router(resource: Resource) -> Router:
             session.rollback()
             # 200 so that htmx swaps the form back in, with the errors and the input kept.
             return Template("resource/_row_edit.html", context=ctx(request, actor, item=item, form=form))
-        item = resource.store.update(session, actor, item, form)
+        try:
+            item = resource.store.update(session, actor, item, form, expected_version(formdata))
+        except Conflict as conflict:
+            return conflict_page(request, actor, form, conflict, formdata, resource.inline_fields, inline=is_htmx(request))
         if not is_htmx(request):
             flash(request, f"Saved {resource.describe(item)}.", category="success")
             return Redirect(back_to_list(request), status_code=303)
@@ -276,10 +299,78 @@ def make_router(resource: Resource) -> Router:
         if not deleted:
             raise NotFoundException(f"No such {resource.singular}.")
         message = f"Deleted {label}."
+        undo = f"{base}/trash/{item_id}/restore" if resource.has_trash else None
         if is_htmx(request):
-            return Template("resource/_deleted.html", context=ctx(request, actor, message=message, item_id=item_id, category="success"))
-        flash(request, message, category="success")
+            return Template(
+                "resource/_deleted.html", context=ctx(request, actor, message=message, item_id=item_id, category="success", undo=undo)
+            )
+        flash(request, {"text": message, "undo": undo} if undo else message, category="success")
         return Redirect(back_to_list(request), status_code=303)
+
+    # -- trash and history ---------------------------------------------------
+
+    @get("/trash", name=f"{name}:trash", sync_to_thread=True)
+    def trash_view(request: Request, session: Session, actor: Actor) -> Template:
+        if not resource.has_trash:
+            raise NotFoundException()
+        items = resource.store.trash_listing(session, actor)
+        return Template("resource/trash.html", context=ctx(request, actor, items=items))
+
+    @post("/trash/{item_id:int}/restore", name=f"{name}:restore", sync_to_thread=True)
+    def restore_view(request: Request, session: Session, actor: Actor, item_id: int) -> Response[Any]:
+        if not resource.has_trash:
+            raise NotFoundException()
+        item = resource.store.restore(session, actor, item_id)
+        if item is None:
+            flash(request, f"That {resource.singular} is no longer in the trash.", category="error")
+            return Redirect(f"{base}/trash", status_code=303)
+        flash(request, f"Restored {resource.describe(item)}.", category="success")
+        if is_htmx(request):
+            return Response(b"", headers={"HX-Redirect": f"{base}?{urlencode({'q': resource.describe(item)})}"})
+        return Redirect(f"{base}?{urlencode({'q': resource.describe(item)})}", status_code=303)
+
+    @get("/{item_id:int}/history", name=f"{name}:history", sync_to_thread=True)
+    def history_view(request: Request, session: Session, actor: Actor, item_id: int) -> Template:
+        if not resource.has_history:
+            raise NotFoundException()
+        item = resource.store.get(session, actor, item_id)
+        events = resource.store.history(session, actor, item_id)
+        if item is None and not events:
+            raise NotFoundException(f"No such {resource.singular}.")
+        labels = field_labels(resource.store.bind(None, actor))
+        return Template("resource/history.html", context=ctx(request, actor, item=item, item_id=item_id, events=events, labels=labels))
+
+    # -- bulk actions ----------------------------------------------------------
+
+    def selection(formdata: MultiDict) -> tuple[str, list[int] | None, ListQuery]:
+        action = str(formdata.get("action") or "")
+        if action not in dict(resource.bulk_actions):
+            raise NotFoundException("Unknown action.")
+        query = list_query(resource, formdata)
+        if str(formdata.get("all") or "") == "1":
+            return action, None, query
+        ids = [int(v) for v in formdata.getall("ids", []) if str(v).isascii() and str(v).isdigit() and 0 < int(v) < 2**31]
+        return action, ids, query
+
+    @post("/bulk", name=f"{name}:bulk")
+    async def bulk_view(request: Request, session: Session, actor: Actor) -> Response[Any]:
+        formdata = await _formdata(request)
+        return await _run(_bulk, request, session, actor, formdata)
+
+    def _bulk(request: Request, session: Session, actor: Actor, formdata: MultiDict) -> Response[Any]:
+        action, ids, query = selection(formdata)
+        if ids == []:
+            flash(request, f"Select one or more {resource.plural.lower()} first.", category="error")
+            return Redirect(f"{base}?{query_string(query)}", status_code=303)
+        if str(formdata.get("confirm") or "") != "1":
+            count = resource.store.count_selection(session, actor, ids, query)
+            context = ctx(request, actor, action=action, label=dict(resource.bulk_actions)[action], ids=ids, query=query, count=count)
+            return Template("resource/bulk_confirm.html", context=context)
+        changed = resource.store.bulk(session, actor, action, ids, query)
+        noun = resource.singular if changed == 1 else resource.plural.lower()
+        verb = {"delete": "Deleted", "favourite": "Marked as favourite:", "unfavourite": "No longer favourite:"}.get(action, "Changed")
+        flash(request, f"{verb} {changed} {noun}." + (" They are in the trash for 30 days." if action == "delete" and changed else ""), category="success")
+        return Redirect(f"{base}?{query_string(query)}", status_code=303)
 
     return Router(
         path=base,
@@ -297,6 +388,10 @@ def make_router(resource: Resource) -> Router:
             toggle_view,
             confirm_delete_view,
             delete_view,
+            trash_view,
+            restore_view,
+            history_view,
+            bulk_view,
         ],
         dependencies={"actor": Provide(provide_actor, sync_to_thread=True)},
         opt=opt,
@@ -357,6 +452,47 @@ def _list_buttons(formdata: MultiDict) -> tuple[MultiDict, bool]:
         indices = {int(k[len(add) + 1 :].split("-")[0]) for k, _ in items if k.startswith(f"{add}-") and k[len(add) + 1 :].split("-")[0].isdigit()}
         items.append((f"{add}-{max(indices, default=-1) + 1}-id", ""))
     return MultiDict(items), True
+
+
+def _shown(field: Any) -> str:
+    value = field.data
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if field.type == "BirthdayField":
+        return field._value()
+    return "" if value is None else str(value)
+
+
+def differences(yours: Any, saved: Any, names) -> list[tuple[str, str, str]]:
+    """(label, your input, saved now) for each field the user sent that now differs."""
+    rows: list[tuple[str, str, str]] = []
+    for name in names:
+        mine, theirs = yours[name], saved[name]
+        if mine.type == "FormField":
+            rows += [(f"{mine.label.text}: {a}", b, c) for a, b, c in differences(mine.form, theirs.form, [n for n in mine.form._fields if n != "id"])]
+        elif mine.type == "FieldList":
+            for index in range(max(len(mine.entries), len(theirs.entries))):
+                a = mine.entries[index].form if index < len(mine.entries) else None
+                b = theirs.entries[index].form if index < len(theirs.entries) else None
+                label = f"{mine.label.text} {index + 1}"
+                if a is None or b is None:
+                    rows.append((label, "present" if a else "removed", "present" if b else "removed"))
+                else:
+                    rows += [(f"{label}: {x}", y, z) for x, y, z in differences(a, b, [n for n in a._fields if n != "id"])]
+        elif _shown(mine) != _shown(theirs):
+            rows.append((str(mine.label.text), _shown(mine), _shown(theirs)))
+    return rows
+
+
+def field_labels(form: Any, prefix: str = "", label_prefix: str = "") -> dict[str, str]:
+    """Dotted field path -> label, for showing history."""
+    labels: dict[str, str] = {}
+    for name, field in form._fields.items():
+        if field.type == "FormField":
+            labels.update(field_labels(field.form, f"{prefix}{name}.", f"{label_prefix}{field.label.text}: "))
+        elif field.type != "FieldList":
+            labels[f"{prefix}{name}"] = f"{label_prefix}{field.label.text}"
+    return labels
 
 
 def _attach(form: Any, exc: Invalid) -> None:

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Iterator
 
 from sqlalchemy.orm import Session
 
-from app.admin.resource import Actor, Column, Filter, Listing, ListQuery, Resource, Section
-from app.customers import service
+from app.admin.resource import Actor, Column, Conflict, Filter, Listing, ListQuery, Resource, Section
+from app.customers import history, service, trash
 from app.customers.forms import CustomerForm
 from app.customers.models import Customer
 
@@ -40,18 +40,42 @@ class CustomerStore:
         return CustomerForm.bind(formdata, timezone=actor.timezone, customer=item, replace=replace)
 
     def create(self, session: Session, actor: Actor, form: CustomerForm) -> Customer:
-        return service.create(session, actor.account_id, form.cleaned())
+        return service.create(session, actor.account_id, form.cleaned(), actor.who)
 
-    def update(self, session: Session, actor: Actor, item: Customer, form: CustomerForm) -> Customer:
-        return service.update_customer(session, item, form.cleaned())
+    def update(self, session: Session, actor: Actor, item: Customer, form: CustomerForm, expected_version: int | None = None) -> Customer:
+        try:
+            return service.update_customer(session, item, form.cleaned(), actor.who, expected_version)
+        except service.VersionConflict as exc:
+            last = history.last_event(session, actor.account_id, item.id)
+            session.rollback()
+            raise Conflict(exc.customer, last.actor_label if last else "", last.at if last else None) from None
 
     def delete(self, session: Session, actor: Actor, item_id: int) -> bool:
-        return service.delete(session, actor.account_id, item_id)
+        return service.delete(session, actor.account_id, item_id, actor.who)
 
     def toggle(self, session: Session, actor: Actor, item_id: int, name: str, value: bool) -> Customer | None:
         if name != "is_favourite":
             return None
-        return service.set_favourite(session, actor.account_id, item_id, value)
+        return service.set_favourite(session, actor.account_id, item_id, value, actor.who)
+
+    def bulk(self, session: Session, actor: Actor, action: str, ids: list[int] | None, query: ListQuery) -> int:
+        if ids is None:
+            ids = service.matching_ids(session, actor.account_id, _query(query))
+        return service.bulk(session, actor.account_id, ids, action, actor.who)
+
+    def count_selection(self, session: Session, actor: Actor, ids: list[int] | None, query: ListQuery) -> int:
+        if ids is None:
+            return len(service.matching_ids(session, actor.account_id, _query(query)))
+        return len(ids)
+
+    def trash_listing(self, session: Session, actor: Actor) -> list:
+        return trash.listing(session, actor.account_id)
+
+    def restore(self, session: Session, actor: Actor, item_id: int) -> Customer | None:
+        return service.restore(session, actor.account_id, item_id, actor.who)
+
+    def history(self, session: Session, actor: Actor, item_id: int) -> list:
+        return history.events(session, actor.account_id, item_id)
 
 
 CUSTOMERS = Resource(
@@ -82,4 +106,8 @@ CUSTOMERS = Resource(
     describe=lambda c: c.display_name or f"Customer #{c.account_scoped_id}",
     default_sort="name",
     empty_hint="Add your first customer with “New customer”.",
+    bulk_actions=(("favourite", "Favourite"), ("unfavourite", "Unfavourite"), ("delete", "Delete")),
+    has_trash=True,
+    has_history=True,
+    versioned=True,
 )

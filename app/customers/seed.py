@@ -110,9 +110,11 @@ def _reserve_ids(connection, table: str, count: int) -> list[int]:
                 f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, {int(count)})"
             ).scalars()
         )
-    start = connection.exec_driver_sql(
-        f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0), COALESCE(MAX(id), 0)) FROM {table}"
-    ).scalar_one()
+    start = connection.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) FROM {table}").scalar_one()
+    has_sequence = connection.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").first()
+    if has_sequence:  # AUTOINCREMENT tables never reuse an id, even a deleted one's
+        used = connection.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).scalar()
+        start = max(start, used or 0)
     return list(range(start + 1, start + count + 1))
 
 
