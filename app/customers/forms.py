@@ -127,7 +127,7 @@ class BirthdayField(Field):
                 if parsed.tzinfo is None:
                     parsed = parsed.replace(tzinfo=self._zone())
                 self.data = parsed.astimezone(timezone.utc)
-        except ValueError:
+        except (ValueError, OverflowError):
             self._invalid = True
 
     def pre_validate(self, form):
