@@ -202,6 +202,26 @@ def tokens_create(account_name: str, scopes: tuple[str, ...], name: str) -> None
     click.echo(raw)
 
 
+# -- trash -------------------------------------------------------------------
+
+
+@cli.group("trash")
+def trash_group() -> None:
+    """Deleted customers."""
+
+
+@trash_group.command("purge")
+@click.option("--older-than-days", type=click.IntRange(min=0), default=None, help="Default: the retention (30 days).")
+def trash_purge(older_than_days: int | None) -> None:
+    """Remove for good what was deleted longer ago than the retention."""
+    from app.customers import trash
+
+    days = trash.RETENTION_DAYS if older_than_days is None else older_than_days
+    with session_scope() as session:
+        removed = trash.purge(session, days)
+    click.echo(f"Removed {removed} customer{'s' if removed != 1 else ''} deleted more than {days} days ago.")
+
+
 # -- seed ------------------------------------------------------------------
 
 
