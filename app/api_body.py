@@ -6,12 +6,13 @@ from typing import Any
 
 import msgspec
 from litestar import Request
+from litestar.di import NamedDependency
 
 from app.accounts.tokens import Principal
 from app.errors import ApiError
 
 
-async def provide_json_body(request: Request, principal: Principal) -> dict[str, Any]:
+async def provide_json_body(request: Request, principal: NamedDependency[Principal]) -> dict[str, Any]:
     """The body as a JSON object; every other body is a 400 in the envelope.
 
     It depends on the principal so that a caller without valid credentials

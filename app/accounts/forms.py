@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wtforms import Form, ValidationError
 from wtforms.fields import PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length
 
 from app.accounts.service import MIN_PASSWORD_LENGTH, ROLES
@@ -23,7 +24,7 @@ class UserForm(Form):
         filters=(_strip, lambda v: v.lower() if isinstance(v, str) else v),
     )
     name = StringField("Name", [Length(max=200, message="At most 200 characters.")], filters=(_strip,), default="")
-    role = SelectField("Role", choices=[(r, r.capitalize()) for r in ROLES], default="staff")
+    role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES], default="staff")
     password = PasswordField("Password", description="Leave empty to keep the current password.")
 
     def validate_password(self, field) -> None:

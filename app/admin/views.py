@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import MultiDict
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Stream, Template
 from sqlalchemy.orm import Session
@@ -65,7 +66,7 @@ def make_router(resource: Resource) -> Router:
     base = f"/{name}"
     opt = {"roles": resource.roles}
 
-    def ctx(request: Request, actor: Actor, **extra: Any) -> dict[str, Any]:
+    def ctx(request: Request, actor: NamedDependency[Actor], **extra: Any) -> dict[str, Any]:
         return {"resource": resource, "actor": actor, "query_string": query_string, **extra}
 
     def back_to_list(request: Request) -> str:
@@ -80,7 +81,7 @@ def make_router(resource: Resource) -> Router:
         raw = str(formdata.get("_version") or "")
         return int(raw) if resource.versioned and raw.isascii() and raw.isdigit() else None
 
-    def conflict_page(request: Request, actor: Actor, form: Any, conflict: Conflict, formdata: MultiDict, names, inline: bool) -> Template:
+    def conflict_page(request: Request, actor: NamedDependency[Actor], form: Any, conflict: Conflict, formdata: MultiDict, names, inline: bool) -> Template:
         """The user's input kept, the other change shown field by field, and a choice."""
         saved = resource.store.bind(None, actor, conflict.current)
         rows = differences(form, saved, names)
@@ -94,7 +95,7 @@ def make_router(resource: Resource) -> Router:
             return Template("resource/_row_conflict.html", context=context)
         return Template("resource/conflict.html", context=context, status_code=409)
 
-    def get_or_404(session: Session, actor: Actor, item_id: int) -> Any:
+    def get_or_404(session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Any:
         item = resource.store.get(session, actor, item_id)
         if item is None:
             raise NotFoundException(f"No such {resource.singular}.")
@@ -103,7 +104,7 @@ def make_router(resource: Resource) -> Router:
     # -- list --------------------------------------------------------------
 
     @get("/", name=f"{name}:list", sync_to_thread=True)
-    def list_view(request: Request, session: Session, actor: Actor) -> Template:
+    def list_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Template:
         query = list_query(resource, request.query_params)
         number = _page_number(request.query_params.get("page"))
         listing = resource.store.listing(session, actor, query, number, resource.per_page)
@@ -118,7 +119,7 @@ def make_router(resource: Resource) -> Router:
     # -- print -------------------------------------------------------------
 
     @get("/print", name=f"{name}:print")
-    async def print_view(request: Request, actor: Actor) -> Stream:
+    async def print_view(request: Request, actor: NamedDependency[Actor]) -> Stream:
         query = list_query(resource, request.query_params)
         environment = request.app.template_engine.engine
         template = environment.get_template("resource/print.html")
@@ -138,7 +139,7 @@ def make_router(resource: Resource) -> Router:
     # -- export ------------------------------------------------------------
 
     @get("/export.csv", name=f"{name}:export")
-    async def export_view(request: Request, actor: Actor) -> Stream:
+    async def export_view(request: Request, actor: NamedDependency[Actor]) -> Stream:
         query = list_query(resource, request.query_params)
         columns = [c for c in resource.columns if c.printed]
 
@@ -165,16 +166,16 @@ def make_router(resource: Resource) -> Router:
     # -- create ------------------------------------------------------------
 
     @get("/new", name=f"{name}:new", sync_to_thread=False)
-    def new_view(request: Request, actor: Actor) -> Template:
+    def new_view(request: Request, actor: NamedDependency[Actor]) -> Template:
         form = resource.store.bind(None, actor)
         return Template("resource/form.html", context=ctx(request, actor, form=form, item=None))
 
     @post("/", name=f"{name}:create")
-    async def create_view(request: Request, session: Session, actor: Actor) -> Response[Any]:
+    async def create_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Response[Any]:
         formdata = await _formdata(request)
         return await _run(_create, request, session, actor, formdata)
 
-    def _create(request: Request, session: Session, actor: Actor, formdata: MultiDict) -> Response[Any]:
+    def _create(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: MultiDict) -> Response[Any]:
         formdata, rerender = _list_buttons(formdata)
         form = resource.store.bind(formdata, actor)
         if rerender or not form.validate():
@@ -192,17 +193,17 @@ def make_router(resource: Resource) -> Router:
     # -- full edit ---------------------------------------------------------
 
     @get("/{item_id:int}/edit", name=f"{name}:edit", sync_to_thread=True)
-    def edit_view(request: Request, session: Session, actor: Actor, item_id: int) -> Template:
+    def edit_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
         item = get_or_404(session, actor, item_id)
         form = resource.store.bind(None, actor, item)
         return Template("resource/form.html", context=ctx(request, actor, form=form, item=item))
 
     @post("/{item_id:int}/edit", name=f"{name}:save")
-    async def save_view(request: Request, session: Session, actor: Actor, item_id: int) -> Response[Any]:
+    async def save_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Response[Any]:
         formdata = await _formdata(request)
         return await _run(_save, request, session, actor, formdata, item_id)
 
-    def _save(request: Request, session: Session, actor: Actor, formdata: MultiDict, item_id: int) -> Response[Any]:
+    def _save(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: MultiDict, item_id: FromPath[int]) -> Response[Any]:
         formdata, rerender = _list_buttons(formdata)
         item = resource.store.get_for_update(session, actor, item_id)
         if item is None:
@@ -226,12 +227,12 @@ def make_router(resource: Resource) -> Router:
     # -- rows: show, inline edit, inline save, toggle ---------------------------
 
     @get("/{item_id:int}/row", name=f"{name}:row", sync_to_thread=True)
-    def row_view(request: Request, session: Session, actor: Actor, item_id: int) -> Template:
+    def row_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
         item = get_or_404(session, actor, item_id)
         return Template("resource/_row.html", context=ctx(request, actor, item=item))
 
     @get("/{item_id:int}/row/edit", name=f"{name}:row_edit", sync_to_thread=True)
-    def row_edit_view(request: Request, session: Session, actor: Actor, item_id: int) -> Response[Any]:
+    def row_edit_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Response[Any]:
         if not is_htmx(request):
             return Redirect(f"{base}/{item_id}/edit", status_code=303)
         item = get_or_404(session, actor, item_id)
@@ -239,11 +240,11 @@ def make_router(resource: Resource) -> Router:
         return Template("resource/_row_edit.html", context=ctx(request, actor, item=item, form=form))
 
     @post("/{item_id:int}/row", name=f"{name}:row_save")
-    async def row_save_view(request: Request, session: Session, actor: Actor, item_id: int) -> Response[Any]:
+    async def row_save_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Response[Any]:
         formdata = await _formdata(request)
         return await _run(_row_save, request, session, actor, formdata, item_id)
 
-    def _row_save(request: Request, session: Session, actor: Actor, formdata: MultiDict, item_id: int) -> Response[Any]:
+    def _row_save(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: MultiDict, item_id: FromPath[int]) -> Response[Any]:
         item = resource.store.get_for_update(session, actor, item_id)
         if item is None:
             raise NotFoundException(f"No such {resource.singular}.")
@@ -262,11 +263,11 @@ def make_router(resource: Resource) -> Router:
         return Template("resource/_row.html", context=ctx(request, actor, item=item, saved=True))
 
     @post("/{item_id:int}/toggle/{field_name:str}", name=f"{name}:toggle")
-    async def toggle_view(request: Request, session: Session, actor: Actor, item_id: int, field_name: str) -> Response[Any]:
+    async def toggle_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int], field_name: FromPath[str]) -> Response[Any]:
         formdata = await _formdata(request)
         return await _run(_toggle, request, session, actor, formdata, item_id, field_name)
 
-    def _toggle(request: Request, session: Session, actor: Actor, formdata: MultiDict, item_id: int, field_name: str) -> Response[Any]:
+    def _toggle(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: MultiDict, item_id: FromPath[int], field_name: FromPath[str]) -> Response[Any]:
         if field_name not in resource.toggles:
             raise NotFoundException()
         value = str(formdata.get("value", "")).lower() in TRUE
@@ -280,13 +281,13 @@ def make_router(resource: Resource) -> Router:
     # -- delete ------------------------------------------------------------
 
     @get("/{item_id:int}/delete", name=f"{name}:confirm_delete", sync_to_thread=True)
-    def confirm_delete_view(request: Request, session: Session, actor: Actor, item_id: int) -> Template:
+    def confirm_delete_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
         item = get_or_404(session, actor, item_id)
         template = "resource/_delete_dialog.html" if is_htmx(request) else "resource/delete.html"
         return Template(template, context=ctx(request, actor, item=item, back=back_to_list(request)))
 
     @post("/{item_id:int}/delete", name=f"{name}:delete", sync_to_thread=True)
-    def delete_view(request: Request, session: Session, actor: Actor, item_id: int) -> Response[Any]:
+    def delete_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Response[Any]:
         item = get_or_404(session, actor, item_id)
         label = resource.describe(item)
         try:
@@ -310,14 +311,14 @@ def make_router(resource: Resource) -> Router:
     # -- trash and history ---------------------------------------------------
 
     @get("/trash", name=f"{name}:trash", sync_to_thread=True)
-    def trash_view(request: Request, session: Session, actor: Actor) -> Template:
+    def trash_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Template:
         if not resource.has_trash:
             raise NotFoundException()
         items = resource.store.trash_listing(session, actor)
         return Template("resource/trash.html", context=ctx(request, actor, items=items))
 
     @post("/trash/{item_id:int}/restore", name=f"{name}:restore", sync_to_thread=True)
-    def restore_view(request: Request, session: Session, actor: Actor, item_id: int) -> Response[Any]:
+    def restore_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Response[Any]:
         if not resource.has_trash:
             raise NotFoundException()
         item = resource.store.restore(session, actor, item_id)
@@ -330,7 +331,7 @@ def make_router(resource: Resource) -> Router:
         return Redirect(f"{base}?{urlencode({'q': resource.describe(item)})}", status_code=303)
 
     @get("/{item_id:int}/history", name=f"{name}:history", sync_to_thread=True)
-    def history_view(request: Request, session: Session, actor: Actor, item_id: int) -> Template:
+    def history_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
         if not resource.has_history:
             raise NotFoundException()
         item = resource.store.get(session, actor, item_id)
@@ -353,11 +354,11 @@ def make_router(resource: Resource) -> Router:
         return action, ids, query
 
     @post("/bulk", name=f"{name}:bulk")
-    async def bulk_view(request: Request, session: Session, actor: Actor) -> Response[Any]:
+    async def bulk_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Response[Any]:
         formdata = await _formdata(request)
         return await _run(_bulk, request, session, actor, formdata)
 
-    def _bulk(request: Request, session: Session, actor: Actor, formdata: MultiDict) -> Response[Any]:
+    def _bulk(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: MultiDict) -> Response[Any]:
         action, ids, query = selection(formdata)
         if ids == []:
             flash(request, f"Select one or more {resource.plural.lower()} first.", category="error")

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post, put
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import Operation
+from litestar.params import FromPath, FromQuery
 from sqlalchemy.orm import Session
 
 from app.accounts.tokens import Principal
-from app.api_body import provide_json_body
 from app.api_auth import API_RESPONSES, provide_principal, provide_version
+from app.api_body import provide_json_body
 from app.customers import service
 from app.customers.forms import CustomerForm
 from app.customers.openapi import customer_request_body
@@ -64,7 +65,7 @@ def _positive(name: str, raw: str | None, default: int) -> int:
     return min(int(raw), MAX_PAGE)
 
 
-def _validated(body: dict[str, Any], version: int, principal: Principal, customer=None) -> CustomerForm:
+def _validated(body: dict[str, Any], version: NamedDependency[int], principal: NamedDependency[Principal], customer=None) -> CustomerForm:
     flat = flatten(body, version)
     form = CustomerForm.bind(flat.formdata, timezone=principal.timezone, customer=customer)
     valid = form.validate()
@@ -73,7 +74,7 @@ def _validated(body: dict[str, Any], version: int, principal: Principal, custome
     return form
 
 
-def _list(session: Session, principal: Principal, version: int, favourites: bool, limit: str | None, page: str | None, search: str) -> CustomerList:
+def _list(session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], favourites: bool, limit: str | None, page: str | None, search: str) -> CustomerList:
     per_page = min(_positive("limit", limit, service.PAGE_SIZE), service.PAGE_SIZE)
     number = _positive("page", page, 1)
     result = service.page(session, principal.account_id, service.Query(search=search, favourites=favourites, sort="created"), number, per_page, addresses=True)
@@ -92,20 +93,20 @@ class CustomersApi(Controller):
 
     @get("/", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:read"}, summary="List customers")
     def list_customers(
-        self, session: Session, principal: Principal, version: int, limit: str | None = None, page: str | None = None, search: str = ""
+        self, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], limit: FromQuery[str | None] = None, page: FromQuery[str | None] = None, search: FromQuery[str] = ""
     ) -> CustomerList:
         """Customers of the token's account, 30 a page. ``search`` matches name, company, email, phone and city."""
         return _list(session, principal, version, False, limit, page, search)
 
     @get("/favourites", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:read"}, summary="List favourite customers")
     def list_favourites(
-        self, session: Session, principal: Principal, version: int, limit: str | None = None, page: str | None = None, search: str = ""
+        self, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], limit: FromQuery[str | None] = None, page: FromQuery[str | None] = None, search: FromQuery[str] = ""
     ) -> CustomerList:
         """Favourite customers only; otherwise as the list."""
         return _list(session, principal, version, True, limit, page, search)
 
     @get("/{customer_id:int}", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:read"}, summary="Get a customer")
-    def get_customer(self, session: Session, principal: Principal, version: int, customer_id: int) -> Response[CustomerOut]:
+    def get_customer(self, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], customer_id: FromPath[int]) -> Response[CustomerOut]:
         """The customer; its ``ETag`` can be sent back as ``If-Match`` to update or delete only that version."""
         customer = service.get(session, principal.account_id, customer_id)
         if customer is None:
@@ -113,14 +114,14 @@ class CustomersApi(Controller):
         return Response(to_json(customer, version, principal.timezone), headers={"ETag": etag(customer)})
 
     @post("/", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:create"}, summary="Create a customer", operation_class=CustomerBodyOperation)
-    def create_customer(self, session: Session, principal: Principal, version: int, payload: dict[str, Any]) -> Response[CustomerOut]:
+    def create_customer(self, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], payload: NamedDependency[dict[str, Any]]) -> Response[CustomerOut]:
         form = _validated(payload, version, principal)
         customer = service.create(session, principal.account_id, form.cleaned(), principal.who)
         return Response(to_json(customer, version, principal.timezone), status_code=201, headers={"ETag": etag(customer)})
 
     @put("/{customer_id:int}", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:update"}, summary="Update a customer (partial)", operation_class=CustomerBodyOperation)
     def update_customer(
-        self, request: Request, session: Session, principal: Principal, version: int, customer_id: int, payload: dict[str, Any]
+        self, request: Request, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], customer_id: FromPath[int], payload: NamedDependency[dict[str, Any]]
     ) -> Response[CustomerOut]:
         """Only the fields sent change; a shipping address list, when sent, replaces the stored one.
         With ``If-Match``, a customer changed since that ETag is not touched: 412."""
@@ -133,7 +134,7 @@ class CustomersApi(Controller):
         return Response(to_json(customer, version, principal.timezone), headers={"ETag": etag(customer)})
 
     @delete("/{customer_id:int}", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:delete"}, status_code=200, summary="Delete a customer")
-    def delete_customer(self, request: Request, session: Session, principal: Principal, customer_id: int) -> Response[bytes]:
+    def delete_customer(self, request: Request, session: NamedDependency[Session], principal: NamedDependency[Principal], customer_id: FromPath[int]) -> Response[bytes]:
         """Moves the customer to the back office's trash (restorable for 30 days); the API answers 404 for it from then on.
         With ``If-Match``, a customer changed since that ETag is not deleted: 412."""
         customer = service.get_for_update(session, principal.account_id, customer_id)

@@ -8,7 +8,6 @@ and type coercion lives here and nowhere else.
 
 from __future__ import annotations
 
-
 from collections.abc import Iterable
 from datetime import date, datetime, time, timezone
 from typing import Any
@@ -16,7 +15,17 @@ from zoneinfo import ZoneInfo
 
 from litestar.datastructures import MultiDict
 from wtforms import Form, ValidationError
-from wtforms.fields import Field, FieldList, FormField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields import (
+    Field,
+    FieldList,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, Email, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, DateInput
 
@@ -88,7 +97,8 @@ class CountryField(SelectField):
     """An ISO 3166 alpha-2 code; also accepts an English or German country name."""
 
     def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators, choices=[("", "—")] + country_choices(), validate_choice=False, default="", **kwargs)
+        choices = [SelectChoice("", "—")] + [SelectChoice(code, name) for code, name in country_choices()]
+        super().__init__(label, validators, choices=choices, validate_choice=False, default="", **kwargs)
 
     def process_formdata(self, valuelist):
         self.raw = valuelist[0].strip() if valuelist else ""

@@ -6,9 +6,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -78,13 +79,13 @@ def login_url(request: Request) -> str:
 
 
 @get("/login", name="login", sync_to_thread=False, include_in_schema=False)
-def login_page(request: Request, next: str = "") -> Template:
+def login_page(request: Request, next: FromQuery[str] = "") -> Template:
     return Template("auth/login.html", context={"next": safe_next(next), "error": None, "email": ""})
 
 
 @post("/login", name="login.submit", sync_to_thread=True, include_in_schema=False)
 def login_submit(
-    request: Request, session: Session, data: dict[str, Any] = Body(media_type=RequestEncodingType.URL_ENCODED)
+    request: Request, session: NamedDependency[Session], data: dict[str, Any] = Body(media_type=RequestEncodingType.URL_ENCODED)
 ) -> Response[Any]:
     email = str(data.get("email", ""))[:254].strip()
     password = str(data.get("password", ""))[:1024]
