@@ -65,3 +65,15 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def begin_write(session: Session) -> None:
+    """Start a write transaction in ``session``.
+
+    A read transaction still open is ended first, so the write sees the latest
+    data; on SQLite the write lock is taken at BEGIN (IMMEDIATE), so concurrent
+    writers queue on the busy timeout instead of failing on a lock upgrade.
+    """
+    if session.in_transaction():
+        session.rollback()
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, User
+from app.db import begin_write
 
 MIN_PASSWORD_LENGTH = 10
 ROLES = ("admin", "staff")
@@ -31,6 +32,7 @@ def ensure_account(session: Session, name: str, timezone: str = "Europe/Berlin")
     name = name.strip()
     if not name:
         raise ValueError("The account name cannot be empty.")
+    begin_write(session)
     account = get_account(session, name)
     if account is not None:
         return account, False
@@ -44,9 +46,11 @@ def create_user(session: Session, account_id: int, email: str, password: str, ro
     email = email.strip().lower()
     if role not in ROLES:
         raise ValueError(f"The role must be one of {', '.join(ROLES)}.")
+    password_hash = hash_password(password)  # slow on purpose: before taking the write lock
+    begin_write(session)
     if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise ValueError(f"A user with the email {email} exists already.")
-    user = User(account_id=account_id, email=email, name=name, password_hash=hash_password(password), role=role)
+    user = User(account_id=account_id, email=email, name=name, password_hash=password_hash, role=role)
     session.add(user)
     session.commit()
     return user

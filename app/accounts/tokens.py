@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, ApiToken
+from app.db import begin_write
 from app.customers.history import Who
 
 TOKEN_PREFIX = "clt_"
@@ -60,6 +61,7 @@ def issue(session: Session, account_id: int, scopes: Iterable[str], name: str = 
     if unknown or not scopes:
         raise ValueError(f"unknown scope(s): {', '.join(unknown) or '(none)'}; known: {', '.join(sorted(SCOPES))}")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    begin_write(session)
     session.add(
         ApiToken(account_id=account_id, name=name, token_hash=hash_token(raw), prefix=raw[:10], scopes=" ".join(scopes))
     )

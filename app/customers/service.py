@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.accounts.models import Account
 from app.base import utcnow
+from app.db import begin_write
 from app.customers import history, search, trash
 from app.customers.history import SYSTEM, Who
 from app.customers.trash import TrashedCustomer
@@ -54,15 +55,7 @@ class Page:
 
 
 def _writing(session: Session) -> None:
-    """Start a write transaction.
-
-    A read transaction still open in the session is ended first, so the write
-    sees the latest data; on SQLite the write lock is taken at BEGIN, so
-    concurrent writers queue instead of failing on a lock upgrade.
-    """
-    if session.in_transaction():
-        session.rollback()
-    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    begin_write(session)
 
 
 # -- reads -----------------------------------------------------------------
