@@ -9,8 +9,12 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import DataError
 
 logger = logging.getLogger("clientele")
+
+# The database refused a value the checks let through (a safety net; the forms should catch these).
+DATA_ERROR = "A value could not be stored: the database refuses its characters or its size."
 
 
 class ErrorBody(msgspec.Struct):
@@ -92,5 +96,7 @@ def api_exception_handler(request: Request, exc: Exception) -> Response[Any]:
         return envelope_response(exc)
     if isinstance(exc, HTTPException) and exc.status_code < 500:
         return envelope_response(_from_http_exception(exc))
+    if isinstance(exc, DataError):
+        return envelope_response(ApiError(400, "common.invalid_value", DATA_ERROR))
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return envelope_response(ApiError(HTTP_500_INTERNAL_SERVER_ERROR, "common.server_error", "Internal server error."))

@@ -8,7 +8,9 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
+from sqlalchemy.exc import DataError
 
+from app.errors import DATA_ERROR
 from app.web.auth import LoginRequired, login_url
 
 logger = logging.getLogger("clientele")
@@ -30,10 +32,12 @@ def page_exception_handler(request: Request, exc: Exception) -> Response[Any]:
         if request.headers.get("hx-request") == "true":
             return Response(b"", status_code=200, headers={"HX-Redirect": target})
         return Redirect(target, status_code=303)
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    status = exc.status_code if isinstance(exc, HTTPException) else 400 if isinstance(exc, DataError) else 500
     if status >= 500:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         detail = "The error has been logged. Please try again in a moment."
+    elif isinstance(exc, DataError):
+        detail = DATA_ERROR
     else:
         detail = exc.detail if isinstance(exc, HTTPException) and exc.detail else TITLES.get(status, "Error")
     headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) and status < 500 else {}

@@ -8,6 +8,7 @@ and type coercion lives here and nowhere else.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date, datetime, time, timezone
 from typing import Any
@@ -44,13 +45,22 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+def no_control_characters(form, field) -> None:
+    """Text may hold line breaks and tabs, but no NUL or other control characters."""
+    if isinstance(field.data, str) and CONTROL.search(field.data):
+        raise ValidationError("Contains a control character that is not allowed.")
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 class TextField(StringField):
-    """A trimmed string that is never None."""
+    """A trimmed string that is never None, without control characters."""
 
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("default", "")
         kwargs.setdefault("filters", (_strip,))
-        super().__init__(label, validators, **kwargs)
+        super().__init__(label, [no_control_characters, *(validators or [])], **kwargs)
 
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)
@@ -191,7 +201,7 @@ class CustomerForm(Form):
     phone_type = TextField("Phone type", [_length(20)], default="normal")
     country_code = TextField("Phone country code", [_length(8), Regexp(r"^\+?[0-9]*$", message="Digits only, such as 49.")])
     birthday = BirthdayField("Birthday")
-    note = TextAreaField("Note", [_length(5000)], default="", filters=(_strip, lambda v: v or ""))
+    note = TextAreaField("Note", [no_control_characters, _length(5000)], default="", filters=(_strip, lambda v: v or ""))
     tax_number = TextField("VAT ID", [_length(40)])
     channel = IntegerField("Channel", default=1)
     email_marketing_agreed = StrictBooleanField("Agreed to marketing emails")

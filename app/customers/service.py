@@ -38,7 +38,8 @@ class Query:
 
     def normalised(self) -> Query:
         sort = self.sort if self.sort in SORT_COLUMNS else "name"
-        return Query(" ".join(self.search.split())[:200], self.favourites, sort, self.descending)
+        search = "".join(c for c in self.search if c.isprintable() or c.isspace())
+        return Query(" ".join(search.split())[:200], self.favourites, sort, self.descending)
 
 
 @dataclass(frozen=True)

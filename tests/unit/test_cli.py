@@ -275,6 +275,8 @@ def test_commands_on_an_unmigrated_database_fail_clearly(runs):
 
 
 def test_users_create_succeeds_while_another_process_writes(cli):
+    """The command writes in a write transaction from the start (BEGIN IMMEDIATE): it waits
+    for the other writer instead of failing on a stale snapshot ('database is locked')."""
     import sqlite3
     import threading
     import time
@@ -290,7 +292,7 @@ def test_users_create_succeeds_while_another_process_writes(cli):
                 conn.execute("UPDATE accounts SET timezone = timezone WHERE name = ?", (ACCOUNT,))
                 stop.wait(0.05)
                 conn.execute("COMMIT")
-                time.sleep(0.002)
+                time.sleep(0.01)
         finally:
             conn.close()
 
