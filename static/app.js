@@ -45,17 +45,45 @@
     }
   });
 
-  // A swapped-in row replaces its target: focus follows the new element.
-  document.addEventListener("htmx:afterSettle", function (event) {
-    var elt = event.detail.elt;
-    if (elt && elt.tagName === "TR" && elt.classList.contains("editing")) {
-      var first = elt.querySelector("input:not([type=hidden]), select, textarea");
-      if (first) first.focus();
-    } else if (elt && elt.tagName === "TR" && elt.classList.contains("saved")) {
-      var edit = elt.querySelector(".col-actions a");
-      if (edit) edit.focus();
-    }
+  // A row that htmx replaces takes the keyboard focus with it: to the first
+  // field of an inline form, back to the Edit link after Save, Cancel or
+  // Escape, and to the star after toggling it.
+  var refocus = null;
+  document.addEventListener("htmx:beforeRequest", function () {
+    var active = document.activeElement;
+    var row = active && active.closest && active.closest("tr[id]");
+    if (!row) { refocus = null; return; }
+    refocus = { id: row.id, selector: active.classList.contains("star") ? ".star" : ".col-actions a" };
   });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!refocus) return;
+    var row = document.getElementById(refocus.id);
+    var selector = refocus.selector;
+    refocus = null;
+    if (!row || row.hidden) return;
+    var target = row.classList.contains("editing")
+      ? row.querySelector("input:not([type=hidden]), select, textarea, button")
+      : row.querySelector(selector);
+    if (target) target.focus();
+  });
+
+  // Back and Forward restore htmx's copy of an earlier page, taken when the
+  // URL changed, so its search field may hold a later search: set the
+  // search form from the restored URL instead.
+  document.addEventListener("htmx:historyRestore", function () {
+    var params = new URLSearchParams(window.location.search);
+    document.querySelectorAll("form[role=search] input[name]").forEach(function (input) {
+      if (input.type === "checkbox") input.checked = params.get(input.name) === input.value;
+      else if (input.type !== "hidden") input.value = params.get(input.name) || "";
+    });
+  });
+
+  // After a change that alters the list (a delete), refresh the count and the rows.
+  document.body.addEventListener("listChanged", refreshResults);
+  function refreshResults() {
+    if (!window.htmx || !document.getElementById("results")) return;
+    window.htmx.ajax("GET", window.location.pathname + window.location.search, { target: "#results", swap: "innerHTML" });
+  }
 
   document.addEventListener("htmx:beforeRequest", function (event) {
     var form = event.detail.elt.closest && event.detail.elt.closest("#dialog form");

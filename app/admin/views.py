@@ -95,6 +95,12 @@ def make_router(resource: Resource) -> Router:
             return Template("resource/_row_conflict.html", context=context)
         return Template("resource/conflict.html", context=context, status_code=409)
 
+    def safe_back(target: str) -> str | None:
+        """A return address inside this resource's list, or None."""
+        if target == base or (target.startswith(f"{base}?") and "//" not in target and "\\" not in target):
+            return target
+        return None
+
     def get_or_404(session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Any:
         item = resource.store.get(session, actor, item_id)
         if item is None:
@@ -113,7 +119,7 @@ def make_router(resource: Resource) -> Router:
             listing = resource.store.listing(session, actor, query, number, resource.per_page)
         context = ctx(request, actor, query=query, listing=listing)
         if is_htmx(request) and request.headers.get("hx-target") == "results":
-            return Template("resource/_results.html", context=context)
+            return Template("resource/_results.html", context={**context, "partial": True})
         return Template("resource/list.html", context=context)
 
     # -- print -------------------------------------------------------------
@@ -286,8 +292,15 @@ def make_router(resource: Resource) -> Router:
         template = "resource/_delete_dialog.html" if is_htmx(request) else "resource/delete.html"
         return Template(template, context=ctx(request, actor, item=item, back=back_to_list(request)))
 
-    @post("/{item_id:int}/delete", name=f"{name}:delete", sync_to_thread=True)
-    def delete_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Response[Any]:
+    @post("/{item_id:int}/delete", name=f"{name}:delete")
+    async def delete_view(
+        request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]
+    ) -> Response[Any]:
+        formdata = await _formdata(request)
+        return await _run(_delete, request, session, actor, formdata, item_id)
+
+    def _delete(request: Request, session: Session, actor: Actor, formdata: MultiDict, item_id: int) -> Response[Any]:
+        back = safe_back(str(formdata.get("back") or "")) or back_to_list(request)
         item = get_or_404(session, actor, item_id)
         label = resource.describe(item)
         try:
@@ -296,17 +309,19 @@ def make_router(resource: Resource) -> Router:
             if is_htmx(request):
                 return Template("resource/_message.html", context=ctx(request, actor, message=exc.message, category="error"), headers={"HX-Reswap": "none"})
             flash(request, exc.message, category="error")
-            return Redirect(back_to_list(request), status_code=303)
+            return Redirect(back, status_code=303)
         if not deleted:
             raise NotFoundException(f"No such {resource.singular}.")
         message = f"Deleted {label}."
         undo = f"{base}/trash/{item_id}/restore" if resource.has_trash else None
         if is_htmx(request):
             return Template(
-                "resource/_deleted.html", context=ctx(request, actor, message=message, item_id=item_id, category="success", undo=undo)
+                "resource/_deleted.html",
+                context=ctx(request, actor, message=message, item_id=item_id, category="success", undo=undo),
+                headers={"HX-Trigger-After-Settle": "listChanged"},
             )
         flash(request, {"text": message, "undo": undo} if undo else message, category="success")
-        return Redirect(back_to_list(request), status_code=303)
+        return Redirect(back, status_code=303)
 
     # -- trash and history ---------------------------------------------------
 

@@ -200,25 +200,42 @@ def log_in(page: Page, who: Staff, path: str = "/login") -> None:
     expect(page).not_to_have_url(re.compile(r"/login"))
 
 
+@pytest.fixture(scope="module")
+def admin_session(browser: Browser, browser_context_args: dict, admin: Staff) -> dict:
+    """The module's admin signed in once through the login form: the browser state (cookies) to start from.
+
+    Signing in costs a password hash check on the server; doing it once per module keeps the suite fast.
+    The sign-in tests themselves go through the form every time.
+    """
+    context = browser.new_context(**browser_context_args)
+    try:
+        page = context.new_page()
+        log_in(page, admin)
+        expect(page).to_have_url(f"{admin.base_url}/customers")
+        return context.storage_state()
+    finally:
+        context.close()
+
+
 @pytest.fixture
-def logged_in_page(page: Page, admin: Staff) -> Page:
-    """A page signed in as the module's admin, on the customers list."""
-    log_in(page, admin)
+def logged_in_page(new_context: Callable[..., BrowserContext], admin_session: dict, admin: Staff) -> Page:
+    """A page of a new browser context, signed in as the module's admin, on the customers list."""
+    page = new_context(storage_state=admin_session).new_page()
+    page.goto("/customers")
     expect(page).to_have_url(f"{admin.base_url}/customers")
     return page
 
 
 @pytest.fixture
-def no_js_context(new_context: Callable[..., BrowserContext]) -> BrowserContext:
-    return new_context(java_script_enabled=False)
+def no_js_context(new_context: Callable[..., BrowserContext], admin_session: dict) -> BrowserContext:
+    """A browser context without JavaScript, signed in as the module's admin."""
+    return new_context(java_script_enabled=False, storage_state=admin_session)
 
 
 @pytest.fixture
-def no_js_page(no_js_context: BrowserContext, admin: Staff) -> Page:
+def no_js_page(no_js_context: BrowserContext) -> Page:
     """A page without JavaScript, signed in as the module's admin."""
-    page = no_js_context.new_page()
-    log_in(page, admin)
-    return page
+    return no_js_context.new_page()
 
 
 # -- customers ---------------------------------------------------------------------
@@ -257,6 +274,16 @@ def create_customer(account_id: int, **fields: Any) -> CustomerRef:
     with session_scope() as session:
         customer = service.create(session, account_id, form.cleaned())
         return CustomerRef(customer.id, customer.display_name)
+
+
+def create_customers(account_id: int, count: int, word: str = "", **fields: Any) -> list[CustomerRef]:
+    """``count`` customers through the app's service, named "<First> <word><nnn>" so that they sort by number."""
+    word = word or unique_word()
+    firsts = ("Anna", "Ben", "Clara", "David", "Emma", "Felix", "Greta")
+    return [
+        create_customer(account_id, **{"first_name": firsts[i % len(firsts)], "last_name": f"{word}{i:03d}", **fields})
+        for i in range(count)
+    ]
 
 
 def seed_customers(account_id: int, count: int, rng_seed: int = 7) -> int:
@@ -302,10 +329,6 @@ def row(page: Page, customer: CustomerRef | int, resource: str = "customers"):
 def section(page: Page, title: str):
     """One titled section of the full edit page ("Person", "Contact", "Billing address" ...)."""
     return page.locator("section.form-section", has=page.get_by_role("heading", name=title, exact=True))
-
-
-def is_sqlite() -> bool:
-    return os.environ.get("DATABASE_URL", "").startswith("sqlite")
 
 
 def mark_page(page: Page) -> None:
