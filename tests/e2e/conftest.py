@@ -92,13 +92,19 @@ def _answers(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def server(database: str) -> Iterator[str]:
-    """The real app in a uvicorn subprocess, on the migrated test database; its base URL."""
+    """The real app in a uvicorn subprocess, on the migrated test database; its base URL.
+
+    CLIENTELE_TEST_WORKERS=2 serves it from two worker processes, which share
+    nothing but the database (sessions, throttling and rate limits live there)."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = Path(tempfile.gettempdir()) / f"clientele-e2e-server-{os.getpid()}.log"
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+        [
+            sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
+            "--no-access-log", "--workers", os.environ.get("CLIENTELE_TEST_WORKERS", "1"),
+        ],
         cwd=ROOT,
         env=dict(os.environ),  # DATABASE_URL, CLIENTELE_VAR_DIR and CLIENTELE_SECRET_KEY from tests/conftest.py
         stdout=log,
