@@ -1,0 +1,113 @@
+"""Peak server memory while printing and exporting a long list.
+
+    python -m bench.stream_memory --database-url sqlite:///var/bench/sqlite/clientele.db --account Bench
+
+Signs in as a user it creates, then downloads /customers/print and
+/customers/export.csv for every customer of the account while sampling the
+server process's resident memory (VmRSS) every 20 ms. Prints the baseline,
+the peak, the rows and the time for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _rss_mb(pid: int) -> float:
+    total = 0.0
+    for p in [pid, *_children(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--account", default="Bench")
+    args = parser.parse_args()
+    env = {**os.environ, "DATABASE_URL": args.database_url, "CLIENTELE_RATE_LIMIT": "0",
+           "CLIENTELE_VAR_DIR": str(ROOT / "var" / "stream-memory")}
+    clientele = str(Path(sys.executable).parent / "clientele")
+    email, password = f"mem-{secrets.token_hex(4)}@example.com", secrets.token_urlsafe(16)
+    subprocess.run([clientele, "users", "create", "--account", args.account, "--email", email], input=password + "\n",
+                   text=True, env=env, check=True, capture_output=True)
+    port = _free_port()
+    server = subprocess.Popen([clientele, "run", "--no-demo", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=600) as client:
+            for _ in range(100):
+                try:
+                    page = client.get("/login")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
+            client.post("/login", data={"email": email, "password": password, "_csrf_token": token})
+            client.get("/customers")  # warm up
+            baseline = _rss_mb(server.pid)
+            print(f"server baseline RSS: {baseline:.0f} MB")
+            for path, marker in (("/customers/print", b"<tr>"), ("/customers/export.csv", b"\n")):
+                peak = [baseline]
+                done = threading.Event()
+
+                def sample() -> None:
+                    while not done.is_set():
+                        peak[0] = max(peak[0], _rss_mb(server.pid))
+                        time.sleep(0.02)
+
+                sampler = threading.Thread(target=sample)
+                sampler.start()
+                started = time.perf_counter()
+                rows = size = 0
+                tail = b""
+                with client.stream("GET", path) as response:
+                    for chunk in response.iter_bytes():
+                        window = tail + chunk  # a marker may straddle two chunks
+                        rows += window.count(marker) - tail.count(marker)
+                        tail = window[-(len(marker) - 1):] if len(marker) > 1 else b""
+                        size += len(chunk)
+                elapsed = time.perf_counter() - started
+                done.set()
+                sampler.join()
+                print(f"{path}: {rows:,} rows, {size / 1e6:.1f} MB in {elapsed:.1f} s; peak server RSS {peak[0]:.0f} MB")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
