@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench load clean
+.PHONY: run test test-fast bench load crash clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -26,8 +26,22 @@ test: $(STAMP) browser-deps
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not e2e"
 
+# Benchmark at 1,000,000 customers on SQLite and PostgreSQL; writes BENCHMARKS.md. Not part of `make test`.
+# Extra options: make bench BENCH_ARGS="--customers 20000 --db sqlite --quick"
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# 32 clients for 60 s of mixed API and page traffic against a server of its own, on a
+# fresh SQLite and a fresh PostgreSQL database (LOAD_PG_URL, default postgres@127.0.0.1);
+# then every acknowledged write is checked in the database. Not part of `make test`.
+# Extra options: make load LOAD_ARGS="--db sqlite --seconds 20"
+load: $(STAMP)
+	$(BIN)/python -m bench.loadtest $(LOAD_ARGS)
+
+# The same load while the server is SIGKILLed and restarted every 10-15 s; then the
+# database's integrity checks and every acknowledged write. Not part of `make test`.
+crash: $(STAMP)
+	$(BIN)/python -m bench.crash $(CRASH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

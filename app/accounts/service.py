@@ -66,6 +66,10 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     if user is None:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+        new_hash = _hasher.hash(password)
+        user_id = user.id
+        begin_write(session)
+        user = session.get(User, user_id)
+        user.password_hash = new_hash
         session.commit()
     return user

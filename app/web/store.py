@@ -9,7 +9,7 @@ from litestar.stores.base import NamespacedStore
 from sqlalchemy import delete, select
 
 from app.base import utcnow
-from app.db import session_scope
+from app.db import begin_write, session_scope
 from app.web.models import WebSession
 
 
@@ -36,6 +36,7 @@ class DatabaseStore(NamespacedStore):
 
     def _set(self, key: str, value: bytes, expires_in) -> None:
         with session_scope() as session:
+            begin_write(session)
             row = session.get(WebSession, self._key(key))
             if row is None:
                 session.add(WebSession(key=self._key(key), value=value, expires_at=_expiry(expires_in)))
@@ -48,19 +49,31 @@ class DatabaseStore(NamespacedStore):
             row = session.get(WebSession, self._key(key))
             if row is None:
                 return None
-            if row.expires_at is not None and row.expires_at <= utcnow():
+            expired = row.expires_at is not None and row.expires_at <= utcnow()
+            if not expired and renew_for is None:
+                return row.value
+            value = row.value
+        # Changing the row: in a write transaction, so that SQLite queues it.
+        with session_scope() as session:
+            begin_write(session)
+            row = session.get(WebSession, self._key(key))
+            if row is None:
+                return None
+            if expired:
                 session.delete(row)
                 return None
-            if renew_for is not None and row.expires_at is not None:
+            if row.expires_at is not None:
                 row.expires_at = _expiry(renew_for)
-            return row.value
+            return value
 
     def _delete(self, key: str) -> None:
         with session_scope() as session:
+            begin_write(session)
             session.execute(delete(WebSession).where(WebSession.key == self._key(key)))
 
     def _delete_all(self) -> None:
         with session_scope() as session:
+            begin_write(session)
             session.execute(delete(WebSession).where(WebSession.key.startswith(f"{self.namespace}:")))
 
     def _expires_in(self, key: str) -> int | None:

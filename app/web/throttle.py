@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.base import utcnow
+from app.db import begin_write
 from app.web.models import LoginFailure
 
 WINDOW = timedelta(minutes=15)
@@ -32,6 +33,7 @@ def blocked_for(session: Session, email: str, address: str) -> timedelta | None:
 
 
 def record_failure(session: Session, email: str, address: str) -> None:
+    begin_write(session)
     now = utcnow()
     session.add_all(LoginFailure(key=key, at=now) for key in _keys(email, address))
     session.execute(delete(LoginFailure).where(LoginFailure.at < now - WINDOW))
@@ -39,5 +41,6 @@ def record_failure(session: Session, email: str, address: str) -> None:
 
 
 def clear(session: Session, email: str) -> None:
+    begin_write(session)
     session.execute(delete(LoginFailure).where(LoginFailure.key == _keys(email, "")[0]))
     session.commit()

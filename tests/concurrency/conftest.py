@@ -1,0 +1,156 @@
+"""Concurrency tests: the real app served by uvicorn with two worker processes,
+driven by many threads at once, each with its own HTTP client.
+
+The server runs on the database that tests/conftest.py created and migrated
+(SQLite by default, PostgreSQL with TEST_DATABASE_URL), with the rate limit
+off: these tests fire many requests with one token on purpose. Tests keep apart
+by account (``make_shop`` / ``staff``), as every other suite does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Shop, make_shop
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "correct horse battery"
+TIMEOUT = httpx.Timeout(30.0)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, OSError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def live_server(database: str) -> Iterator[str]:
+    """The app under uvicorn with two workers on the migrated test database; its base URL."""
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log_path = Path(tempfile.gettempdir()) / f"clientele-concurrency-server-{os.getpid()}.log"
+    env = {**os.environ, "CLIENTELE_RATE_LIMIT": "0"}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
+                "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the workers are stopped with it
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not _answers(f"{base_url}/login"):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the server did not start; its output:\n{log_path.read_text(errors='replace')[-4000:]}")
+                time.sleep(0.1)
+            yield base_url
+        finally:
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+# -- API clients -------------------------------------------------------------------
+
+
+@pytest.fixture
+def api_client(live_server: str) -> Iterator[Callable[[Shop], httpx.Client]]:
+    """``api_client(shop)``: a new HTTP client of its own with the shop's token (one per thread)."""
+    clients: list[httpx.Client] = []
+
+    def make(shop: Shop) -> httpx.Client:
+        client = httpx.Client(base_url=live_server, headers=shop.headers, timeout=TIMEOUT)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def live_shop() -> Shop:
+    """A new account with a token holding every customers scope."""
+    return make_shop()
+
+
+# -- back-office sessions ------------------------------------------------------------
+
+
+@dataclass
+class Staff:
+    account_id: int
+    shop: Shop  # a token of the same account, for API writes and reads
+    email: str
+
+
+@pytest.fixture
+def staff(live_shop: Shop) -> Staff:
+    """An admin user of the live shop's account."""
+    from app.accounts import service as accounts
+    from app.db import session_scope
+
+    email = f"admin-{uuid.uuid4().hex[:10]}@example.com"
+    with session_scope() as session:
+        accounts.create_user(session, live_shop.id, email, PASSWORD, role="admin")
+    return Staff(live_shop.id, live_shop, email)
+
+
+@pytest.fixture
+def page_session(live_server: str) -> Iterator[Callable[[Staff], httpx.Client]]:
+    """``page_session(staff)``: a new browser-like client, signed in through the login form."""
+    clients: list[httpx.Client] = []
+
+    def make(who: Staff) -> httpx.Client:
+        client = httpx.Client(base_url=live_server, timeout=TIMEOUT)
+        clients.append(client)
+        page = client.get("/login")
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
+        response = client.post("/login", data={"email": who.email, "password": PASSWORD, "_csrf_token": token})
+        assert response.status_code == 303, response.text[:500]
+        client.headers["x-csrftoken"] = token
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
