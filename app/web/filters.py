@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from app.config import get_settings
+
 
 def localtime(value: datetime | None, timezone: str, fmt: str = "%d.%m.%Y %H:%M") -> str:
     """A UTC time shown in the account's time zone."""
@@ -18,3 +20,5 @@ FILTERS = {"localtime": localtime}
 
 def register(engine) -> None:
     engine.engine.filters.update(FILTERS)
+    # Templates change only with a deploy: do not stat every template file on every render.
+    engine.engine.auto_reload = get_settings().debug
