@@ -13,6 +13,12 @@ from app.db import begin_write, session_scope
 from app.web.models import WebSession
 
 
+def _close(a: datetime | None, b: datetime | None, slack: timedelta = timedelta(minutes=1)) -> bool:
+    if a is None or b is None:
+        return a is b
+    return abs(a - b) <= slack
+
+
 def _expiry(expires_in: int | timedelta | None) -> datetime | None:
     if expires_in is None:
         return None
@@ -35,14 +41,21 @@ class DatabaseStore(NamespacedStore):
     # sync implementations, run in a worker thread
 
     def _set(self, key: str, value: bytes, expires_in) -> None:
+        expires_at = _expiry(expires_in)
+        with session_scope() as session:
+            row = session.get(WebSession, self._key(key))
+            # Most requests hand back the session unchanged: skip the write unless
+            # the data changed or the expiry would move by more than a minute.
+            if row is not None and row.value == value and _close(row.expires_at, expires_at):
+                return
         with session_scope() as session:
             begin_write(session)
             row = session.get(WebSession, self._key(key))
             if row is None:
-                session.add(WebSession(key=self._key(key), value=value, expires_at=_expiry(expires_in)))
+                session.add(WebSession(key=self._key(key), value=value, expires_at=expires_at))
             else:
                 row.value = value
-                row.expires_at = _expiry(expires_in)
+                row.expires_at = expires_at
 
     def _get(self, key: str, renew_for) -> bytes | None:
         with session_scope() as session:
