@@ -13,6 +13,7 @@ from app.db import session_scope
 from app.errors import ApiError, ErrorEnvelope
 from app.integrations import service as oauth
 
+
 def _unauthenticated() -> ApiError:
     return ApiError(
         401,

@@ -30,6 +30,9 @@ else:
 os.environ["DATABASE_URL"] = DATABASE_URL
 os.environ["CLIENTELE_VAR_DIR"] = str(_TMP / "var")
 os.environ.setdefault("CLIENTELE_SECRET_KEY", secrets.token_urlsafe(32))
+# Tests call faster than any client may (20 requests a second): the limit is off
+# for the suite, and tests/security turn it on (monkeypatch) to test it.
+os.environ.setdefault("CLIENTELE_RATE_LIMIT", "0")
 
 
 def _admin_engine():

@@ -12,12 +12,17 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
 from litestar import Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import (
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
 from sqlalchemy.orm import Session
 
 from app import ratelimit

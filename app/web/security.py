@@ -52,7 +52,7 @@ def policy_for(path: str) -> str:
 
 def _cacheable(path: str) -> bool:
     """Only the static assets and the public schema may be cached; everything else can show personal data."""
-    return path.startswith("/static/") or path.startswith("/schema")
+    return path.startswith(("/static/", "/schema"))
 
 
 def _secure_cookie(value: bytes) -> bytes:

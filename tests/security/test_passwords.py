@@ -1,0 +1,100 @@
+"""Passwords: argon2id hashes, a minimum length everywhere a password is set,
+and no account enumeration through the sign-in's messages or timing."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+import uuid
+
+import pytest
+
+from tests.security.conftest import PASSWORD, csrf_of, make_account
+
+
+def test_passwords_are_stored_as_argon2id_hashes_only(account_a):
+    from sqlalchemy import select
+
+    from app.accounts.models import User
+    from app.db import session_scope
+
+    email = account_a.admin_email
+    with session_scope() as session:
+        stored = session.scalar(select(User.password_hash).where(User.email == email))
+    assert stored.startswith("$argon2id$")
+    assert PASSWORD not in stored
+
+
+def test_the_service_refuses_a_short_password(account_a):
+    from app.accounts import service as accounts
+    from app.db import session_scope
+
+    with session_scope() as session, pytest.raises(ValueError, match="at least 10"):
+        accounts.create_user(session, account_a.id, f"short-{uuid.uuid4().hex[:8]}@example.com", "123456789")
+
+
+def test_the_users_page_refuses_a_short_password(signed_in, account_a):
+    admin = signed_in(account_a.admin_email)
+    email = f"new-{uuid.uuid4().hex[:8]}@example.com"
+
+    response = admin.post("/users", data={"email": email, "name": "N", "role": "staff", "password": "short", "_csrf_token": csrf_of(admin)})
+
+    assert response.status_code == 422
+    assert "At least 10 characters" in response.text
+    assert email not in admin.get("/users").text
+
+
+def _attempt(client, email: str, password: str):
+    page = client.get("/login")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
+    started = time.perf_counter()
+    response = client.post("/login", data={"email": email, "password": password, "_csrf_token": token}, follow_redirects=False)
+    return response, time.perf_counter() - started
+
+
+def _alert(html: str) -> str:
+    return re.search(r'role="alert">([^<]*)<', html).group(1)
+
+
+@pytest.fixture
+def forget_failures():
+    yield
+    from sqlalchemy import delete
+
+    from app.db import session_scope
+    from app.web.models import LoginFailure
+
+    with session_scope() as session:
+        session.execute(delete(LoginFailure).where(LoginFailure.key == "ip:testclient"))
+
+
+def test_unknown_email_and_wrong_password_get_the_same_answer(new_client, forget_failures):
+    account = make_account()
+    client = new_client()
+
+    wrong, _ = _attempt(client, account.admin_email, "not the password at all")
+    unknown, _ = _attempt(client, f"nobody-{uuid.uuid4().hex}@example.com", "not the password at all")
+
+    assert wrong.status_code == unknown.status_code == 400
+    assert _alert(wrong.text) == _alert(unknown.text) == "Email or password is wrong."
+    assert set(wrong.cookies) == set(unknown.cookies)
+
+
+def test_unknown_email_and_wrong_password_take_about_the_same_time(new_client, forget_failures):
+    """Both verify an argon2 hash (a dummy one for an unknown email), so timing tells nothing."""
+    accounts = [make_account() for _ in range(3)]
+    known = [a.admin_email for a in accounts]
+    unknown = [f"nobody-{uuid.uuid4().hex}@example.com" for _ in range(3)]
+    client = new_client()
+    times = {"known": [], "unknown": []}
+    for round_ in range(2):  # at most two failures per email: far from the lock
+        for kind, emails in (("known", known), ("unknown", unknown)):
+            for email in emails:
+                response, took = _attempt(client, email, f"wrong password {round_}")
+                assert response.status_code == 400
+                times[kind].append(took)
+
+    known_median, unknown_median = statistics.median(times["known"]), statistics.median(times["unknown"])
+    assert 0.5 < unknown_median / known_median < 2.0, times
+
