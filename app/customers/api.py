@@ -133,7 +133,7 @@ class CustomersApi(Controller):
         customer = service.update_customer(session, customer, form.cleaned(), principal.who)
         return Response(to_json(customer, version, principal.timezone), headers={"ETag": etag(customer)})
 
-    @delete("/{customer_id:int}", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:delete"}, status_code=200, summary="Delete a customer")
+    @delete("/{customer_id:int}", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:delete"}, status_code=200, media_type="text/plain", response_description="Deleted: moved to the trash. The body is empty.", summary="Delete a customer")
     def delete_customer(self, request: Request, session: NamedDependency[Session], principal: NamedDependency[Principal], customer_id: FromPath[int]) -> Response[bytes]:
         """Moves the customer to the back office's trash (restorable for 30 days); the API answers 404 for it from then on.
         With ``If-Match``, a customer changed since that ETag is not deleted: 412."""
@@ -142,7 +142,7 @@ class CustomersApi(Controller):
             raise not_found()
         _check_if_match(request, customer)
         service.trash_customer(session, customer, principal.who)
-        return Response(b"", status_code=200, media_type="application/json")
+        return Response(b"", status_code=200, media_type="text/plain")
 
 
 __all__ = ["CustomersApi"]

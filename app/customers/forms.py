@@ -39,6 +39,7 @@ TITLE_MESSAGE = 'Must be one of "Mr.", "Mrs.", "Ms." or empty.'
 NAME_MESSAGE = "Name or company must be set"
 CHANNEL_MESSAGE = "The channel cannot be changed."
 MAX_SHIPPING_ADDRESSES = 20
+SHIPPING_LIMIT_MESSAGE = f"At most {MAX_SHIPPING_ADDRESSES} shipping addresses."
 
 
 def _strip(value: Any) -> Any:
@@ -225,7 +226,7 @@ class CustomerForm(Form):
 
     def validate_shipping_address(self, field: Field) -> None:
         if len(field.entries) > MAX_SHIPPING_ADDRESSES:
-            raise ValidationError(f"At most {MAX_SHIPPING_ADDRESSES} shipping addresses.")
+            raise ValidationError(SHIPPING_LIMIT_MESSAGE)
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -253,6 +254,7 @@ class CustomerForm(Form):
         when absent there, as an unticked checkbox is.
         """
         meta = {"timezone": timezone, "original_channel": customer.channel if customer else None}
+        formdata = _bounded(formdata)
         if customer is None:
             return cls(formdata or MultiDict(), meta=meta)
         merged = overlay(stored_formdata(customer, timezone), formdata or MultiDict(), replace or ())
@@ -266,6 +268,23 @@ class CustomerForm(Form):
         data = dict(self.data)
         data.pop("id", None)
         return data
+
+
+def _bounded(formdata: MultiDict | None) -> MultiDict | None:
+    """At most one shipping address more than allowed reaches the form: enough to
+    report the limit, without building thousands of sub-forms first."""
+    if formdata is None:
+        return None
+    indices: set[str] = set()
+    items = []
+    for key, value in formdata.multi_items():
+        if key.startswith("shipping_address-"):
+            index = key.split("-", 2)[1]
+            if index not in indices and len(indices) > MAX_SHIPPING_ADDRESSES:
+                continue
+            indices.add(index)
+        items.append((key, value))
+    return MultiDict(items)
 
 
 def _walk_errors(form: Form, prefix: str):

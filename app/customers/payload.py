@@ -13,7 +13,14 @@ from zoneinfo import ZoneInfo
 
 from litestar.datastructures import MultiDict
 
-from app.customers.forms import ADDRESS_FORM_FIELDS, BOOLEAN_FIELDS, INTEGER_FIELDS, SCALAR_FIELDS
+from app.customers.forms import (
+    ADDRESS_FORM_FIELDS,
+    BOOLEAN_FIELDS,
+    INTEGER_FIELDS,
+    MAX_SHIPPING_ADDRESSES,
+    SCALAR_FIELDS,
+    SHIPPING_LIMIT_MESSAGE,
+)
 from app.customers.models import ADDRESS_FIELDS, Address, Customer
 from app.customers.schemas import AddressOut, CustomerBase, CustomerV9, CustomerV10, PhoneNumber
 
@@ -113,6 +120,8 @@ def flatten(body: dict[str, Any], version: int) -> Flattened:
             shipping = []
         if not isinstance(shipping, list):
             flat.error("shipping_address", "list")
+        elif len(shipping) > MAX_SHIPPING_ADDRESSES:
+            flat.errors.setdefault("shipping_address", []).append(SHIPPING_LIMIT_MESSAGE)
         else:
             flat.add("shipping_address", "")  # marks the list as sent, even when empty
             for index, entry in enumerate(shipping):
