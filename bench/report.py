@@ -1,0 +1,374 @@
+"""The benchmark's table and BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import subprocess
+import time
+from importlib import metadata
+from typing import Any
+
+from bench.cases import P99_RATIO, PAGE_SLACK_MS
+
+RATIO_TARGET = 0.2
+
+
+def _f(value: float, digits: int = 2) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def evaluate(case, lat: dict[str, Any], floor: dict[str, Any]) -> tuple[str, list[str]]:
+    """The targets of a case and the ones it misses."""
+    targets, misses = checks(case, lat, floor)
+    return targets, [text for _, text in misses]
+
+
+def checks(case, lat: dict[str, Any], floor: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]:
+    """The targets of a case, and its misses as (kind, text); kind is median, p99, floor or errors."""
+    med, tail = lat["median_ms"], lat["p99_ms"]
+    targets: list[str] = []
+    misses: list[tuple[str, str]] = []
+    if case.target_ms is not None:
+        targets.append(f"≤ {case.target_ms:g}")
+        if med > case.target_ms:
+            misses.append(("median", f"median {med:.1f} > {case.target_ms:g} ms"))
+    targets.append(f"p99 ≤ {P99_RATIO:g}×")
+    if tail > P99_RATIO * med:
+        misses.append(("p99", f"p99 {tail / med:.1f}× median"))
+    if case.floor_target:
+        targets.append(f"floor+render+{PAGE_SLACK_MS:g}")
+        over = med - floor["floor_ms"] - floor["render_ms"]
+        if over > PAGE_SLACK_MS:
+            misses.append(("floor", f"{over:.1f} ms over floor+render"))
+    if lat["errors"]:
+        misses.append(("errors", f"{lat['errors']} errors"))
+    return ", ".join(targets), misses
+
+
+def scorecard(results: list[dict[str, Any]]) -> list[str]:
+    """Targets met per database and kind, and the control: the bare endpoint's tail."""
+    lines = [
+        "| db | median ≤ 10 / 15 ms | p99 ≤ 3× median | page ≤ SQL floor + render + 3 ms | API throughput ≥ 1/5 of bare, no errors |",
+        "|---|---|---|---|---|",
+    ]
+    for result in results:
+        counts = {kind: [0, 0] for kind in ("median", "p99", "floor")}
+        for case in result["cases"]:
+            _, misses = checks(case, result["latency"]["cases"][case.key], result["floor"][case.key])
+            kinds = {kind for kind, _ in misses}
+            applicable = ["p99"] + (["median"] if case.target_ms is not None else []) + (["floor"] if case.floor_target else [])
+            for kind in applicable:
+                counts[kind][1] += 1
+                counts[kind][0] += kind not in kinds
+        t = result["throughput"]
+        ok = t["ratio"] >= RATIO_TARGET and not (t["app_errors"] or t["bare_errors"])
+        cell = {k: f"{met} of {applicable} met" for k, (met, applicable) in counts.items()}
+        lines.append(
+            f"| {result['db']} | {cell['median']} | {cell['p99']} | {cell['floor']} | "
+            f"{'met' if ok else 'missed'} (ratio {t['ratio']:.2f}, errors {t['app_errors']}) |"
+        )
+    notes = []
+    for result in results:
+        bare = result["latency"]["cases"]["bare"]
+        ratio = bare["p99_ms"] / bare["median_ms"]
+        if ratio > P99_RATIO:
+            notes.append(f"{result['db']} run {ratio:.1f}×")
+    if notes:
+        lines += [
+            "",
+            (
+                "Control: the bare endpoint (no database, no work) itself had a p99 above 3× its median in this run "
+                f"({', '.join(notes)}): the tails measure the other load on the machine as much as the app, so the p99 "
+                "verdicts are not conclusive here. The medians and the server CPU per request are the robust numbers."
+            ),
+        ]
+    return lines
+
+
+def table(results: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| case | db | median ms | p99 ms | p99/median | server CPU ms | SQL floor ms: all (data) | render ms | overhead ms | targets | ok? |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    rows: list[tuple[int, str, str]] = []
+    for result in results:
+        for index, case in enumerate(result["cases"]):
+            lat = result["latency"]["cases"][case.key]
+            floor = result["floor"][case.key]
+            targets, misses = evaluate(case, lat, floor)
+            overhead = lat["median_ms"] - floor["floor_ms"] - floor["render_ms"]
+            render = _f(floor["render_ms"]) if case.kind != "api" else "—"
+            ok = "yes" if not misses else "**no**: " + "; ".join(misses)
+            rows.append((index, result["db"], (
+                f"| {case.label} | {result['db']} | {_f(lat['median_ms'])} | {_f(lat['p99_ms'])} | "
+                f"{_f(lat['p99_ms'] / lat['median_ms'], 1)} | {_f(lat['cpu_ms'], 1)} | {_f(floor['floor_ms'])} ({_f(floor['floor_data_ms'])}) | "
+                f"{render} | {_f(overhead)} | {targets} | {ok} |"
+            )))
+        bare = result["latency"]["cases"]["bare"]
+        rows.append((len(result["cases"]), result["db"], (
+            f"| reference: bare Litestar, same JSON from memory | {result['db']} | {_f(bare['median_ms'])} | {_f(bare['p99_ms'])} | "
+            f"{_f(bare['p99_ms'] / bare['median_ms'], 1)} | {_f(bare['cpu_ms'], 1)} | — | — | — | — | — |"
+        )))
+    rows.sort(key=lambda r: (r[0], r[1] != "sqlite"))
+    return lines + [r[2] for r in rows]
+
+
+def throughput_table(results: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| db | API list, `clientele run --workers 2` | bare Litestar, 2 workers | ratio | errors (app / bare) | p50 / p99 ms (app) | target | ok? |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for result in results:
+        t = result["throughput"]
+        misses = []
+        if t["ratio"] < RATIO_TARGET:
+            misses.append(f"ratio {t['ratio']:.2f} < {RATIO_TARGET}")
+        if t["app_errors"] or t["bare_errors"]:
+            misses.append("errors")
+        ok = "yes" if not misses else "**no**: " + "; ".join(misses)
+        lines.append(
+            f"| {result['db']} | {t['app_rps']:,.0f} req/s | {t['bare_rps']:,.0f} req/s | {t['ratio']:.2f} | "
+            f"{t['app_errors']} / {t['bare_errors']} | {_f(t['app_p50_ms'], 1)} / {_f(t['app_p99_ms'], 1)} | ≥ {RATIO_TARGET:g}, no errors | {ok} |"
+        )
+    return lines
+
+
+def verdicts(results: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    met, missed = [], []
+    for result in results:
+        for case in result["cases"]:
+            _, misses = evaluate(case, result["latency"]["cases"][case.key], result["floor"][case.key])
+            (missed if misses else met).append(f"{result['db']}: {case.label}" + (f" — {'; '.join(misses)}" if misses else ""))
+        t = result["throughput"]
+        line = f"{result['db']}: API throughput ratio {t['ratio']:.2f} (errors {t['app_errors']} / {t['bare_errors']})"
+        (met if t["ratio"] >= RATIO_TARGET and not (t["app_errors"] or t["bare_errors"]) else missed).append(line)
+    return met, missed
+
+
+def sql_table(results: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| case | db | statements (data) | commits | connections | floor all ms | floor data ms | slowest data statement |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for result in results:
+        for case in result["cases"]:
+            f = result["floor"][case.key]
+            data = [op for op in f["ops"] if op["op"] == "sql" and op["tag"] == "data"]
+            slow = max(data, key=lambda op: op["median_ms"], default=None)
+            slowest = f"{slow['median_ms']:.2f} ms: `{_short(slow['sql'])}`" if slow else "—"
+            lines.append(
+                f"| {case.label} | {result['db']} | {f['statements']} ({f['data_statements']}) | {f['commits']} | {f['connections']} | "
+                f"{_f(f['floor_ms'])} | {_f(f['floor_data_ms'])} | {slowest} |"
+            )
+    return lines
+
+
+def _short(sql: str, limit: int = 110) -> str:
+    sql = re.sub(r"\s+", " ", sql).strip()
+    sql = re.sub(r"SELECT (customers|addresses)\.id, .*? FROM", r"SELECT \1.* FROM", sql)
+    return (sql[: limit - 1] + "…" if len(sql) > limit else sql).replace("|", "\\|")
+
+
+def plans(results: list[dict[str, Any]]) -> list[str]:
+    """For every case that misses its median or floor target: where the time goes, and its slowest data statement's plan."""
+    out: list[str] = []
+    for result in results:
+        for case in result["cases"]:
+            lat, floor = result["latency"]["cases"][case.key], result["floor"][case.key]
+            _, misses = checks(case, lat, floor)
+            if not any(kind in ("median", "floor") for kind, _ in misses):
+                continue
+            data = [op for op in floor["ops"] if op["op"] == "sql" and op["tag"] == "data"]
+            slow = max(data, key=lambda op: op["median_ms"], default=None)
+            render = f", render {floor['render_ms']:.2f} ms" if case.kind != "api" else ""
+            out += [
+                f"**{result['db']}: {case.label}** — median {lat['median_ms']:.1f} ms, server CPU {lat['cpu_ms']:.1f} ms{render}, "
+                f"SQL floor {floor['floor_ms']:.2f} ms ({floor['statements']} statements, {floor['commits']} commits; "
+                f"data alone {floor['floor_data_ms']:.2f} ms, {floor['data_statements']} statements)."
+                + (f" Slowest data statement {slow['median_ms']:.2f} ms:" if slow else ""),
+                "",
+            ]
+            if slow is None:
+                continue
+            out += ["```sql", _short(slow["sql"], limit=10_000).replace("\\|", "|"), f"-- parameters: {slow['params']}", "```"]
+            if slow["plan"]:
+                out += ["```", slow["plan"].strip(), "```"]
+            out.append("")
+    return out
+
+
+def machine() -> dict[str, str]:
+    info: dict[str, str] = {"nproc": str(os.cpu_count())}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpuinfo = fh.read()
+        model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
+        mhz = re.search(r"^cpu MHz\s*:\s*([\d.]+)", cpuinfo, re.MULTILINE)
+        info["cpu"] = (model.group(1).strip() if model else "?") + (f" ({float(mhz.group(1)):.0f} MHz)" if mhz else "")
+    except OSError:
+        info["cpu"] = "?"
+    try:
+        with open("/proc/meminfo") as fh:
+            mem = re.search(r"^MemTotal:\s+(\d+) kB", fh.read(), re.MULTILINE)
+        info["ram"] = f"{int(mem.group(1)) / 1024 / 1024:.1f} GiB"
+    except (OSError, AttributeError):
+        info["ram"] = "?"
+    info["kernel"] = f"{platform.system()} {platform.release()}"
+    versions = [f"Python {platform.python_version()}"]
+    for dist in ("litestar", "SQLAlchemy", "uvicorn", "psycopg", "Jinja2", "httpx"):
+        try:
+            versions.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            pass
+    versions.append(f"SQLite {sqlite3.sqlite_version} (Python's sqlite3)")
+    if shutil.which("wrk"):
+        out = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
+        match = re.search(r"wrk (\S+)", out.stdout + out.stderr)
+        versions.append(f"wrk {match.group(1) if match else '?'}")
+    info["versions"] = ", ".join(versions)
+    return info
+
+
+def _header(results: list[dict[str, Any]], meta: dict[str, Any]) -> list[str]:
+    m = machine()
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(meta["finished"]))
+    minutes = (meta["finished"] - meta["started"]) / 60
+    dbs = ", ".join(r["versions"] for r in results) or "—"
+    lines = [
+        f"**Date:** {when} (the run took {minutes:.0f} min). **Data:** {meta['customers']:,} customers in one account"
+        + (" (`--quick`: fewer requests, shorter load runs)" if meta["quick"] else "") + ".",
+        f"**Machine:** {m['nproc']} CPUs (`nproc`), {m['cpu']}, {m['ram']} RAM, {m['kernel']}.",
+        f"**Databases:** {dbs}; the benchmark, the servers and the databases share the machine, over loopback.",
+        f"**Software:** {m['versions']}.",
+        f"**App code:** {meta.get('code', 'unknown')} (at the start of the run).",
+        f"**Load average** (1/5/15 min) at the start {meta['load_start']}, at the end {meta['load_end']}"
+        + "".join(f"; {r['db']} latency phase {r['latency']['load_before']} → {r['latency']['load_after']}" for r in results)
+        + ". Other work on the machine shares the 2 CPUs, so the tails (p99) are noisy.",
+    ]
+    interruptions = [f"{r['db']}: {note}" for r in results for note in r["latency"].get("restarts", []) + r["throughput"].get("restarts", [])]
+    if interruptions:
+        lines.append(
+            "**Interruptions:** a server was stopped from outside the benchmark and restarted by it; the interrupted "
+            "round was discarded and measured again: " + "; ".join(interruptions) + "."
+        )
+    if meta["skipped"]:
+        lines.append(f"**Not run:** {', '.join(meta['skipped'])} (not reachable).")
+    return lines
+
+
+def summary(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    met, missed = verdicts(results)
+    lines = _header(results, meta) + ["", *table(results), "", *throughput_table(results), "", *scorecard(results), ""]
+    lines += [f"Targets met: {len(met)}, missed: {len(missed)}"] + [f"  MISSED {m}" for m in missed]
+    return "\n".join(lines)
+
+
+def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    met, missed = verdicts(results)
+    s = meta["settings"]
+    ctx_lines = []
+    for r in results:
+        c = r["ctx"]
+        if c.get("seeded_seconds"):
+            seeded = f"seeded by this run in {c['seeded_seconds']:.0f} s (CLI, including migrations)"
+        elif c.get("seeded_before"):
+            seeded = f"reused (seeded {c['seeded_before']['date']} in {c['seeded_before']['seconds']} s)"
+        else:
+            seeded = "reused from an earlier run"
+        ctx_lines.append(
+            f"- {r['db']}: `{r['target'].database_url.replace(str(r['target'].var_dir.parent.parent.parent) + '/', '')}`, {seeded}; "
+            f"rare term `{c['rare_term']}` matches {c['rare_hits']}, `{c['common_term']}` matches {c['common_hits']:,}, "
+            f"`{c['none_term']}` none; last page {c['last_page']:,}."
+        )
+    lines = [
+        "# Benchmarks",
+        "",
+        "Server latency of the back office and the API at scale, against targets, with the SQL each",
+        "request runs as the floor. Written by `make bench` (`python -m bench.run`); do not edit by hand.",
+        "",
+        *_header(results, meta),
+        "",
+        "## Results",
+        "",
+        "Median and p99 of the server's answer as the client sees it (sequential requests, keep-alive, loopback).",
+        "*SQL floor*: every statement the request runs (session store, user/token, rate limit, data, commits),",
+        "replayed directly on a plain DBAPI connection; in brackets the data statements alone. *render*: Jinja",
+        "rendering of the page. *overhead* = median − floor − render: HTTP, Litestar, ORM, forms, the client.",
+        "*server CPU*: CPU time of the server process per request (a separate block of requests per case); it",
+        "includes SQLite's work, not PostgreSQL's, and is less sensitive than wall time to other load on the machine.",
+        "",
+        *table(results),
+        "",
+        "API throughput (`GET /api/customers/?page=2`, 30 customers with addresses, bearer token) against the same",
+        "bytes served from memory by a bare Litestar endpoint (`bench/bare_app.py`), both under uvicorn with 2 workers,",
+        (
+            f"loaded alternately by {results[0]['throughput']['tool'] if results else 'wrk'} "
+            f"({s['threads']} threads, {s['connections']} connections, {s['warm_seconds']} s warm-up + {s['duration']} s, "
+            f"{s['load_rounds']} round(s), median):"
+        ),
+        "",
+        *throughput_table(results),
+        "",
+        "## Targets",
+        "",
+        "Median ≤ 10 ms for list, favourites, last page and detail (pages and API), ≤ 15 ms for every search;",
+        "p99 ≤ 3× the median; each page within 3 ms of its SQL floor plus its rendering; API list throughput",
+        "with two workers ≥ 1/5 of the bare endpoint's, with no errors.",
+        "",
+        *scorecard(results),
+        "",
+        f"In all: met {len(met)}, missed {len(missed)}:",
+        "",
+        *[f"- missed: {m}" for m in missed],
+        "",
+    ]
+    where = plans(results)
+    if where:
+        lines += ["### Where the time goes in the median and floor misses", "", *where]
+    lines += [
+        "## SQL per request",
+        "",
+        "What each case sends to the database (captured from the app in-process), and its slowest data statement.",
+        "",
+        *sql_table(results),
+        "",
+        "## Method",
+        "",
+        *ctx_lines,
+        "- Data: a dedicated database per engine, made with the real CLI when it does not hold the customers yet:",
+        "  `clientele db upgrade`, `clientele accounts create Bench`, `clientele seed --customers N --account Bench --seed 1`",
+        "  (PostgreSQL then gets `VACUUM (ANALYZE)`, as autovacuum would); the user and the API token come from",
+        "  `clientele users create` and `clientele tokens create`. Reused while account Bench holds N customers.",
+        "- Server: `clientele run --port P --no-demo` in its own process, as `make run` serves the app (one worker;",
+        "  two for the throughput run), with `CLIENTELE_RATE_LIMIT` raised so that the limiter still runs its statement",
+        "  on every request but never refuses the benchmark's sequential requests.",
+        "- Latency: this process signs in through `POST /login` (CSRF token from the login page), then sends one request",
+        f"  of every case per round, sequentially, {s['warmup']} warm-up rounds and {s['rounds']} measured rounds;",
+        "  pages and API each on one keep-alive httpx connection. Detail pages cycle over 10 customers spread over the",
+        "  table; the inline save posts the inline fields with `hx-request` and `x-csrftoken`, alternating the company,",
+        "  so that every save writes. Wall time per request in the client, so the client's own cost is included:",
+        "  the bare reference row shows what HTTP + uvicorn + Litestar + httpx cost with no work.",
+        "- SQL floor (`bench/floor.py`): each case is served in-process by the real app (Litestar TestClient); SQLAlchemy",
+        "  events record every statement with its parameters, the commits/rollbacks and PostgreSQL's pool pre-ping, each",
+        "  on the connection that ran it. In the latency rounds, right after each HTTP request, its statements are",
+        "  replayed on plain sqlite3 / psycopg connections (no pool, ORM or SQLAlchemy), fetching every row, once",
+        "  whole and once the data statements alone; the floor is the median of these replays, taken under the same",
+        "  conditions as the latency. (The inline save's replay first gives the row its captured version back.)",
+        "  Rendering: median Jinja `Template.render` time per request in-process, minus any SQL run while rendering.",
+        "- Throughput: `wrk` from a separate process against `clientele run --workers 2` and the bare app; errors are",
+        "  non-2xx answers plus socket errors.",
+        "",
+        "Reproduce: `make bench` (1,000,000 customers, SQLite and PostgreSQL at `postgresql://postgres@127.0.0.1:5432`;",
+        "seeding takes several minutes per database the first time). Options: `.venv/bin/python -m bench.run",
+        "--customers N --db sqlite|postgresql|both --quick`. Details of the last run: `var/bench/<db>/floors.json`",
+        "(every statement, its time and plan), `server.log`.",
+        "",
+        f"Command of this run: `{meta['command']}`.",
+        "",
+    ]
+    return "\n".join(lines)
