@@ -139,14 +139,16 @@ class Count:
     exact: bool = True
 
 
-def count(session: Session, account_id: int, query: Query = Query()) -> Count:
+def count(session: Session, account_id: int, query: Query = Query(), conds: list[ColumnElement[bool]] | None = None) -> Count:
     """How many customers a list holds: exact and O(1) without a search (kept
     counters), exact up to SEARCH_COUNT_CAP with one."""
     query = query.normalised()
     if not query.search:
         column_ = Account.favourite_count if query.favourites else Account.customer_count
         return Count(session.scalar(select(column_).where(Account.id == account_id)) or 0)
-    capped = select(Customer.id).where(*_conditions(session, account_id, query)).limit(SEARCH_COUNT_CAP + 1)
+    if conds is None:
+        conds = _conditions(session, account_id, query)
+    capped = select(Customer.id).where(*conds).limit(SEARCH_COUNT_CAP + 1)
     value = session.scalar(select(func.count()).select_from(capped.subquery())) or 0
     if value > SEARCH_COUNT_CAP:
         return Count(SEARCH_COUNT_CAP, exact=False)
@@ -159,9 +161,8 @@ def page(
     """One page of a list. Pages past the middle are read from the far end, so the
     last page costs what the first does."""
     query = query.normalised()
-    total = count(session, account_id, query)
-    # A common term is cheaper to find by reading in order until the page is full.
     conds = _conditions(session, account_id, query)
+    total = count(session, account_id, query, conds)
     offset = (number - 1) * per_page
     stmt = select(Customer).where(*conds)
     if addresses:
