@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote_plus
 
 from litestar import Request, Response, post
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
     OpenAPIMediaType,
@@ -23,6 +24,7 @@ from litestar.openapi.spec import (
     RequestBody,
     Schema,
 )
+from litestar.params import RawBody
 from sqlalchemy.orm import Session
 
 from app import ratelimit
@@ -160,7 +162,7 @@ TOKEN_RESPONSES = {
     responses=TOKEN_RESPONSES,
     operation_class=TokenOperation,
 )
-def token(request: Request, session: Session, body: bytes) -> Response[TokenResponse]:
+def token(request: Request, session: NamedDependency[Session], body: RawBody) -> Response[TokenResponse]:
     """OAuth2 client credentials and refresh token grants. The access token lasts 36,000 s (10 h);
     each refresh answers a new refresh token and makes the old one invalid."""
     verdict = ratelimit.hit(f"token_endpoint:{_client_address(request)}")

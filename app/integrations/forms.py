@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wtforms import Form
 from wtforms.fields import SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -15,11 +16,11 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def scope_choices() -> list[tuple[str, str]]:
+def scope_choices() -> list[SelectChoice]:
     choices = []
     for resource, actions in RESOURCE_SCOPES.items():
-        choices.append((resource, f"{resource} (everything)"))
-        choices.extend((f"{resource}:{action}", f"{resource}:{action}") for action in actions)
+        choices.append(SelectChoice(resource, f"{resource} (everything)"))
+        choices.extend(SelectChoice(f"{resource}:{action}", f"{resource}:{action}") for action in actions)
     return choices
 
 

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 from anyio import to_thread
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import MultiDict
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ from app.web.auth import provide_actor
 FAMILY = re.compile(r"[0-9a-f]{32}")
 
 
-def _clock(actor: Actor):
+def _clock(actor: NamedDependency[Actor]):
     zone = ZoneInfo(actor.timezone)
 
     def local(moment: datetime | None) -> str:
@@ -34,7 +35,7 @@ def _clock(actor: Actor):
     return local
 
 
-def _context(actor: Actor, **extra: Any) -> dict[str, Any]:
+def _context(actor: NamedDependency[Actor], **extra: Any) -> dict[str, Any]:
     return {"actor": actor, "nav": "integrations", "local": _clock(actor), **extra}
 
 
@@ -43,30 +44,30 @@ async def _formdata(request: Request) -> MultiDict:
     return MultiDict([(k, v) for k, v in form.multi_items() if isinstance(v, str) and k != "_csrf_token"])
 
 
-def _app_or_404(session: Session, actor: Actor, app_id: int):
+def _app_or_404(session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int]):
     app = service.get_app(session, actor.account_id, app_id)
     if app is None:
         raise NotFoundException("No such app.")
     return app
 
 
-def _list_page(session: Session, actor: Actor, form: AppForm, status_code: int = 200) -> Template:
+def _list_page(session: NamedDependency[Session], actor: NamedDependency[Actor], form: AppForm, status_code: int = 200) -> Template:
     apps = service.list_apps(session, actor.account_id)
     return Template("integrations/list.html", context=_context(actor, apps=apps, form=form), status_code=status_code)
 
 
 @get("/", name="integrations:list", sync_to_thread=True)
-def list_view(session: Session, actor: Actor) -> Template:
+def list_view(session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Template:
     return _list_page(session, actor, AppForm())
 
 
 @post("/", name="integrations:create")
-async def create_view(request: Request, session: Session, actor: Actor) -> Response[Any]:
+async def create_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Response[Any]:
     formdata = await _formdata(request)
     return await to_thread.run_sync(_create, session, actor, formdata)
 
 
-def _create(session: Session, actor: Actor, formdata: MultiDict) -> Template:
+def _create(session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: MultiDict) -> Template:
     form = AppForm(formdata)
     if not form.validate():
         return _list_page(session, actor, form, status_code=422)
@@ -75,14 +76,14 @@ def _create(session: Session, actor: Actor, formdata: MultiDict) -> Template:
 
 
 @get("/{app_id:int}", name="integrations:detail", sync_to_thread=True)
-def detail_view(session: Session, actor: Actor, app_id: int) -> Template:
+def detail_view(session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int]) -> Template:
     app = _app_or_404(session, actor, app_id)
     grants = service.grants(session, actor.account_id, app.id) if app.revoked_at is None else []
     return Template("integrations/detail.html", context=_context(actor, app=app, grants=grants))
 
 
 @post("/{app_id:int}/revoke", name="integrations:revoke", sync_to_thread=True)
-def revoke_view(request: Request, session: Session, actor: Actor, app_id: int) -> Redirect:
+def revoke_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int]) -> Redirect:
     app = service.revoke_app(session, actor.account_id, app_id)
     if app is None:
         raise NotFoundException("No such app.")
@@ -91,7 +92,7 @@ def revoke_view(request: Request, session: Session, actor: Actor, app_id: int) -
 
 
 @post("/{app_id:int}/grants/{family:str}/revoke", name="integrations:revoke_grant", sync_to_thread=True)
-def revoke_grant_view(request: Request, session: Session, actor: Actor, app_id: int, family: str) -> Redirect:
+def revoke_grant_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int], family: FromPath[str]) -> Redirect:
     if not FAMILY.fullmatch(family) or not service.revoke_grant(session, actor.account_id, app_id, family):
         raise NotFoundException("No such grant.")
     flash(request, "Revoked the grant: its access and refresh tokens stop working now.", category="success")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Account
 from app.accounts.tokens import SCOPES, Principal, hash_token
 from app.base import utcnow
+from app.db import begin_write
 from app.integrations.models import OAuthApp, OAuthToken
 
 ACCESS_TOKEN_SECONDS = 36000
@@ -62,13 +63,6 @@ class Grant:
     started_at: datetime
     refreshed_at: datetime
     access_expires_at: datetime | None
-
-
-def begin_write(session: Session) -> None:
-    """Start the session's transaction as a writer (SQLite: BEGIN IMMEDIATE), so that a
-    read followed by a write never fails on a lock upgrade; nothing if already begun."""
-    if not session.in_transaction():
-        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 def _check_scopes(scopes: Iterable[str]) -> list[str]:

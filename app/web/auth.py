@@ -7,9 +7,8 @@ from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
-from litestar.params import Body, FromQuery
+from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -85,7 +84,7 @@ def login_page(request: Request, next: FromQuery[str] = "") -> Template:
 
 @post("/login", name="login.submit", sync_to_thread=True, include_in_schema=False)
 def login_submit(
-    request: Request, session: NamedDependency[Session], data: dict[str, Any] = Body(media_type=RequestEncodingType.URL_ENCODED)
+    request: Request, session: NamedDependency[Session], data: URLEncodedBody[dict[str, Any]]
 ) -> Response[Any]:
     email = str(data.get("email", ""))[:254].strip()
     password = str(data.get("password", ""))[:1024]
