@@ -9,85 +9,26 @@ by account (``make_shop`` / ``staff``), as every other suite does.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import Shop, make_shop
+from tests.server import serve
 
-ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"
 TIMEOUT = httpx.Timeout(30.0)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, OSError):
-        return False
 
 
 @pytest.fixture(scope="session")
 def live_server(database: str) -> Iterator[str]:
     """The app under uvicorn with two workers on the migrated test database; its base URL."""
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log_path = Path(tempfile.gettempdir()) / f"clientele-concurrency-server-{os.getpid()}.log"
-    env = {**os.environ, "CLIENTELE_RATE_LIMIT": "0"}
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-                "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--no-access-log",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: the workers are stopped with it
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while not _answers(f"{base_url}/login"):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the server did not start; its output:\n{log_path.read_text(errors='replace')[-4000:]}")
-                time.sleep(0.1)
-            yield base_url
-        finally:
-            _stop(process)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    with serve("concurrency", workers=2, env={"CLIENTELE_RATE_LIMIT": "0"}) as base_url:
+        yield base_url
 
 
 # -- API clients -------------------------------------------------------------------

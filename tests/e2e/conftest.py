@@ -13,14 +13,7 @@ from __future__ import annotations
 import os
 import random
 import re
-import socket
 import string
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,7 +22,8 @@ from typing import Any, NamedTuple
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.server import serve
+
 E2E_DIR = Path(__file__).resolve().parent
 PASSWORD = "correct horse battery"
 TIMEZONE = "Europe/Berlin"
@@ -51,23 +45,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
-    return {
-        **browser_type_launch_args,
-        "executable_path": "/usr/bin/chromium",
-        "headless": True,
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ],
-    }
-
-
-@pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict, server: str) -> dict:
     """Every context opens relative URLs (``page.goto("/customers")``) on the test server."""
     return {**browser_context_args, "base_url": server, "locale": "en-GB", "timezone_id": TIMEZONE}
@@ -76,55 +53,14 @@ def browser_context_args(browser_context_args: dict, server: str) -> dict:
 # -- the server ----------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, OSError):
-        return False
-
-
 @pytest.fixture(scope="session")
 def server(database: str) -> Iterator[str]:
     """The real app in a uvicorn subprocess, on the migrated test database; its base URL.
 
     CLIENTELE_TEST_WORKERS=2 serves it from two worker processes, which share
     nothing but the database (sessions, throttling and rate limits live there)."""
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log_path = Path(tempfile.gettempdir()) / f"clientele-e2e-server-{os.getpid()}.log"
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-            "--no-access-log", "--workers", os.environ.get("CLIENTELE_TEST_WORKERS", "1"),
-        ],
-        cwd=ROOT,
-        env=dict(os.environ),  # DATABASE_URL, CLIENTELE_VAR_DIR and CLIENTELE_SECRET_KEY from tests/conftest.py
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not _answers(f"{base_url}/login"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start; its output:\n{log_path.read_text(errors='replace')[-4000:]}")
-            time.sleep(0.1)
+    with serve("e2e", workers=int(os.environ.get("CLIENTELE_TEST_WORKERS", "1"))) as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 # -- accounts and users ----------------------------------------------------------
