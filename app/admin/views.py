@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from anyio import to_thread
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import MultiDict
 from litestar.di import NamedDependency, Provide
@@ -66,7 +67,7 @@ def make_router(resource: Resource) -> Router:
     base = f"/{name}"
     opt = {"roles": resource.roles}
 
-    def ctx(request: Request, actor: NamedDependency[Actor], **extra: Any) -> dict[str, Any]:
+    def ctx(request: Request, actor: Actor, **extra: Any) -> dict[str, Any]:
         return {"resource": resource, "actor": actor, "query_string": query_string, **extra}
 
     def back_to_list(request: Request) -> str:
@@ -81,7 +82,7 @@ def make_router(resource: Resource) -> Router:
         raw = str(formdata.get("_version") or "")
         return int(raw) if resource.versioned and raw.isascii() and raw.isdigit() else None
 
-    def conflict_page(request: Request, actor: NamedDependency[Actor], form: Any, conflict: Conflict, formdata: MultiDict, names, inline: bool) -> Template:
+    def conflict_page(request: Request, actor: Actor, form: Any, conflict: Conflict, formdata: MultiDict, names, inline: bool) -> Template:
         """The user's input kept, the other change shown field by field, and a choice."""
         saved = resource.store.bind(None, actor, conflict.current)
         rows = differences(form, saved, names)
@@ -101,10 +102,19 @@ def make_router(resource: Resource) -> Router:
             return target
         return None
 
-    def get_or_404(session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Any:
+    def missing() -> NotFoundException:
+        return NotFoundException(f"No such {resource.singular}.")
+
+    def get_or_404(session: Session, actor: Actor, item_id: int) -> Any:
         item = resource.store.get(session, actor, item_id)
         if item is None:
-            raise NotFoundException(f"No such {resource.singular}.")
+            raise missing()
+        return item
+
+    def get_for_update_or_404(session: Session, actor: Actor, item_id: int) -> Any:
+        item = resource.store.get_for_update(session, actor, item_id)
+        if item is None:
+            raise missing()
         return item
 
     # -- list --------------------------------------------------------------
@@ -181,7 +191,7 @@ def make_router(resource: Resource) -> Router:
         formdata = await _formdata(request)
         return await _run(_create, request, session, actor, formdata)
 
-    def _create(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: MultiDict) -> Response[Any]:
+    def _create(request: Request, session: Session, actor: Actor, formdata: MultiDict) -> Response[Any]:
         formdata, rerender = _list_buttons(formdata)
         form = resource.store.bind(formdata, actor)
         if rerender or not form.validate():
@@ -209,11 +219,9 @@ def make_router(resource: Resource) -> Router:
         formdata = await _formdata(request)
         return await _run(_save, request, session, actor, formdata, item_id)
 
-    def _save(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: MultiDict, item_id: FromPath[int]) -> Response[Any]:
+    def _save(request: Request, session: Session, actor: Actor, formdata: MultiDict, item_id: int) -> Response[Any]:
         formdata, rerender = _list_buttons(formdata)
-        item = resource.store.get_for_update(session, actor, item_id)
-        if item is None:
-            raise NotFoundException(f"No such {resource.singular}.")
+        item = get_for_update_or_404(session, actor, item_id)
         form = resource.store.bind(formdata, actor, item, replace=_all_fields(resource))
         if rerender or not form.validate():
             session.rollback()
@@ -250,10 +258,8 @@ def make_router(resource: Resource) -> Router:
         formdata = await _formdata(request)
         return await _run(_row_save, request, session, actor, formdata, item_id)
 
-    def _row_save(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: MultiDict, item_id: FromPath[int]) -> Response[Any]:
-        item = resource.store.get_for_update(session, actor, item_id)
-        if item is None:
-            raise NotFoundException(f"No such {resource.singular}.")
+    def _row_save(request: Request, session: Session, actor: Actor, formdata: MultiDict, item_id: int) -> Response[Any]:
+        item = get_for_update_or_404(session, actor, item_id)
         form = resource.store.bind(formdata, actor, item, replace=resource.inline_fields)
         if not form.validate():
             session.rollback()
@@ -273,13 +279,13 @@ def make_router(resource: Resource) -> Router:
         formdata = await _formdata(request)
         return await _run(_toggle, request, session, actor, formdata, item_id, field_name)
 
-    def _toggle(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: MultiDict, item_id: FromPath[int], field_name: FromPath[str]) -> Response[Any]:
+    def _toggle(request: Request, session: Session, actor: Actor, formdata: MultiDict, item_id: int, field_name: str) -> Response[Any]:
         if field_name not in resource.toggles:
             raise NotFoundException()
         value = str(formdata.get("value", "")).lower() in TRUE
         item = resource.store.toggle(session, actor, item_id, field_name, value)
         if item is None:
-            raise NotFoundException(f"No such {resource.singular}.")
+            raise missing()
         if not is_htmx(request):
             return Redirect(back_to_list(request), status_code=303)
         return Template("resource/_row.html", context=ctx(request, actor, item=item))
@@ -311,7 +317,7 @@ def make_router(resource: Resource) -> Router:
             flash(request, exc.message, category="error")
             return Redirect(back, status_code=303)
         if not deleted:
-            raise NotFoundException(f"No such {resource.singular}.")
+            raise missing()
         message = f"Deleted {label}."
         undo = f"{base}/trash/{item_id}/restore" if resource.has_trash else None
         if is_htmx(request):
@@ -352,7 +358,7 @@ def make_router(resource: Resource) -> Router:
         item = resource.store.get(session, actor, item_id)
         events = resource.store.history(session, actor, item_id)
         if item is None and not events:
-            raise NotFoundException(f"No such {resource.singular}.")
+            raise missing()
         labels = field_labels(resource.store.bind(None, actor))
         return Template("resource/history.html", context=ctx(request, actor, item=item, item_id=item_id, events=events, labels=labels))
 
@@ -373,7 +379,7 @@ def make_router(resource: Resource) -> Router:
         formdata = await _formdata(request)
         return await _run(_bulk, request, session, actor, formdata)
 
-    def _bulk(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: MultiDict) -> Response[Any]:
+    def _bulk(request: Request, session: Session, actor: Actor, formdata: MultiDict) -> Response[Any]:
         action, ids, query = selection(formdata)
         if ids == []:
             flash(request, f"Select one or more {resource.plural.lower()} first.", category="error")
@@ -417,8 +423,6 @@ def make_router(resource: Resource) -> Router:
 
 async def _run(fn, *args: Any) -> Any:
     """Run a blocking view body in a worker thread (the form is read before, on the loop)."""
-    from anyio import to_thread
-
     return await to_thread.run_sync(fn, *args)
 
 
