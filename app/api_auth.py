@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from litestar import Request
-from litestar.openapi.datastructures import ResponseSpec
 
 from app import ratelimit
 from app.accounts import tokens
 from app.accounts.tokens import Principal
 from app.customers.payload import CURRENT_VERSION, MIN_VERSION
 from app.db import session_scope
-from app.errors import ApiError, ErrorEnvelope
+from app.errors import ApiError, error_response
 from app.integrations import service as oauth
 
 
@@ -72,24 +71,20 @@ def provide_version(request: Request) -> int:
     )
 
 
-def _spec(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=ErrorEnvelope, description=description)
-
-
 API_RESPONSES = {
-    400: _spec(
+    400: error_response(
         "Bad request. Keys: `common.serializer_error` (field errors, every failing field listed), "
         "`common.malformed_json`, `common.invalid_body`, `common.invalid_parameter`, `common.invalid_api_version`."
     ),
-    401: _spec("No token, or an unknown or revoked one. Key: `auth.not_authenticated`."),
-    403: _spec("The token lacks the scope. Key: `auth.insufficient_scope`."),
-    404: _spec("No such customer in this account. Key: `common.unknown`."),
-    405: _spec("Method not allowed. Key: `common.method_not_allowed`."),
-    412: _spec("If-Match names a version the customer no longer has. Key: `common.precondition_failed`."),
-    413: _spec("Request body larger than 1 MiB. Key: `common.request_too_large`."),
-    429: _spec(
+    401: error_response("No token, or an unknown or revoked one. Key: `auth.not_authenticated`."),
+    403: error_response("The token lacks the scope. Key: `auth.insufficient_scope`."),
+    404: error_response("No such customer in this account. Key: `common.unknown`."),
+    405: error_response("Method not allowed. Key: `common.method_not_allowed`."),
+    412: error_response("If-Match names a version the customer no longer has. Key: `common.precondition_failed`."),
+    413: error_response("Request body larger than 1 MiB. Key: `common.request_too_large`."),
+    429: error_response(
         "More than 20 requests in a second from one client (a static token, or an OAuth app with all its tokens). "
         "Key: `common.rate_limited`; the `Retry-After` header tells the seconds to wait."
     ),
-    500: _spec("Unexpected error; no details are shown. Key: `common.server_error`."),
+    500: error_response("Unexpected error; no details are shown. Key: `common.server_error`."),
 }

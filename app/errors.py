@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DataError
 
@@ -46,6 +47,11 @@ class ApiError(Exception):
         self.description = description
         self.fields = fields or {}
         self.headers = headers or {}
+
+
+def error_response(description: str) -> ResponseSpec:
+    """An OpenAPI response whose body is the error envelope."""
+    return ResponseSpec(data_container=ErrorEnvelope, description=description)
 
 
 def serializer_error(fields: dict[str, list[str]]) -> ApiError:

@@ -16,7 +16,6 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
     OpenAPIMediaType,
     OpenAPIType,
@@ -30,7 +29,7 @@ from sqlalchemy.orm import Session
 from app import ratelimit
 from app.accounts.tokens import SCOPES
 from app.api_auth import rate_limited
-from app.errors import ApiError, ErrorEnvelope
+from app.errors import ApiError, error_response
 from app.integrations import service
 
 GRANT_TYPES = ("client_credentials", "refresh_token")
@@ -133,21 +132,17 @@ class TokenOperation(Operation):
         )
 
 
-def _spec(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=ErrorEnvelope, description=description)
-
-
 TOKEN_RESPONSES = {
-    400: _spec(
+    400: error_response(
         "Keys: `auth.invalid_request` (a missing, repeated or unreadable parameter), `auth.unsupported_grant_type`, "
         "`auth.invalid_grant` (an unknown, expired, revoked or reused refresh token; a reused one also revokes "
         "every token of its grant), `auth.invalid_scope`, `common.malformed_json`."
     ),
-    401: _spec("The client id or secret is wrong, or the app is revoked. Key: `auth.invalid_client`."),
-    413: _spec("Request body larger than 1 MiB. Key: `common.request_too_large`."),
-    415: _spec("The body is neither form-encoded nor JSON. Key: `common.unsupported_media_type`."),
-    429: _spec("More than 20 token requests in a second from one address. Key: `common.rate_limited`."),
-    500: _spec("Unexpected error; no details are shown. Key: `common.server_error`."),
+    401: error_response("The client id or secret is wrong, or the app is revoked. Key: `auth.invalid_client`."),
+    413: error_response("Request body larger than 1 MiB. Key: `common.request_too_large`."),
+    415: error_response("The body is neither form-encoded nor JSON. Key: `common.unsupported_media_type`."),
+    429: error_response("More than 20 token requests in a second from one address. Key: `common.rate_limited`."),
+    500: error_response("Unexpected error; no details are shown. Key: `common.server_error`."),
 }
 
 
