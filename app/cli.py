@@ -231,7 +231,13 @@ def trash_purge(older_than_days: int | None) -> None:
 @click.option("--seed", "rng_seed", type=int, default=None, help="Random seed, for repeatable data.")
 def seed(count: int, account_name: str, rng_seed: int | None) -> None:
     """Insert COUNT realistic demo customers, with a progress bar."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from app.customers.seed import seed as seed_customers
 

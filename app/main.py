@@ -6,16 +6,15 @@ import logging
 from typing import Any
 
 from litestar import Litestar, Request, Response
+from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
+from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.static_files import create_static_files_router
-
-from litestar.config.csrf import CSRFConfig
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine as Jinja
+from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from app.accounts.pages import USERS
@@ -23,15 +22,15 @@ from app.admin.views import make_router
 from app.config import BASE_DIR, get_settings
 from app.customers.api import CustomersApi
 from app.customers.pages import CUSTOMERS
+from app.dependencies import provide_session
+from app.errors import api_exception_handler, is_api
 from app.integrations import api as oauth_api
 from app.integrations import pages as integrations
+from app.pages_errors import page_exception_handler
 from app.web import auth, filters
 from app.web.security import security_headers
 from app.web.store import DatabaseStore
 from app.web.swagger import StrictSwaggerRenderPlugin
-from app.dependencies import provide_session
-from app.errors import api_exception_handler, is_api
-from app.pages_errors import page_exception_handler
 
 MAX_BODY = 1024 * 1024
 

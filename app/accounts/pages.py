@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from app.accounts import service as accounts
 from app.accounts.forms import UserForm
 from app.accounts.models import User
-from app.admin.resource import Actor, Column, Invalid, Listing, ListQuery, Resource, Section
+from app.admin.resource import Actor, Column, Invalid, ListQuery, Resource, Section
+from app.paging import Page
 
 SORTS = {"email": User.email, "name": User.name, "role": User.role}
 
@@ -28,11 +29,11 @@ def _ordered(stmt: Select, query: ListQuery) -> Select:
 
 
 class UserStore:
-    def listing(self, session: Session, actor: Actor, query: ListQuery, page: int, per_page: int) -> Listing:
+    def listing(self, session: Session, actor: Actor, query: ListQuery, page: int, per_page: int) -> Page:
         stmt = _filtered(actor, query)
         total = session.scalar(stmt.with_only_columns(func.count(User.id))) or 0
         items = list(session.scalars(_ordered(stmt, query).limit(per_page).offset((page - 1) * per_page)))
-        return Listing(items, total, page, per_page)
+        return Page(items, total, page, per_page)
 
     def stream(self, session: Session, actor: Actor, query: ListQuery) -> Iterator[User]:
         return iter(session.scalars(_ordered(_filtered(actor, query), query).execution_options(yield_per=500)))

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, ApiToken
-from app.db import begin_write
 from app.customers.history import Who
+from app.db import begin_write
 
 TOKEN_PREFIX = "clt_"
 RESOURCE_SCOPES = {"customers": ("read", "create", "update", "delete")}

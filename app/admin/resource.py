@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from wtforms import Form
 
 from app.customers.history import Who
+from app.paging import Page
 
 
 class Invalid(Exception):
@@ -71,19 +72,6 @@ class ListQuery:
     descending: bool = False
 
 
-@dataclass
-class Listing:
-    items: list[Any]
-    total: int
-    page: int
-    per_page: int
-    exact: bool = True  # False: "total" is a lower bound
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
 @dataclass(frozen=True)
 class Actor:
     """Who acts in the back office."""
@@ -103,7 +91,7 @@ class Actor:
 class Store(Protocol):
     """What a resource's generic views need from its persistence."""
 
-    def listing(self, session: Session, actor: Actor, query: ListQuery, page: int, per_page: int) -> Listing: ...
+    def listing(self, session: Session, actor: Actor, query: ListQuery, page: int, per_page: int) -> Page: ...
     def stream(self, session: Session, actor: Actor, query: ListQuery) -> Iterator[Any]: ...
     def get(self, session: Session, actor: Actor, item_id: int) -> Any | None: ...
     def get_for_update(self, session: Session, actor: Actor, item_id: int) -> Any | None: ...

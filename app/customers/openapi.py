@@ -9,7 +9,12 @@ from wtforms import Form
 from wtforms.fields import FieldList, FormField, HiddenField, IntegerField
 from wtforms.validators import AnyOf, Length
 
-from app.customers.forms import AddressForm, CountryField, CustomerForm, StrictBooleanField
+from app.customers.forms import (
+    AddressForm,
+    CountryField,
+    CustomerForm,
+    StrictBooleanField,
+)
 from app.customers.payload import FLAT_ADDRESS_FIELDS
 
 

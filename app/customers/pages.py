@@ -7,10 +7,19 @@ from collections.abc import Iterable, Iterator
 
 from sqlalchemy.orm import Session
 
-from app.admin.resource import Actor, Column, Conflict, Filter, Listing, ListQuery, Resource, Section
+from app.admin.resource import (
+    Actor,
+    Column,
+    Conflict,
+    Filter,
+    ListQuery,
+    Resource,
+    Section,
+)
 from app.customers import history, service, trash
 from app.customers.forms import CustomerForm
 from app.customers.models import Customer
+from app.paging import Page
 
 
 def _query(query: ListQuery) -> service.Query:
@@ -23,9 +32,8 @@ def _query(query: ListQuery) -> service.Query:
 
 
 class CustomerStore:
-    def listing(self, session: Session, actor: Actor, query: ListQuery, page: int, per_page: int) -> Listing:
-        result = service.page(session, actor.account_id, _query(query), page, per_page)
-        return Listing(result.items, result.total, result.page, result.per_page, result.exact)
+    def listing(self, session: Session, actor: Actor, query: ListQuery, page: int, per_page: int) -> Page:
+        return service.page(session, actor.account_id, _query(query), page, per_page)
 
     def stream(self, session: Session, actor: Actor, query: ListQuery) -> Iterator[Customer]:
         return service.stream(session, actor.account_id, _query(query))

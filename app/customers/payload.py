@@ -22,7 +22,13 @@ from app.customers.forms import (
     SHIPPING_LIMIT_MESSAGE,
 )
 from app.customers.models import ADDRESS_FIELDS, Address, Customer
-from app.customers.schemas import AddressOut, CustomerBase, CustomerV9, CustomerV10, PhoneNumber
+from app.customers.schemas import (
+    AddressOut,
+    CustomerBase,
+    CustomerV9,
+    CustomerV10,
+    PhoneNumber,
+)
 
 CURRENT_VERSION = 12
 MIN_VERSION = 3

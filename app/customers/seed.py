@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Account
 from app.base import utcnow
-from app.customers.models import BILLING, SHIPPING, Address, Customer
 from app.customers import search
+from app.customers.models import BILLING, SHIPPING, Address, Customer
 from app.customers.search import search_text, sort_name
 
 FIRST = (

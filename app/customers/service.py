@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.accounts.models import Account
 from app.base import utcnow
-from app.db import begin_write
 from app.customers import history, search, trash
 from app.customers.history import SYSTEM, Who
-from app.customers.trash import TrashedCustomer
 from app.customers.models import ADDRESS_FIELDS, BILLING, SHIPPING, Address, Customer
+from app.customers.trash import TrashedCustomer
+from app.db import begin_write
+from app.paging import Page
 
 PAGE_SIZE = 30
 
@@ -40,23 +41,6 @@ class Query:
         sort = self.sort if self.sort in SORT_COLUMNS else "name"
         search = "".join(c for c in self.search if c.isprintable() or c.isspace())
         return Query(" ".join(search.split())[:200], self.favourites, sort, self.descending)
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Customer]
-    total: int
-    page: int
-    per_page: int
-    exact: bool = True
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
-def _writing(session: Session) -> None:
-    begin_write(session)
 
 
 # -- reads -----------------------------------------------------------------
@@ -239,7 +223,7 @@ class VersionConflict(Exception):
 
 
 def create(session: Session, account_id: int, data: dict[str, Any], who: Who = SYSTEM) -> Customer:
-    _writing(session)
+    begin_write(session)
     favourite = 1 if data.get("is_favourite") else 0
     scoped_id = _count_change(session, account_id, customers=1, favourites=favourite, scoped_ids=1)
     customer = Customer(account_id=account_id, account_scoped_id=scoped_id, addresses=[])
@@ -256,7 +240,7 @@ def get_for_update(session: Session, account_id: int, customer_id: int) -> Custo
     until the transaction ends, so concurrent partial updates never undo each other."""
     if not 0 < customer_id <= MAX_ID:
         return None
-    _writing(session)
+    begin_write(session)
     stmt = (
         select(Customer)
         .where(Customer.account_id == account_id, Customer.id == customer_id)
@@ -355,7 +339,7 @@ def trash_customer(session: Session, customer: Customer, who: Who = SYSTEM) -> N
 
 def restore(session: Session, account_id: int, customer_id: int, who: Who = SYSTEM) -> Customer | None:
     """Bring a customer back from the trash, with its id and number if they are free."""
-    _writing(session)
+    begin_write(session)
     trashed = trash.get(session, account_id, customer_id)
     if trashed is None:
         session.rollback()
@@ -391,7 +375,7 @@ def bulk(session: Session, account_id: int, ids: list[int], action: str, who: Wh
     """Favourite, unfavourite or delete many customers in one transaction; returns how many changed."""
     if action not in BULK_ACTIONS:
         raise ValueError(f"unknown bulk action {action!r}")
-    _writing(session)
+    begin_write(session)
     changed = 0
     ids = [i for i in ids if 0 < i <= MAX_ID]
     for start in range(0, len(ids), 500):
