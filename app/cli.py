@@ -222,6 +222,20 @@ def trash_purge(older_than_days: int | None) -> None:
     click.echo(f"Removed {removed} customer{'s' if removed != 1 else ''} deleted more than {days} days ago.")
 
 
+@cli.group("sessions")
+def sessions_group() -> None:
+    """Back-office sign-in sessions."""
+
+
+@sessions_group.command("purge")
+def sessions_purge() -> None:
+    """Remove expired sessions (those never used again after they expired)."""
+    from app.web.store import DatabaseStore
+
+    removed = DatabaseStore().purge_expired()
+    click.echo(f"Removed {removed} expired session{'s' if removed != 1 else ''}.")
+
+
 # -- seed ------------------------------------------------------------------
 
 

@@ -37,10 +37,6 @@ class Settings:
     debug: bool
     secure_cookies: bool
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 def _default_database_url() -> str:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
