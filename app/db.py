@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import get_settings
@@ -51,8 +53,15 @@ def get_engine() -> Engine:
     return engine_for(get_settings().database_url)
 
 
+@lru_cache(maxsize=4)
+def _sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
 def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
+    """The session factory of ``engine`` (the app's by default). One per engine:
+    building a sessionmaker sets up its event dispatch, which costs more than a query."""
+    return _sessionmaker(engine or get_engine())
 
 
 @contextmanager
@@ -77,3 +86,18 @@ def begin_write(session: Session) -> None:
     if session.in_transaction():
         session.rollback()
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+@contextmanager
+def write_connection(engine: Engine | None = None) -> Iterator[Connection]:
+    """A Core connection in a write transaction (BEGIN IMMEDIATE on SQLite), committed on success."""
+    with (engine or get_engine()).connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+        yield conn
+
+
+def upsert(dialect: str, table: Table, values: dict, key: list[str], set_: dict) -> Insert:
+    """INSERT … ON CONFLICT (key) DO UPDATE SET set_, in the dialect's spelling;
+    ``set_`` may refer to the proposed row through ``excluded``."""
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(**values)
+    resolved = {name: value(stmt.excluded) if callable(value) else value for name, value in set_.items()}
+    return stmt.on_conflict_do_update(index_elements=[table.c[name] for name in key], set_=resolved)

@@ -17,11 +17,10 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Integer, String, case, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.base import Base
-from app.db import get_engine
+from app.db import get_engine, upsert, write_connection
 
 # The original API's documented limit: 20 requests per second per client.
 DEFAULT_LIMIT = 20
@@ -56,13 +55,10 @@ def limit_per_second() -> int:
 
 
 def _upsert(dialect: str, key: str, window: int):
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = RateLimitCounter.__table__
-    stmt = insert(table).values(key=key, window=window, count=1)
-    same_window = table.c.window == stmt.excluded.window
-    return stmt.on_conflict_do_update(
-        index_elements=[table.c.key],
-        set_={"count": case((same_window, table.c.count + 1), else_=1), "window": stmt.excluded.window},
+    return upsert(
+        dialect, table, {"key": key, "window": window, "count": 1}, ["key"],
+        {"count": lambda new: case((table.c.window == new.window, table.c.count + 1), else_=1), "window": lambda new: new.window},
     ).returning(table.c.count)
 
 
@@ -75,7 +71,7 @@ def hit(key: str, limit: int | None = None, now: float | None = None) -> Verdict
     window = int(now // WINDOW_SECONDS)
     engine = get_engine()
     key = key[:200]
-    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+    with write_connection(engine) as conn:
         if engine.dialect.name == "postgresql":
             # A count lost to a crash costs nothing: do not wait for the WAL flush (~0.4 ms a request).
             conn.execute(text("SET LOCAL synchronous_commit TO OFF"))

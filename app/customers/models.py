@@ -23,7 +23,40 @@ BILLING = "billing"
 SHIPPING = "shipping"
 
 
-class Customer(Base):
+class CustomerFacts:
+    """What a customer's fields tell, for the mapped Customer and for a CustomerRecord alike."""
+
+    @property
+    def billing_address(self):
+        return next((a for a in self.addresses if a.kind == BILLING), None)
+
+    @property
+    def shipping_addresses(self) -> list:
+        return [a for a in self.addresses if a.kind == SHIPPING]
+
+    @property
+    def display_name(self) -> str:
+        name = " ".join(p for p in (self.first_name, self.last_name) if p)
+        return name or self.company
+
+
+class Record:
+    """A row read for showing only, as an object (attributes and ``record[name]``).
+    Lists are read into records rather than mapped objects: no identity map, no
+    change tracking, a third of the cost."""
+
+    def __init__(self, values: dict) -> None:
+        self.__dict__.update(values)
+
+    def __getitem__(self, name: str):
+        return self.__dict__[name]
+
+
+class CustomerRecord(CustomerFacts, Record):
+    addresses: list[Record] = []
+
+
+class Customer(CustomerFacts, Base):
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,19 +115,6 @@ class Customer(Base):
         self.city = billing.city if billing else ""
         self.sort_name = search.sort_name(self.first_name, self.last_name, self.company)
         self.search_text = search.search_text(self.first_name, self.last_name, self.company, self.email, self.phone_number, self.city)
-
-    @property
-    def billing_address(self) -> Address | None:
-        return next((a for a in self.addresses if a.kind == BILLING), None)
-
-    @property
-    def shipping_addresses(self) -> list[Address]:
-        return [a for a in self.addresses if a.kind == SHIPPING]
-
-    @property
-    def display_name(self) -> str:
-        name = " ".join(p for p in (self.first_name, self.last_name) if p)
-        return name or self.company
 
 
 class Address(Base):

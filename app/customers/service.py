@@ -19,7 +19,7 @@ from app.accounts.models import Account
 from app.base import utcnow
 from app.customers import history, search, trash
 from app.customers.history import SYSTEM, Who
-from app.customers.models import ADDRESS_FIELDS, BILLING, SHIPPING, Address, Customer
+from app.customers.models import ADDRESS_FIELDS, BILLING, SHIPPING, Address, Customer, CustomerRecord, Record
 from app.customers.trash import TrashedCustomer
 from app.db import begin_write
 from app.paging import Page
@@ -148,25 +148,45 @@ def page(
     conds = _conditions(session, account_id, query)
     total = count(session, account_id, query, conds)
     offset = (number - 1) * per_page
-    stmt = select(Customer).where(*conds)
-    if addresses:
-        stmt = stmt.options(selectinload(Customer.addresses))
+    stmt = select(CUSTOMERS).where(*conds)
     if total.exact and offset >= total.value:
-        items: list[Customer] = []
+        items: list[CustomerRecord] = []
     elif total.exact and offset > total.value // 2:
         remaining = total.value - offset
         stmt = stmt.order_by(*_order(query, reverse=True)).offset(max(0, remaining - per_page)).limit(min(per_page, remaining))
-        items = list(session.scalars(stmt))[::-1]
+        items = _records(session, stmt)[::-1]
     else:
-        items = list(session.scalars(stmt.order_by(*_order(query)).offset(offset).limit(per_page)))
+        items = _records(session, stmt.order_by(*_order(query)).offset(offset).limit(per_page))
+    if addresses and items:
+        _attach_addresses(session, items)
     return Page(items=items, total=total.value, page=number, per_page=per_page, exact=total.exact)
 
 
-def stream(session: Session, account_id: int, query: Query = Query(), batch: int = 500) -> Iterator[Customer]:
-    """Every matching customer, in order, fetched in batches (for printing and export)."""
+CUSTOMERS = Customer.__table__
+ADDRESSES = Address.__table__
+
+
+def _records(session: Session, stmt) -> list[CustomerRecord]:
+    return [CustomerRecord(row._asdict()) for row in session.connection().execute(stmt)]
+
+
+def _attach_addresses(session: Session, items: list[CustomerRecord]) -> None:
+    """Every address of ``items`` in one query, in the order the mapped relationship keeps."""
+    by_customer: dict[int, list[Record]] = {item.id: [] for item in items}
+    for row in session.connection().execute(
+        select(ADDRESSES).where(ADDRESSES.c.customer_id.in_(list(by_customer))).order_by(ADDRESSES.c.customer_id, ADDRESSES.c.kind, ADDRESSES.c.position)
+    ):
+        by_customer[row.customer_id].append(Record(row._asdict()))
+    for item in items:
+        item.addresses = by_customer[item.id]
+
+
+def stream(session: Session, account_id: int, query: Query = Query(), batch: int = 500) -> Iterator[CustomerRecord]:
+    """Every matching customer (without addresses), in order, fetched in batches (for printing and export)."""
     query = query.normalised()
-    stmt = select(Customer).where(*_conditions(session, account_id, query)).order_by(*_order(query))
-    yield from session.scalars(stmt.execution_options(yield_per=batch))
+    stmt = select(CUSTOMERS).where(*_conditions(session, account_id, query)).order_by(*_order(query))
+    for row in session.connection().execute(stmt.execution_options(yield_per=batch)):
+        yield CustomerRecord(row._asdict())
 
 
 # -- writes ----------------------------------------------------------------

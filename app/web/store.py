@@ -6,11 +6,14 @@ from datetime import datetime, timedelta, timezone
 
 from anyio import to_thread
 from litestar.stores.base import NamespacedStore
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from app.base import utcnow
-from app.db import begin_write, session_scope
+from app.db import get_engine, upsert, write_connection
 from app.web.models import WebSession
+
+TABLE = WebSession.__table__
+MEMO_SIZE = 10_000
 
 
 def _close(a: datetime | None, b: datetime | None, slack: timedelta = timedelta(minutes=1)) -> bool:
@@ -27,10 +30,17 @@ def _expiry(expires_in: int | timedelta | None) -> datetime | None:
 
 
 class DatabaseStore(NamespacedStore):
-    """Values live in the ``web_sessions`` table; keys are prefixed by the namespace."""
+    """Values live in the ``web_sessions`` table; keys are prefixed by the namespace.
+
+    Litestar reads a session at the start of a request and hands it back at the
+    end, mostly unchanged. What was read is remembered until that hand-back, so
+    an unchanged session costs one read and no write; the memo only ever saves
+    a write that would change nothing (the database stays the one source).
+    """
 
     def __init__(self, namespace: str = "sessions") -> None:
         self.namespace = namespace
+        self._read: dict[str, tuple[bytes, datetime | None]] = {}
 
     def with_namespace(self, namespace: str) -> DatabaseStore:
         return DatabaseStore(f"{self.namespace}:{namespace}")
@@ -41,64 +51,60 @@ class DatabaseStore(NamespacedStore):
     # sync implementations, run in a worker thread
 
     def _set(self, key: str, value: bytes, expires_in) -> None:
+        key = self._key(key)
         expires_at = _expiry(expires_in)
-        with session_scope() as session:
-            row = session.get(WebSession, self._key(key))
-            # Most requests hand back the session unchanged: skip the write unless
-            # the data changed or the expiry would move by more than a minute.
-            if row is not None and row.value == value and _close(row.expires_at, expires_at):
-                return
-        with session_scope() as session:
-            begin_write(session)
-            row = session.get(WebSession, self._key(key))
-            if row is None:
-                session.add(WebSession(key=self._key(key), value=value, expires_at=expires_at))
-            else:
-                row.value = value
-                row.expires_at = expires_at
+        seen = self._read.pop(key, None)
+        # Skip the write unless the data changed or the expiry would move by more than a minute.
+        if seen is not None and seen[0] == value and _close(seen[1], expires_at):
+            return
+        engine = get_engine()
+        with write_connection(engine) as conn:
+            conn.execute(
+                upsert(engine.dialect.name, TABLE, {"key": key, "value": value, "expires_at": expires_at}, ["key"],
+                       {"value": lambda new: new.value, "expires_at": lambda new: new.expires_at})
+            )
 
     def _get(self, key: str, renew_for) -> bytes | None:
-        with session_scope() as session:
-            row = session.get(WebSession, self._key(key))
-            if row is None:
-                return None
-            expired = row.expires_at is not None and row.expires_at <= utcnow()
-            if not expired and renew_for is None:
-                return row.value
-            value = row.value
-        # Changing the row: in a write transaction, so that SQLite queues it.
-        with session_scope() as session:
-            begin_write(session)
-            row = session.get(WebSession, self._key(key))
-            if row is None:
-                return None
-            if expired:
-                session.delete(row)
-                return None
-            if row.expires_at is not None:
-                row.expires_at = _expiry(renew_for)
+        key = self._key(key)
+        with get_engine().connect() as conn:
+            row = conn.execute(select(TABLE.c.value, TABLE.c.expires_at).where(TABLE.c.key == key)).first()
+        if row is None:
+            return None
+        value, expires_at = row
+        expired = expires_at is not None and expires_at <= utcnow()
+        if not expired and renew_for is None:
+            if len(self._read) >= MEMO_SIZE:
+                self._read.clear()
+            self._read[key] = (value, expires_at)
             return value
+        with write_connection() as conn:
+            if expired:
+                conn.execute(delete(TABLE).where(TABLE.c.key == key, TABLE.c.expires_at <= utcnow()))
+                return None
+            if expires_at is not None:
+                conn.execute(update(TABLE).where(TABLE.c.key == key).values(expires_at=_expiry(renew_for)))
+        return value
 
     def _delete(self, key: str) -> None:
-        with session_scope() as session:
-            begin_write(session)
-            session.execute(delete(WebSession).where(WebSession.key == self._key(key)))
+        self._read.pop(self._key(key), None)
+        with write_connection() as conn:
+            conn.execute(delete(TABLE).where(TABLE.c.key == self._key(key)))
 
     def _delete_all(self) -> None:
-        with session_scope() as session:
-            begin_write(session)
-            session.execute(delete(WebSession).where(WebSession.key.startswith(f"{self.namespace}:")))
+        self._read.clear()
+        with write_connection() as conn:
+            conn.execute(delete(TABLE).where(TABLE.c.key.startswith(f"{self.namespace}:", autoescape=True)))
 
     def _expires_in(self, key: str) -> int | None:
-        with session_scope() as session:
-            expires_at = session.scalar(select(WebSession.expires_at).where(WebSession.key == self._key(key)))
+        with get_engine().connect() as conn:
+            expires_at = conn.scalar(select(TABLE.c.expires_at).where(TABLE.c.key == self._key(key)))
         if expires_at is None:
             return None
         return max(0, int((expires_at - datetime.now(timezone.utc)).total_seconds()))
 
     def purge_expired(self) -> int:
-        with session_scope() as session:
-            return session.execute(delete(WebSession).where(WebSession.expires_at < utcnow())).rowcount
+        with write_connection() as conn:
+            return conn.execute(delete(TABLE).where(TABLE.c.expires_at < utcnow())).rowcount
 
     # the async interface Litestar calls
 
