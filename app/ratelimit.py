@@ -12,11 +12,12 @@ with traffic. Measured on this 2-core machine: 0.4 ms a request on SQLite,
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 import os
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Integer, String, case, text
+from sqlalchemy import BigInteger, Integer, String, bindparam, case, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.base import Base
@@ -54,10 +55,12 @@ def limit_per_second() -> int:
     return int(raw) if raw.strip().isdecimal() else DEFAULT_LIMIT
 
 
-def _upsert(dialect: str, key: str, window: int):
+@lru_cache(maxsize=2)
+def _upsert(dialect: str):
+    """Built once per dialect: every request runs it."""
     table = RateLimitCounter.__table__
     return upsert(
-        dialect, table, {"key": key, "window": window, "count": 1}, ["key"],
+        dialect, table, {"key": bindparam("key"), "window": bindparam("window"), "count": 1}, ["key"],
         {"count": lambda new: case((table.c.window == new.window, table.c.count + 1), else_=1), "window": lambda new: new.window},
     ).returning(table.c.count)
 
@@ -75,6 +78,6 @@ def hit(key: str, limit: int | None = None, now: float | None = None) -> Verdict
         if engine.dialect.name == "postgresql":
             # A count lost to a crash costs nothing: do not wait for the WAL flush (~0.4 ms a request).
             conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        count = conn.execute(_upsert(engine.dialect.name, key, window)).scalar_one()
+        count = conn.execute(_upsert(engine.dialect.name), {"key": key, "window": window}).scalar_one()
     retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
     return Verdict(count <= limit, count, limit, retry_after)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, column, func, select, table, text, update
+from sqlalchemy import ColumnElement, and_, bindparam, column, func, select, table, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.accounts.models import Account
@@ -117,6 +117,10 @@ def get(session: Session, account_id: int, customer_id: int) -> Customer | None:
     return session.scalar(select(Customer).where(Customer.account_id == account_id, Customer.id == customer_id))
 
 
+_CUSTOMER_COUNT = select(Account.customer_count).where(Account.id == bindparam("account_id"))
+_FAVOURITE_COUNT = select(Account.favourite_count).where(Account.id == bindparam("account_id"))
+
+
 @dataclass(frozen=True)
 class Count:
     value: int
@@ -128,8 +132,8 @@ def count(session: Session, account_id: int, query: Query = Query(), conds: list
     counters), exact up to SEARCH_COUNT_CAP with one."""
     query = query.normalised()
     if not query.search:
-        column_ = Account.favourite_count if query.favourites else Account.customer_count
-        return Count(session.scalar(select(column_).where(Account.id == account_id)) or 0)
+        kept = _FAVOURITE_COUNT if query.favourites else _CUSTOMER_COUNT
+        return Count(session.scalar(kept, {"account_id": account_id}) or 0)
     if conds is None:
         conds = _conditions(session, account_id, query)
     capped = select(Customer.id).where(*conds).limit(SEARCH_COUNT_CAP + 1)
@@ -166,17 +170,27 @@ CUSTOMERS = Customer.__table__
 ADDRESSES = Address.__table__
 
 
+_ADDRESSES_OF = (
+    select(ADDRESSES)
+    .where(ADDRESSES.c.customer_id.in_(bindparam("ids", expanding=True)))
+    .order_by(ADDRESSES.c.customer_id, ADDRESSES.c.kind, ADDRESSES.c.position)
+)
+
+
 def _records(session: Session, stmt) -> list[CustomerRecord]:
-    return [CustomerRecord(row._asdict()) for row in session.connection().execute(stmt)]
+    result = session.connection().execute(stmt)
+    keys = list(result.keys())
+    return [CustomerRecord(dict(zip(keys, row))) for row in result]
 
 
 def _attach_addresses(session: Session, items: list[CustomerRecord]) -> None:
     """Every address of ``items`` in one query, in the order the mapped relationship keeps."""
     by_customer: dict[int, list[Record]] = {item.id: [] for item in items}
-    for row in session.connection().execute(
-        select(ADDRESSES).where(ADDRESSES.c.customer_id.in_(list(by_customer))).order_by(ADDRESSES.c.customer_id, ADDRESSES.c.kind, ADDRESSES.c.position)
-    ):
-        by_customer[row.customer_id].append(Record(row._asdict()))
+    result = session.connection().execute(_ADDRESSES_OF, {"ids": list(by_customer)})
+    keys = list(result.keys())
+    for row in result:
+        address = Record(dict(zip(keys, row)))
+        by_customer[address.customer_id].append(address)
     for item in items:
         item.addresses = by_customer[item.id]
 
@@ -185,8 +199,10 @@ def stream(session: Session, account_id: int, query: Query = Query(), batch: int
     """Every matching customer (without addresses), in order, fetched in batches (for printing and export)."""
     query = query.normalised()
     stmt = select(CUSTOMERS).where(*_conditions(session, account_id, query)).order_by(*_order(query))
-    for row in session.connection().execute(stmt.execution_options(yield_per=batch)):
-        yield CustomerRecord(row._asdict())
+    result = session.connection().execute(stmt.execution_options(yield_per=batch))
+    keys = list(result.keys())
+    for row in result:
+        yield CustomerRecord(dict(zip(keys, row)))
 
 
 # -- writes ----------------------------------------------------------------

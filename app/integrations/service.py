@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account
@@ -266,22 +266,26 @@ def refresh(session: Session, app: OAuthApp, raw: str, scope: str | None = None)
     return _issue(session, app, token.family, scopes)
 
 
-def authenticate_access(session: Session, raw: str) -> Principal | None:
+# Built once: every API request with an OAuth token runs it.
+_LIVE_ACCESS_TOKEN = (
+    select(OAuthToken.id, OAuthToken.app_id, OAuthToken.account_id, OAuthToken.scopes, Account.timezone)
+    .join(OAuthApp, OAuthApp.id == OAuthToken.app_id)
+    .join(Account, Account.id == OAuthToken.account_id)
+    .where(
+        OAuthToken.token_hash == bindparam("token_hash"),
+        OAuthToken.kind == "access",
+        OAuthToken.revoked_at.is_(None),
+        OAuthToken.expires_at > bindparam("now", type_=OAuthToken.expires_at.type),
+        OAuthApp.revoked_at.is_(None),
+    )
+)
+
+
+def authenticate_access(session: Session | Connection, raw: str) -> Principal | None:
     """The principal of a live access token of a live app."""
     if not raw or len(raw) > 200 or not raw.startswith(ACCESS_PREFIX):
         return None
-    row = session.execute(
-        select(OAuthToken.id, OAuthToken.app_id, OAuthToken.account_id, OAuthToken.scopes, Account.timezone)
-        .join(OAuthApp, OAuthApp.id == OAuthToken.app_id)
-        .join(Account, Account.id == OAuthToken.account_id)
-        .where(
-            OAuthToken.token_hash == hash_token(raw),
-            OAuthToken.kind == "access",
-            OAuthToken.revoked_at.is_(None),
-            OAuthToken.expires_at > utcnow(),
-            OAuthApp.revoked_at.is_(None),
-        )
-    ).first()
+    row = session.execute(_LIVE_ACCESS_TOKEN, {"token_hash": hash_token(raw), "now": utcnow()}).first()
     if row is None:
         return None
     return Principal(token_id=row.id, account_id=row.account_id, timezone=row.timezone, scopes=frozenset(row.scopes.split()), app_id=row.app_id)
