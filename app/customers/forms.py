@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import date, datetime, time, timezone
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar.datastructures import MultiDict
+from markupsafe import Markup
 from wtforms import Form, ValidationError
 from wtforms.fields import (
     Field,
@@ -26,9 +28,9 @@ from wtforms.fields import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import Choice, SelectChoice
 from wtforms.validators import AnyOf, Email, Length, Optional, Regexp
-from wtforms.widgets import CheckboxInput, DateInput
+from wtforms.widgets import CheckboxInput, DateInput, Select, html_params
 
 from app.countries import choices as country_choices
 from app.countries import to_alpha2
@@ -104,12 +106,43 @@ class StrictBooleanField(Field):
         return bool(self.data)
 
 
+@lru_cache(maxsize=1)
+def _country_choices() -> tuple[SelectChoice, ...]:
+    return (SelectChoice("", "—"), *(SelectChoice(code, name) for code, name in country_choices()))
+
+
+@lru_cache(maxsize=1)
+def _country_options() -> tuple[dict[str, Markup], str]:
+    """Every country option rendered once, by WTForms' own Select, unselected."""
+    rendered = {c.value: Select.render_option(Choice(c.value, c.label, False, {})) for c in _country_choices()}
+    return rendered, "".join(rendered.values())
+
+
+class CountrySelect(Select):
+    """WTForms' Select for the country list, from options rendered once: rendering
+    250 options per address cost more than all the rest of the edit page."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        flags = getattr(field, "flags", {})
+        for name in self.validation_attrs:
+            if name not in kwargs and getattr(flags, name, False):
+                kwargs[name] = True
+        rendered, options = _country_options()
+        current = rendered.get(field.data)
+        if current is not None:
+            label = next(c.label for c in _country_choices() if c.value == field.data)
+            options = options.replace(current, Select.render_option(Choice(field.data, label, True, {})), 1)
+        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")
+
+
 class CountryField(SelectField):
     """An ISO 3166 alpha-2 code; also accepts an English or German country name."""
 
+    widget = CountrySelect()
+
     def __init__(self, label=None, validators=None, **kwargs):
-        choices = [SelectChoice("", "—")] + [SelectChoice(code, name) for code, name in country_choices()]
-        super().__init__(label, validators, choices=choices, validate_choice=False, default="", **kwargs)
+        super().__init__(label, validators, choices=_country_choices(), validate_choice=False, default="", **kwargs)
 
     def process_formdata(self, valuelist):
         self.raw = valuelist[0].strip() if valuelist else ""
