@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.dml import Insert
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.dml import Insert
 
 from app.config import get_settings
 
@@ -39,8 +41,11 @@ def make_engine(url: str) -> Engine:
         return engine
     # No server-side prepared statements: a generic plan cannot see a search
     # pattern, and would read every row instead of using the trigram index.
+    # No ping before each checkout (a round trip per connection use): a
+    # connection the server dropped fails one request, and SQLAlchemy then
+    # replaces the whole pool; connections are renewed hourly in any case.
     return create_engine(
-        url, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args={"prepare_threshold": None}
+        url, pool_size=10, max_overflow=20, pool_recycle=3600, connect_args={"prepare_threshold": None}
     )
 
 
@@ -101,3 +106,74 @@ def upsert(dialect: str, table: Table, values: dict, key: list[str], set_: dict)
     stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(**values)
     resolved = {name: value(stmt.excluded) if callable(value) else value for name, value in set_.items()}
     return stmt.on_conflict_do_update(index_elements=[table.c[name] for name in key], set_=resolved)
+
+
+class WalCheckpointer:
+    """Checkpoints a SQLite WAL from a thread of its own, once a second.
+
+    Left to itself, SQLite checkpoints inside whichever commit crosses 1,000
+    WAL pages, and that request waits for the fsync: the slowest writes were
+    those. A server turns that off for its own connections and runs this.
+    """
+
+    def __init__(self, engine: Engine, interval: float = 1.0) -> None:
+        self.engine = engine
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._users = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """One more app serving from this engine; the first starts the thread."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self._lock:
+            self._users += 1
+            if self._users > 1:
+                return
+            event.listen(self.engine, "connect", _no_autocheckpoint)
+            self.engine.dispose()  # connections opened before would go on checkpointing in their commits
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """One app fewer; the last stops the thread, with a final checkpoint."""
+        with self._lock:
+            if self._users == 0:
+                return
+            self._users -= 1
+            if self._users or self._thread is None:
+                return
+            self._stop.set()
+            self._thread.join(timeout=30)
+            self._thread = None
+            event.remove(self.engine, "connect", _no_autocheckpoint)
+            self.engine.dispose()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.checkpoint()
+        self.checkpoint()
+
+    def checkpoint(self) -> None:
+        try:
+            raw = self.engine.raw_connection()  # autocommit: a checkpoint cannot run inside a transaction
+            try:
+                raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+            finally:
+                raw.close()
+        except Exception:  # noqa: BLE001 - a missed checkpoint is caught up by the next one
+            logging.getLogger("clientele").warning("WAL checkpoint failed", exc_info=True)
+
+
+@lru_cache(maxsize=4)
+def wal_checkpointer(engine: Engine | None = None) -> WalCheckpointer:
+    return WalCheckpointer(engine or get_engine())
+
+
+def _no_autocheckpoint(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA wal_autocheckpoint=0")
+    cur.close()

@@ -22,6 +22,7 @@ from app.admin.views import make_router
 from app.config import BASE_DIR, get_settings
 from app.customers.api import CustomersApi
 from app.customers.pages import CUSTOMERS
+from app.db import wal_checkpointer
 from app.dependencies import provide_session
 from app.errors import api_exception_handler, is_api
 from app.integrations import api as oauth_api
@@ -112,4 +113,6 @@ def create_app() -> Litestar:
         csrf_config=csrf,
         plugins=[FlashPlugin(FlashConfig(template_config=templates))],
         before_send=[security_headers],
+        on_startup=[wal_checkpointer().start],
+        on_shutdown=[wal_checkpointer().stop],
     )

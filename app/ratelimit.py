@@ -12,10 +12,10 @@ with traffic. Measured on this 2-core machine: 0.4 ms a request on SQLite,
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 import os
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import BigInteger, Integer, String, bindparam, case, text
 from sqlalchemy.orm import Mapped, mapped_column
