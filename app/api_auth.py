@@ -8,7 +8,7 @@ from app import ratelimit
 from app.accounts import tokens
 from app.accounts.tokens import Principal
 from app.customers.payload import CURRENT_VERSION, MIN_VERSION
-from app.db import get_engine
+from app.db import read_connection
 from app.errors import ApiError, error_response
 from app.integrations import service as oauth
 
@@ -33,7 +33,7 @@ def rate_limited(retry_after: int) -> ApiError:
 
 def authenticate(raw: str) -> Principal | None:
     """A static API token (``clt_…``) or an OAuth access token (``cla_…``)."""
-    with get_engine().connect() as conn:
+    with read_connection() as conn:
         if raw.startswith(oauth.ACCESS_PREFIX):
             return oauth.authenticate_access(conn, raw)
         return tokens.authenticate(conn, raw)

@@ -100,6 +100,42 @@ def write_connection(engine: Engine | None = None) -> Iterator[Connection]:
         yield conn
 
 
+# Every request reads its session and its user or token and counts itself
+# against the rate limit: single statements. On PostgreSQL a transaction around
+# each would cost a BEGIN and a COMMIT round trip more.
+
+
+@contextmanager
+def read_connection() -> Iterator[Connection]:
+    """A connection for single read statements: autocommit on PostgreSQL."""
+    engine = get_engine()
+    options = {"isolation_level": "AUTOCOMMIT"} if engine.dialect.name == "postgresql" else {}
+    with engine.connect().execution_options(**options) as conn:
+        yield conn
+
+
+@contextmanager
+def ephemeral_write() -> Iterator[Connection]:
+    """A connection for single writes whose loss in a crash costs nothing (a
+    rate-limit count, a sign-in session): on PostgreSQL autocommit, without
+    waiting for the WAL flush; on SQLite a BEGIN IMMEDIATE transaction."""
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        with write_connection(engine) as conn:
+            yield conn
+        return
+    with _ephemeral_engine_for(engine.url.render_as_string(hide_password=False)).connect() as conn:
+        yield conn
+
+
+@lru_cache(maxsize=4)
+def _ephemeral_engine_for(url: str) -> Engine:
+    return create_engine(
+        url, pool_size=5, max_overflow=5, pool_recycle=3600, isolation_level="AUTOCOMMIT",
+        connect_args={"prepare_threshold": None, "options": "-c synchronous_commit=off"},
+    )
+
+
 def upsert(dialect: str, table: Table, values: dict, key: list[str], set_: dict) -> Insert:
     """INSERT … ON CONFLICT (key) DO UPDATE SET set_, in the dialect's spelling;
     ``set_`` may refer to the proposed row through ``excluded``."""

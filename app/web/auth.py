@@ -17,7 +17,7 @@ from app import ratelimit
 from app.accounts import service as accounts
 from app.accounts.models import Account, User
 from app.admin.resource import Actor
-from app.db import get_engine
+from app.db import read_connection
 from app.web import throttle
 
 FAILED = "Email or password is wrong."
@@ -51,7 +51,7 @@ def provide_actor(request: Request) -> Actor:
     user_id = request.session.get("user_id") if request.scope.get("session") is not None else None
     if not isinstance(user_id, int):
         raise LoginRequired()
-    with get_engine().connect() as conn:
+    with read_connection() as conn:
         row = conn.execute(_ACTOR, {"user_id": user_id}).first()
     if row is None:
         request.clear_session()

@@ -9,7 +9,7 @@ from litestar.stores.base import NamespacedStore
 from sqlalchemy import delete, select, update
 
 from app.base import utcnow
-from app.db import get_engine, upsert, write_connection
+from app.db import ephemeral_write, read_connection, upsert
 from app.web.models import WebSession
 
 TABLE = WebSession.__table__
@@ -36,6 +36,8 @@ class DatabaseStore(NamespacedStore):
     end, mostly unchanged. What was read is remembered until that hand-back, so
     an unchanged session costs one read and no write; the memo only ever saves
     a write that would change nothing (the database stays the one source).
+    Writes do not wait for PostgreSQL's WAL flush: a crash of the database
+    server can lose the last second of sign-ins, which then sign in again.
     """
 
     def __init__(self, namespace: str = "sessions") -> None:
@@ -57,16 +59,15 @@ class DatabaseStore(NamespacedStore):
         # Skip the write unless the data changed or the expiry would move by more than a minute.
         if seen is not None and seen[0] == value and _close(seen[1], expires_at):
             return
-        engine = get_engine()
-        with write_connection(engine) as conn:
+        with ephemeral_write() as conn:
             conn.execute(
-                upsert(engine.dialect.name, TABLE, {"key": key, "value": value, "expires_at": expires_at}, ["key"],
+                upsert(conn.dialect.name, TABLE, {"key": key, "value": value, "expires_at": expires_at}, ["key"],
                        {"value": lambda new: new.value, "expires_at": lambda new: new.expires_at})
             )
 
     def _get(self, key: str, renew_for) -> bytes | None:
         key = self._key(key)
-        with get_engine().connect() as conn:
+        with read_connection() as conn:
             row = conn.execute(select(TABLE.c.value, TABLE.c.expires_at).where(TABLE.c.key == key)).first()
         if row is None:
             return None
@@ -77,7 +78,7 @@ class DatabaseStore(NamespacedStore):
                 self._read.clear()
             self._read[key] = (value, expires_at)
             return value
-        with write_connection() as conn:
+        with ephemeral_write() as conn:
             if expired:
                 conn.execute(delete(TABLE).where(TABLE.c.key == key, TABLE.c.expires_at <= utcnow()))
                 return None
@@ -87,23 +88,23 @@ class DatabaseStore(NamespacedStore):
 
     def _delete(self, key: str) -> None:
         self._read.pop(self._key(key), None)
-        with write_connection() as conn:
+        with ephemeral_write() as conn:
             conn.execute(delete(TABLE).where(TABLE.c.key == self._key(key)))
 
     def _delete_all(self) -> None:
         self._read.clear()
-        with write_connection() as conn:
+        with ephemeral_write() as conn:
             conn.execute(delete(TABLE).where(TABLE.c.key.startswith(f"{self.namespace}:", autoescape=True)))
 
     def _expires_in(self, key: str) -> int | None:
-        with get_engine().connect() as conn:
+        with read_connection() as conn:
             expires_at = conn.scalar(select(TABLE.c.expires_at).where(TABLE.c.key == self._key(key)))
         if expires_at is None:
             return None
         return max(0, int((expires_at - datetime.now(timezone.utc)).total_seconds()))
 
     def purge_expired(self) -> int:
-        with write_connection() as conn:
+        with ephemeral_write() as conn:
             return conn.execute(delete(TABLE).where(TABLE.c.expires_at < utcnow())).rowcount
 
     # the async interface Litestar calls
