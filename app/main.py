@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -71,6 +72,14 @@ def openapi_config() -> OpenAPIConfig:
 SESSION_MAX_AGE = 12 * 3600
 
 
+def freeze_startup_objects() -> None:
+    """Move what start-up built (mappings, compiled templates, the routes) out of
+    the garbage collector's sight: a full collection then walks only what requests
+    made, instead of pausing a request for tens of milliseconds now and then."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app() -> Litestar:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
@@ -113,6 +122,6 @@ def create_app() -> Litestar:
         csrf_config=csrf,
         plugins=[FlashPlugin(FlashConfig(template_config=templates))],
         before_send=[security_headers],
-        on_startup=[wal_checkpointer().start],
+        on_startup=[wal_checkpointer().start, freeze_startup_objects],
         on_shutdown=[wal_checkpointer().stop],
     )
