@@ -119,13 +119,21 @@ def ephemeral_write() -> Iterator[Connection]:
     """A connection for single writes whose loss in a crash costs nothing (a
     rate-limit count, a sign-in session): on PostgreSQL autocommit, without
     waiting for the WAL flush; on SQLite a BEGIN IMMEDIATE transaction."""
-    engine = get_engine()
-    if engine.dialect.name != "postgresql":
-        with write_connection(engine) as conn:
+    ephemeral = ephemeral_engine()
+    if ephemeral is None:
+        with write_connection() as conn:
             yield conn
         return
-    with _ephemeral_engine_for(engine.url.render_as_string(hide_password=False)).connect() as conn:
+    with ephemeral.connect() as conn:
         yield conn
+
+
+def ephemeral_engine() -> Engine | None:
+    """The pool ``ephemeral_write`` uses on PostgreSQL (None on SQLite)."""
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        return None
+    return _ephemeral_engine_for(engine.url.render_as_string(hide_password=False))
 
 
 @lru_cache(maxsize=4)

@@ -8,8 +8,10 @@ Run by `bench.run` as a subprocess, with the benchmark database's environment:
    through Litestar's TestClient, signed in like the latency client. SQLAlchemy
    events record every statement the request sends to the driver, with its
    parameters, in order, plus the transaction ends (COMMIT, ROLLBACK, the
-   pool's rollback-on-return) and PostgreSQL's pool pre-ping, each on the
-   connection that ran it, and tagged by the code that ran it: `session`
+   pool's rollback-on-return) and a pool pre-ping where the pool has one, each
+   on the connection that ran it (from the app's pool or, on PostgreSQL, the
+   pool for writes that need no WAL flush), with the connection's autocommit
+   mode at the time, and tagged by the code that ran it: `session`
    (server-side session store), `auth` (signed-in user / API token),
    `ratelimit`, or `data` (everything else: the customer service, lazy loads).
    The time spent in Jinja's `Template.render` is measured too (minus any SQL
@@ -62,25 +64,33 @@ def _tag() -> str:
 class Recorder:
     """Records what one request sends to the database."""
 
-    def __init__(self, engine) -> None:
+    def __init__(self, engine, ephemeral=None) -> None:
         from sqlalchemy import event
 
         self.ops: list[dict[str, Any]] | None = None
         self.rendering = threading.local()
         self.sql_in_render = 0.0
         self.statements_in_render = 0
-        self.pre_ping = bool(engine.pool._pre_ping)
-        event.listen(engine, "before_cursor_execute", self._before)
-        event.listen(engine, "after_cursor_execute", self._after)
-        event.listen(engine, "commit", lambda conn: self._add({"op": "commit"}, conn.connection.dbapi_connection))
-        event.listen(engine, "rollback", lambda conn: self._add({"op": "rollback"}, conn.connection.dbapi_connection))
-        event.listen(engine.pool, "checkout", self._checkout)
-        event.listen(engine.pool, "reset", self._reset)
+        self.ephemeral_connections: set[int] = set()
+        for each in (engine, ephemeral):
+            if each is None:
+                continue
+            event.listen(each, "before_cursor_execute", self._before)
+            event.listen(each, "after_cursor_execute", self._after)
+            event.listen(each, "commit", lambda conn: self._add({"op": "commit"}, conn.connection.dbapi_connection))
+            event.listen(each, "rollback", lambda conn: self._add({"op": "rollback"}, conn.connection.dbapi_connection))
+            if each.pool._pre_ping:
+                event.listen(each.pool, "checkout", self._checkout)
+            event.listen(each.pool, "reset", self._reset)
+        if ephemeral is not None:
+            event.listen(ephemeral.pool, "connect", lambda dbapi_connection, _record: self.ephemeral_connections.add(id(dbapi_connection)))
 
     def _add(self, op: dict[str, Any], dbapi_connection: Any) -> None:
         if self.ops is not None:
             op["tag"] = _tag()
             op["cid"] = id(dbapi_connection)
+            op["autocommit"] = bool(getattr(dbapi_connection, "autocommit", False))
+            op["ephemeral"] = id(dbapi_connection) in self.ephemeral_connections
             self.ops.append(op)
 
     def _before(self, conn, cursor, statement, parameters, context, executemany) -> None:
@@ -101,8 +111,7 @@ class Recorder:
             self.statements_in_render += 1
 
     def _checkout(self, dbapi_connection, record, proxy) -> None:
-        if self.pre_ping:
-            self._add({"op": "ping"}, dbapi_connection)
+        self._add({"op": "ping"}, dbapi_connection)
 
     def _reset(self, dbapi_connection, record, state) -> None:
         if not state.transaction_was_reset:
@@ -133,8 +142,9 @@ def patch_render(recorder: Recorder, sink: list[float]) -> None:
 # -- replay ------------------------------------------------------------------
 
 
-def connect(target: Target):
-    """A plain DBAPI connection set up as the app's engine sets up its own."""
+def connect(target: Target, ephemeral: bool = False):
+    """A plain DBAPI connection set up as the app's engine (or its pool for
+    writes that need no WAL flush) sets up its own."""
     if target.db == "sqlite":
         import sqlite3
 
@@ -144,7 +154,8 @@ def connect(target: Target):
         return conn
     import psycopg
 
-    return psycopg.connect(target.database_url, prepare_threshold=None)
+    options = {"options": "-c synchronous_commit=off"} if ephemeral else {}
+    return psycopg.connect(target.database_url, prepare_threshold=None, **options)
 
 
 def run_ops(conns: list[Any], ops: list[dict[str, Any]], timings: list[list[float]] | None = None) -> float:
@@ -154,6 +165,10 @@ def run_ops(conns: list[Any], ops: list[dict[str, Any]], timings: list[list[floa
         t0 = time.perf_counter()
         kind = op["op"]
         conn = conns[op["c"]]
+        if getattr(conn, "autocommit", None) not in (None, op["autocommit"]):
+            # psycopg: as the pool switches a connection for autocommit reads (client-side, no round trip)
+            conn.rollback()
+            conn.autocommit = op["autocommit"]
         if kind == "sql":
             cursor = conn.cursor()
             if op["many"]:
@@ -176,18 +191,42 @@ def run_ops(conns: list[Any], ops: list[dict[str, Any]], timings: list[list[floa
     return time.perf_counter() - start
 
 
+def _connections_for(target: Target, conns: list[Any], wanted: list[bool]) -> list[Any]:
+    """``conns`` made to match ``wanted`` (per connection: from the pool without WAL flush?);
+    connections of the wrong kind are replaced."""
+    for index, ephemeral in enumerate(wanted):
+        if index < len(conns) and getattr(conns[index], "clientele_ephemeral", False) != ephemeral:
+            conns[index].close()
+            conns[index] = None
+        if index >= len(conns):
+            conns.append(None)
+        if conns[index] is None:
+            conns[index] = connect(target, ephemeral)
+            try:
+                conns[index].clientele_ephemeral = ephemeral
+            except AttributeError:  # sqlite3 connections take no attributes; SQLite has one kind only
+                pass
+    return conns
+
+
 def finish(conns: list[Any]) -> None:
     """End whatever transaction a replay left open (as the pool's rollback-on-return would)."""
     for conn in conns:
         conn.rollback()
 
 
-def number_connections(ops: list[dict[str, Any]]) -> int:
-    """Replace each DBAPI connection's id by 0, 1, ... in order of first use; return how many."""
+def number_connections(ops: list[dict[str, Any]]) -> list[bool]:
+    """Replace each DBAPI connection's id by 0, 1, ... in order of first use;
+    return, per connection, whether it came from the pool for writes that need no WAL flush."""
     numbers: dict[int, int] = {}
+    ephemeral: list[bool] = []
     for op in ops:
-        op["c"] = numbers.setdefault(op.pop("cid"), len(numbers))
-    return len(numbers)
+        cid = op.pop("cid")
+        if cid not in numbers:
+            numbers[cid] = len(numbers)
+            ephemeral.append(op["ephemeral"])
+        op["c"] = numbers[cid]
+    return ephemeral
 
 
 def explain(target: Target, conn, op: dict[str, Any]) -> str:
@@ -231,12 +270,12 @@ def main() -> None:
     from litestar.testing import TestClient
     from sqlalchemy import text
 
-    from app.db import get_engine
+    from app.db import ephemeral_engine, get_engine
     from app.main import create_app
     from bench.cases import Session, build_cases
 
     engine = get_engine()
-    recorder = Recorder(engine)
+    recorder = Recorder(engine, ephemeral_engine())
     renders: list[float] = []
     patch_render(recorder, renders)
     cases = build_cases(ctx)
@@ -273,7 +312,7 @@ def main() -> None:
                 render_ms.append(sum(renders) * 1000)
             captured[case.key] = {
                 "ops": ops,
-                "connections": number_connections(ops),
+                "connections": number_connections(ops),  # per connection: from the pool without WAL flush?
                 "render_ms": median(render_ms),
                 "statements_in_render": recorder.statements_in_render,
                 "reset_version": version,
@@ -286,8 +325,7 @@ def main() -> None:
     try:
         for case in cases:
             cap = captured[case.key]
-            while len(conns) < cap["connections"]:
-                conns.append(connect(target))
+            conns = _connections_for(target, conns, cap["connections"])
             plans: dict[str, str] = {}
             for op in cap["ops"]:
                 if op["op"] == "sql" and op["tag"] == "data" and op["sql"] not in plans:
@@ -328,8 +366,7 @@ class Replayer:
     def replay(self, key: str, record: bool) -> None:
         """One replay of the whole request, then one of its data statements alone."""
         cap = self.captured[key]
-        while len(self.conns) < max(1, cap["connections"]):
-            self.conns.append(connect(self.target))
+        self.conns = _connections_for(self.target, self.conns, cap["connections"] or [False])
         for which, ops in (("all", cap["ops"]), ("data", self.data_ops[key])):
             self._reset(cap)
             collecting = gc.isenabled()
@@ -358,7 +395,7 @@ class Replayer:
                 "statements": sum(1 for op in ops if op["op"] == "sql"),
                 "data_statements": sum(1 for op in self.data_ops[key] if op["op"] == "sql"),
                 "commits": sum(1 for op in ops if op["op"] == "commit"),
-                "connections": cap["connections"],
+                "connections": len(cap["connections"]),
                 "ops": [
                     {
                         "op": op["op"],
