@@ -29,6 +29,7 @@ test-fast: $(STAMP)
 # Benchmark at 1,000,000 customers on SQLite and PostgreSQL; writes BENCHMARKS.md. Not part of `make test`.
 # Extra options: make bench BENCH_ARGS="--customers 20000 --db sqlite --quick"
 bench: $(STAMP)
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # 32 clients for 60 s of mixed API and page traffic against a server of its own, on a

@@ -52,13 +52,14 @@ class DatabaseStore(NamespacedStore):
 
     # sync implementations, run in a worker thread
 
+    def _unchanged(self, key: str, value: bytes, expires_in) -> bool:
+        """Whether writing would change nothing: the data as read, the expiry moved by at most a minute."""
+        seen = self._read.pop(self._key(key), None)
+        return seen is not None and seen[0] == value and _close(seen[1], _expiry(expires_in))
+
     def _set(self, key: str, value: bytes, expires_in) -> None:
         key = self._key(key)
         expires_at = _expiry(expires_in)
-        seen = self._read.pop(key, None)
-        # Skip the write unless the data changed or the expiry would move by more than a minute.
-        if seen is not None and seen[0] == value and _close(seen[1], expires_at):
-            return
         with ephemeral_write() as conn:
             conn.execute(
                 upsert(conn.dialect.name, TABLE, {"key": key, "value": value, "expires_at": expires_at}, ["key"],
@@ -111,7 +112,8 @@ class DatabaseStore(NamespacedStore):
 
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
         data = value.encode() if isinstance(value, str) else value
-        await to_thread.run_sync(self._set, key, data, expires_in)
+        if not self._unchanged(key, data, expires_in):  # most requests: no write, no thread
+            await to_thread.run_sync(self._set, key, data, expires_in)
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         return await to_thread.run_sync(self._get, key, renew_for)
