@@ -152,21 +152,30 @@ def upsert(dialect: str, table: Table, values: dict, key: list[str], set_: dict)
     return stmt.on_conflict_do_update(index_elements=[table.c[name] for name in key], set_=resolved)
 
 
-class WalCheckpointer:
-    """Checkpoints a SQLite WAL from a thread of its own, once a second.
+class SqliteMaintenance:
+    """Housekeeping a SQLite database needs, done once a second from a thread
+    of its own instead of inside whichever request's commit crosses a limit.
 
-    Left to itself, SQLite checkpoints inside whichever commit crosses 1,000
-    WAL pages, and that request waits for the fsync: the slowest writes were
-    those. A server turns that off for its own connections and runs this.
+    The WAL is checkpointed here: left to itself, SQLite checkpoints in the
+    commit that crosses 1,000 WAL pages, and that request waits for the fsync.
+    Steps others add (``add_step``) run after it, such as merging the search
+    index. A server turns the in-commit checkpoints off for its own
+    connections while this runs.
     """
 
     def __init__(self, engine: Engine, interval: float = 1.0) -> None:
         self.engine = engine
         self.interval = interval
+        self.steps: list = []
         self._lock = threading.Lock()
         self._users = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def add_step(self, step) -> None:
+        """``step(dbapi_connection)`` runs on every round (once is enough: adding it again changes nothing)."""
+        if step not in self.steps:
+            self.steps.append(step)
 
     def start(self) -> None:
         """One more app serving from this engine; the first starts the thread."""
@@ -179,11 +188,11 @@ class WalCheckpointer:
             event.listen(self.engine, "connect", _no_autocheckpoint)
             self.engine.dispose()  # connections opened before would go on checkpointing in their commits
             self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+            self._thread = threading.Thread(target=self._run, name="sqlite-maintenance", daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
-        """One app fewer; the last stops the thread, with a final checkpoint."""
+        """One app fewer; the last stops the thread, after a final round."""
         with self._lock:
             if self._users == 0:
                 return
@@ -198,23 +207,29 @@ class WalCheckpointer:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            self.checkpoint()
-        self.checkpoint()
+            self.run_once()
+        self.run_once()
 
-    def checkpoint(self) -> None:
-        try:
-            raw = self.engine.raw_connection()  # autocommit: a checkpoint cannot run inside a transaction
+    def run_once(self) -> None:
+        """The checkpoint, then every step; each on its own, in autocommit (no transaction around them)."""
+        for step in (_checkpoint, *self.steps):
             try:
-                raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
-            finally:
-                raw.close()
-        except Exception:  # noqa: BLE001 - a missed checkpoint is caught up by the next one
-            logging.getLogger("clientele").warning("WAL checkpoint failed", exc_info=True)
+                raw = self.engine.raw_connection()
+                try:
+                    step(raw.driver_connection)
+                finally:
+                    raw.close()
+            except Exception:  # noqa: BLE001 - what a round misses, the next one catches up
+                logging.getLogger("clientele").warning("SQLite maintenance step %s failed", step.__name__, exc_info=True)
+
+
+def _checkpoint(dbapi_connection) -> None:
+    dbapi_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
 
 
 @lru_cache(maxsize=4)
-def wal_checkpointer(engine: Engine | None = None) -> WalCheckpointer:
-    return WalCheckpointer(engine or get_engine())
+def sqlite_maintenance(engine: Engine | None = None) -> SqliteMaintenance:
+    return SqliteMaintenance(engine or get_engine())
 
 
 def _no_autocheckpoint(dbapi_conn, _record) -> None:

@@ -23,7 +23,8 @@ from app.admin.views import make_router
 from app.config import BASE_DIR, get_settings
 from app.customers.api import CustomersApi
 from app.customers.pages import CUSTOMERS
-from app.db import wal_checkpointer
+from app.customers.search import merge_fts_step
+from app.db import sqlite_maintenance
 from app.dependencies import provide_session
 from app.errors import api_exception_handler, is_api
 from app.integrations import api as oauth_api
@@ -70,6 +71,13 @@ def openapi_config() -> OpenAPIConfig:
 
 
 SESSION_MAX_AGE = 12 * 3600
+
+
+def start_maintenance() -> None:
+    """SQLite's checkpoints and the search index's merges, off the requests' path."""
+    maintenance = sqlite_maintenance()
+    maintenance.add_step(merge_fts_step)
+    maintenance.start()
 
 
 def freeze_startup_objects() -> None:
@@ -122,6 +130,6 @@ def create_app() -> Litestar:
         csrf_config=csrf,
         plugins=[FlashPlugin(FlashConfig(template_config=templates))],
         before_send=[security_headers],
-        on_startup=[wal_checkpointer().start, freeze_startup_objects],
-        on_shutdown=[wal_checkpointer().stop],
+        on_startup=[start_maintenance, freeze_startup_objects],
+        on_shutdown=[sqlite_maintenance().stop],
     )

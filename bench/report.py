@@ -138,6 +138,27 @@ def throughput_table(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def throughput_bound(results: list[dict[str, Any]]) -> list[str]:
+    """What the measured CPU per request allows: the two cores are shared by the server's workers, the load
+    generator and PostgreSQL, so requests per second cannot exceed 2,000 / (CPU ms per request)."""
+    lines = []
+    for result in results:
+        t, lat = result["throughput"], result["latency"]["cases"].get("api_list")
+        if not lat or not lat.get("cpu_ms") or not t["bare_rps"]:
+            continue
+        cores = os.cpu_count() or 1
+        app_bound = cores * 1000 / lat["cpu_ms"]
+        bare_ms = cores * 1000 / t["bare_rps"]
+        lines.append(
+            f"- {result['db']}: the server spends {lat['cpu_ms']:.1f} ms of CPU on one API list request (server CPU above"
+            f"{', PostgreSQL’s own work not included' if result['db'] == 'postgresql' else ''}), so {cores} cores serve at most"
+            f" {app_bound:,.0f} a second; the bare endpoint's {t['bare_rps']:,.0f} a second means at most {bare_ms:.2f} ms of"
+            f" CPU each, load generator included. At this CPU cost the ratio cannot pass {bare_ms / lat['cpu_ms']:.2f};"
+            f" 1/5 needs ≤ {bare_ms / RATIO_TARGET:.2f} ms of CPU per request."
+        )
+    return lines
+
+
 def verdicts(results: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     met, missed = [], []
     for result in results:
@@ -313,6 +334,8 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         ),
         "",
         *throughput_table(results),
+        "",
+        *throughput_bound(results),
         "",
         "## Targets",
         "",

@@ -64,6 +64,22 @@ SQLITE_FTS_TRIGGERS = (
          INSERT INTO customers_fts(rowid, search_text) VALUES (new.id, new.search_text);
        END""",
 )
+# FTS5 merges its index segments inside the writes by default (automerge): one
+# save in a hundred then waited 20-60 ms at a million customers. The index is
+# set to leave merging to the server's maintenance thread instead, which merges
+# a few pages a second (FTS_MERGE_STEP); a merge then holds the write lock
+# for milliseconds only, and writers without a server still merge when a level
+# fills up (crisismerge).
+SQLITE_FTS_NO_AUTOMERGE = "INSERT INTO customers_fts(customers_fts, rank) VALUES ('automerge', 0)"
+SQLITE_FTS_DEFAULT_AUTOMERGE = "INSERT INTO customers_fts(customers_fts, rank) VALUES ('automerge', 4)"
+FTS_MERGE_STEP = "INSERT INTO customers_fts(customers_fts, rank) VALUES ('merge', 64)"
+
+
+def merge_fts_step(dbapi_connection) -> None:
+    """Up to 64 pages of merging, where a level holds several segments; nothing otherwise."""
+    dbapi_connection.execute(FTS_MERGE_STEP).close()
+
+
 SQLITE_FTS_DROP_TRIGGERS = tuple(
     f"DROP TRIGGER IF EXISTS {name}" for name in ("customers_fts_insert", "customers_fts_delete", "customers_fts_update")
 )

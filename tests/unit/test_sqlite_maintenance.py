@@ -1,7 +1,8 @@
-"""The server checkpoints SQLite's WAL from a thread of its own, not inside commits."""
+"""The server checkpoints SQLite's WAL and merges the search index from a thread of its own, not inside commits."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import time
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from app.db import WalCheckpointer, make_engine
+from app.customers.history import SYSTEM
+from app.db import SqliteMaintenance, make_engine, session_factory
 
 
 @pytest.fixture
@@ -37,14 +39,14 @@ def _autocheckpoint(engine) -> int:
 
 def test_commits_leave_checkpoints_to_the_thread(sqlite_engine, tmp_path: Path) -> None:
     db = tmp_path / "wal.db"
-    checkpointer = WalCheckpointer(sqlite_engine, interval=3600)  # only explicit checkpoints here
+    checkpointer = SqliteMaintenance(sqlite_engine, interval=3600)  # only explicit rounds here
     checkpointer.start()
     try:
         assert _autocheckpoint(sqlite_engine) == 0
         with sqlite_engine.begin() as conn:
             conn.execute(text("INSERT INTO t (v) VALUES ('a'), ('b'), ('c')"))
         assert _rows_in_main_file(db, tmp_path) == 0  # still only in the WAL
-        checkpointer.checkpoint()
+        checkpointer.run_once()
         assert _rows_in_main_file(db, tmp_path) == 3
     finally:
         checkpointer.stop()
@@ -53,7 +55,7 @@ def test_commits_leave_checkpoints_to_the_thread(sqlite_engine, tmp_path: Path) 
 
 def test_the_thread_checkpoints_on_its_own(sqlite_engine, tmp_path: Path) -> None:
     db = tmp_path / "wal.db"
-    checkpointer = WalCheckpointer(sqlite_engine, interval=0.05)
+    checkpointer = SqliteMaintenance(sqlite_engine, interval=0.05)
     checkpointer.start()
     try:
         with sqlite_engine.begin() as conn:
@@ -67,7 +69,7 @@ def test_the_thread_checkpoints_on_its_own(sqlite_engine, tmp_path: Path) -> Non
 
 
 def test_several_apps_share_one_thread(sqlite_engine) -> None:
-    checkpointer = WalCheckpointer(sqlite_engine, interval=3600)
+    checkpointer = SqliteMaintenance(sqlite_engine, interval=3600)
     checkpointer.start()
     checkpointer.start()
     checkpointer.stop()
@@ -79,7 +81,48 @@ def test_several_apps_share_one_thread(sqlite_engine) -> None:
 
 def test_postgresql_needs_none() -> None:
     engine = make_engine("postgresql://postgres@127.0.0.1:1/none")  # never connected
-    checkpointer = WalCheckpointer(engine)
+    checkpointer = SqliteMaintenance(engine)
     checkpointer.start()
     assert checkpointer._thread is None
     checkpointer.stop()
+
+
+def test_steps_run_after_the_checkpoint_once_each(sqlite_engine) -> None:
+    ran: list[str] = []
+
+    def step(dbapi_connection) -> None:
+        ran.append(dbapi_connection.execute("SELECT count(*) FROM t").fetchone()[0])
+
+    maintenance = SqliteMaintenance(sqlite_engine, interval=3600)
+    maintenance.add_step(step)
+    maintenance.add_step(step)
+    maintenance.run_once()
+    assert ran == [0]
+
+
+@pytest.mark.skipif(not os.environ["DATABASE_URL"].startswith("sqlite"), reason="the search index of SQLite")
+def test_the_search_index_is_merged_by_the_maintenance_step_not_by_writes(shop) -> None:
+    from app.customers import service
+    from app.customers.search import merge_fts_step
+    from app.db import get_engine
+
+    engine = get_engine()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT v FROM customers_fts_config WHERE k = 'automerge'").scalar_one() == 0
+    with session_factory()() as session:
+        customer = service.create(session, shop.id, {"company": "Merge 0"}, SYSTEM)
+        for i in range(1, 9):  # each commit leaves one more index segment, unmerged
+            customer = service.update_customer(session, customer, {"company": f"Merge {i}"}, SYSTEM)
+    raw = engine.raw_connection()
+    try:
+        conn = raw.driver_connection
+        before = conn.total_changes
+        merge_fts_step(conn)
+        assert conn.total_changes > before, "the step merged nothing"
+        with session_factory()() as session:
+            found = service.page(session, shop.id, service.Query(search="merge 8")).items
+        assert [c.id for c in found] == [customer.id]
+        # Raises (SQLITE_CORRUPT_VTAB) if the merged index disagrees with the table.
+        conn.execute("INSERT INTO customers_fts(customers_fts) VALUES ('integrity-check')")
+    finally:
+        raw.close()
