@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from sqlalchemy import event, select
@@ -74,4 +75,6 @@ def test_an_unchanged_session_is_not_written_back() -> None:
         await store.delete("k")
         assert stored(store, "k") is None
 
-    asyncio.run(scenario())
+    # In a thread of its own: the browser tests leave an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, scenario()).result()
