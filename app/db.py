@@ -93,6 +93,15 @@ def begin_write(session: Session) -> None:
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
+def reads_only(session: Session) -> None:
+    """Declare that ``session`` only reads until its next write transaction: on
+    PostgreSQL its statements then run in autocommit, each on its own snapshot,
+    without the BEGIN and ROLLBACK round trips. ``begin_write`` starts a real
+    transaction as before."""
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 @contextmanager
 def write_connection(engine: Engine | None = None) -> Iterator[Connection]:
     """A Core connection in a write transaction (BEGIN IMMEDIATE on SQLite), committed on success."""

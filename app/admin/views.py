@@ -25,7 +25,7 @@ from litestar.response import Redirect, Stream, Template
 from sqlalchemy.orm import Session
 
 from app.admin.resource import Actor, Conflict, Invalid, ListQuery, Resource
-from app.db import session_scope
+from app.db import reads_only, session_scope
 from app.web.auth import provide_actor
 
 TRUE = {"1", "y", "yes", "on", "true"}
@@ -121,6 +121,7 @@ def make_router(resource: Resource) -> Router:
 
     @get("/", name=f"{name}:list", sync_to_thread=True)
     def list_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Template:
+        reads_only(session)
         query = list_query(resource, request.query_params)
         number = _page_number(request.query_params.get("page"))
         listing = resource.store.listing(session, actor, query, number, resource.per_page)
@@ -210,6 +211,7 @@ def make_router(resource: Resource) -> Router:
 
     @get("/{item_id:int}/edit", name=f"{name}:edit", sync_to_thread=True)
     def edit_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
+        reads_only(session)
         item = get_or_404(session, actor, item_id)
         form = resource.store.bind(None, actor, item)
         return Template("resource/form.html", context=ctx(request, actor, form=form, item=item))

@@ -19,6 +19,7 @@ from app.customers.forms import CustomerForm
 from app.customers.openapi import customer_request_body
 from app.customers.payload import client_paths, flatten, to_json
 from app.customers.schemas import CustomerList, CustomerV9, CustomerV10
+from app.db import reads_only
 from app.errors import ApiError, not_found, serializer_error
 
 CustomerOut = CustomerV10 | CustomerV9
@@ -77,6 +78,7 @@ def _validated(body: dict[str, Any], version: NamedDependency[int], principal: N
 def _list(session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], favourites: bool, limit: str | None, page: str | None, search: str) -> CustomerList:
     per_page = min(_positive("limit", limit, service.PAGE_SIZE), service.PAGE_SIZE)
     number = _positive("page", page, 1)
+    reads_only(session)
     result = service.page(session, principal.account_id, service.Query(search=search, favourites=favourites, sort="created"), number, per_page, addresses=True)
     return CustomerList(total=result.total, data=[to_json(c, version, principal.timezone) for c in result.items])
 
@@ -108,6 +110,7 @@ class CustomersApi(Controller):
     @get("/{customer_id:int}", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:read"}, summary="Get a customer")
     def get_customer(self, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], customer_id: FromPath[int]) -> Response[CustomerOut]:
         """The customer; its ``ETag`` can be sent back as ``If-Match`` to update or delete only that version."""
+        reads_only(session)
         customer = service.get(session, principal.account_id, customer_id)
         if customer is None:
             raise not_found()
