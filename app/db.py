@@ -161,15 +161,16 @@ def upsert(dialect: str, table: Table, values: dict, key: list[str], set_: dict)
     return stmt.on_conflict_do_update(index_elements=[table.c[name] for name in key], set_=resolved)
 
 
-class SqliteMaintenance:
-    """Housekeeping a SQLite database needs, done once a second from a thread
-    of its own instead of inside whichever request's commit crosses a limit.
+class Maintenance:
+    """Housekeeping the database needs, done once a second from a thread of
+    the server's own instead of inside whichever request's write crosses a limit.
 
-    The WAL is checkpointed here: left to itself, SQLite checkpoints in the
-    commit that crosses 1,000 WAL pages, and that request waits for the fsync.
-    Steps others add (``add_step``) run after it, such as merging the search
-    index. A server turns the in-commit checkpoints off for its own
-    connections while this runs.
+    On SQLite the WAL is checkpointed here: left to itself, SQLite checkpoints
+    in the commit that crosses 1,000 WAL pages, and that request waits for the
+    fsync (the server turns those in-commit checkpoints off for its own
+    connections while this runs). Steps others add (``add_step``) run after
+    it, each for the databases it names, such as merging the search index.
+    Several workers or hosts each run their own; the steps are safe to repeat.
     """
 
     def __init__(self, engine: Engine, interval: float = 1.0) -> None:
@@ -181,23 +182,26 @@ class SqliteMaintenance:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def add_step(self, step) -> None:
-        """``step(dbapi_connection)`` runs on every round (once is enough: adding it again changes nothing)."""
-        if step not in self.steps:
+    @property
+    def sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def add_step(self, step, dialect: str) -> None:
+        """``step(dbapi_connection)`` runs on every round on ``dialect`` (adding it twice changes nothing)."""
+        if dialect == self.engine.dialect.name and step not in self.steps:
             self.steps.append(step)
 
     def start(self) -> None:
         """One more app serving from this engine; the first starts the thread."""
-        if self.engine.dialect.name != "sqlite":
-            return
         with self._lock:
             self._users += 1
             if self._users > 1:
                 return
-            event.listen(self.engine, "connect", _no_autocheckpoint)
-            self.engine.dispose()  # connections opened before would go on checkpointing in their commits
+            if self.sqlite:
+                event.listen(self.engine, "connect", _no_autocheckpoint)
+                self.engine.dispose()  # connections opened before would go on checkpointing in their commits
             self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="sqlite-maintenance", daemon=True)
+            self._thread = threading.Thread(target=self._run, name="db-maintenance", daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
@@ -211,8 +215,9 @@ class SqliteMaintenance:
             self._stop.set()
             self._thread.join(timeout=30)
             self._thread = None
-            event.remove(self.engine, "connect", _no_autocheckpoint)
-            self.engine.dispose()
+            if self.sqlite:
+                event.remove(self.engine, "connect", _no_autocheckpoint)
+                self.engine.dispose()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -220,16 +225,17 @@ class SqliteMaintenance:
         self.run_once()
 
     def run_once(self) -> None:
-        """The checkpoint, then every step; each on its own, in autocommit (no transaction around them)."""
-        for step in (_checkpoint, *self.steps):
+        """The checkpoint (SQLite), then every step; each on its own connection, committed."""
+        for step in ((_checkpoint,) if self.sqlite else ()) + tuple(self.steps):
             try:
                 raw = self.engine.raw_connection()
                 try:
                     step(raw.driver_connection)
+                    raw.driver_connection.commit()
                 finally:
                     raw.close()
             except Exception:  # noqa: BLE001 - what a round misses, the next one catches up
-                logging.getLogger("clientele").warning("SQLite maintenance step %s failed", step.__name__, exc_info=True)
+                logging.getLogger("clientele").warning("database maintenance step %s failed", step.__name__, exc_info=True)
 
 
 def _checkpoint(dbapi_connection) -> None:
@@ -237,8 +243,8 @@ def _checkpoint(dbapi_connection) -> None:
 
 
 @lru_cache(maxsize=4)
-def sqlite_maintenance(engine: Engine | None = None) -> SqliteMaintenance:
-    return SqliteMaintenance(engine or get_engine())
+def maintenance(engine: Engine | None = None) -> Maintenance:
+    return Maintenance(engine or get_engine())
 
 
 def _no_autocheckpoint(dbapi_conn, _record) -> None:

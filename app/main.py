@@ -23,8 +23,8 @@ from app.admin.views import make_router
 from app.config import BASE_DIR, get_settings
 from app.customers.api import CustomersApi
 from app.customers.pages import CUSTOMERS
-from app.customers.search import merge_fts_step
-from app.db import sqlite_maintenance
+from app.customers.search import clean_trgm_pending_list, merge_fts_step
+from app.db import maintenance
 from app.dependencies import provide_session
 from app.errors import api_exception_handler, is_api
 from app.integrations import api as oauth_api
@@ -74,10 +74,11 @@ SESSION_MAX_AGE = 12 * 3600
 
 
 def start_maintenance() -> None:
-    """SQLite's checkpoints and the search index's merges, off the requests' path."""
-    maintenance = sqlite_maintenance()
-    maintenance.add_step(merge_fts_step)
-    maintenance.start()
+    """SQLite's checkpoints and the search indexes' upkeep, off the requests' path."""
+    housekeeping = maintenance()
+    housekeeping.add_step(merge_fts_step, "sqlite")
+    housekeeping.add_step(clean_trgm_pending_list, "postgresql")
+    housekeeping.start()
 
 
 def freeze_startup_objects() -> None:
@@ -131,5 +132,5 @@ def create_app() -> Litestar:
         plugins=[FlashPlugin(FlashConfig(template_config=templates))],
         before_send=[security_headers],
         on_startup=[start_maintenance, freeze_startup_objects],
-        on_shutdown=[sqlite_maintenance().stop],
+        on_shutdown=[maintenance().stop],
     )

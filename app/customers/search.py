@@ -66,7 +66,7 @@ SQLITE_FTS_TRIGGERS = (
 )
 # FTS5 merges its index segments inside the writes by default (automerge): one
 # save in a hundred then waited 20-60 ms at a million customers. The index is
-# set to leave merging to the server's maintenance thread instead, which merges
+# set to leave merging to the server's maintenance thread (app/db.py) instead, which merges
 # a few pages a second (FTS_MERGE_STEP); a merge then holds the write lock
 # for milliseconds only, and writers without a server still merge when a level
 # fills up (crisismerge).
@@ -76,8 +76,20 @@ FTS_MERGE_STEP = "INSERT INTO customers_fts(customers_fts, rank) VALUES ('merge'
 
 
 def merge_fts_step(dbapi_connection) -> None:
-    """Up to 64 pages of merging, where a level holds several segments; nothing otherwise."""
+    """SQLite: up to 64 pages of merging, where a level holds several segments; nothing otherwise."""
     dbapi_connection.execute(FTS_MERGE_STEP).close()
+
+
+# PostgreSQL's GIN index first appends new entries to a pending list that every
+# search reads in full until VACUUM (or a 4 MB list) moves them into the index:
+# after 5,000 saves a one-match search took 5.5 ms instead of 0.7 ms. The
+# server's maintenance thread moves them once a second.
+PG_TRGM_INDEX = "ix_customers_search_text_trgm"
+
+
+def clean_trgm_pending_list(dbapi_connection) -> None:
+    """PostgreSQL: move the trigram index's pending entries into the index proper."""
+    dbapi_connection.execute(f"SELECT gin_clean_pending_list('{PG_TRGM_INDEX}'::regclass)").close()
 
 
 SQLITE_FTS_DROP_TRIGGERS = tuple(
