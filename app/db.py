@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -177,6 +178,7 @@ class Maintenance:
         self.engine = engine
         self.interval = interval
         self.steps: list = []
+        self._warned: dict[str, float] = {}  # step name -> when its last failure was logged
         self._lock = threading.Lock()
         self._users = 0
         self._stop = threading.Event()
@@ -235,7 +237,13 @@ class Maintenance:
                 finally:
                     raw.close()
             except Exception:  # noqa: BLE001 - what a round misses, the next one catches up
-                logging.getLogger("clientele").warning("database maintenance step %s failed", step.__name__, exc_info=True)
+                now = time.monotonic()
+                if now - self._warned.get(step.__name__, -WARN_EVERY) >= WARN_EVERY:  # a database that is down: once a minute
+                    self._warned[step.__name__] = now
+                    logging.getLogger("clientele").warning("database maintenance step %s failed", step.__name__, exc_info=True)
+
+
+WARN_EVERY = 60.0  # seconds between two logged failures of one maintenance step
 
 
 def _checkpoint(dbapi_connection) -> None:

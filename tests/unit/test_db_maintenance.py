@@ -140,3 +140,15 @@ def test_the_search_index_is_merged_by_the_maintenance_step_not_by_writes(shop) 
         conn.execute("INSERT INTO customers_fts(customers_fts) VALUES ('integrity-check')")
     finally:
         raw.close()
+
+
+def test_a_failing_step_is_logged_once_a_minute_not_every_round(sqlite_engine, caplog) -> None:
+    def broken(dbapi_connection) -> None:
+        raise RuntimeError("no such table")
+
+    maintenance = Maintenance(sqlite_engine, interval=3600)
+    maintenance.add_step(broken, "sqlite")
+    with caplog.at_level("WARNING", logger="clientele"):
+        for _ in range(5):
+            maintenance.run_once()
+    assert [r.getMessage() for r in caplog.records] == ["database maintenance step broken failed"]
