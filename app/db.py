@@ -141,15 +141,13 @@ def ephemeral_write() -> Iterator[Connection]:
 def ephemeral_engine() -> Engine | None:
     """The pool ``ephemeral_write`` uses on PostgreSQL (None on SQLite)."""
     engine = get_engine()
-    if engine.dialect.name != "postgresql":
-        return None
-    return _ephemeral_engine_for(engine.url.render_as_string(hide_password=False))
+    return _ephemeral_engine_for(engine) if engine.dialect.name == "postgresql" else None
 
 
 @lru_cache(maxsize=4)
-def _ephemeral_engine_for(url: str) -> Engine:
+def _ephemeral_engine_for(engine: Engine) -> Engine:
     return create_engine(
-        url, pool_size=5, max_overflow=5, pool_recycle=3600, isolation_level="AUTOCOMMIT",
+        engine.url, pool_size=5, max_overflow=5, pool_recycle=3600, isolation_level="AUTOCOMMIT",
         connect_args={"prepare_threshold": None, "options": "-c synchronous_commit=off"},
     )
 

@@ -179,19 +179,20 @@ _ADDRESSES_OF = (
 )
 
 
-def _records(session: Session, stmt) -> list[CustomerRecord]:
-    result = session.connection().execute(stmt)
+def _as_records(result, kind: type[Record] = CustomerRecord) -> Iterator:
     keys = list(result.keys())
-    return [CustomerRecord(dict(zip(keys, row))) for row in result]
+    for row in result:
+        yield kind(dict(zip(keys, row)))
+
+
+def _records(session: Session, stmt) -> list[CustomerRecord]:
+    return list(_as_records(session.connection().execute(stmt)))
 
 
 def _attach_addresses(session: Session, items: list[CustomerRecord]) -> None:
     """Every address of ``items`` in one query, in the order the mapped relationship keeps."""
     by_customer: dict[int, list[Record]] = {item.id: [] for item in items}
-    result = session.connection().execute(_ADDRESSES_OF, {"ids": list(by_customer)})
-    keys = list(result.keys())
-    for row in result:
-        address = Record(dict(zip(keys, row)))
+    for address in _as_records(session.connection().execute(_ADDRESSES_OF, {"ids": list(by_customer)}), Record):
         by_customer[address.customer_id].append(address)
     for item in items:
         item.addresses = by_customer[item.id]
@@ -201,10 +202,7 @@ def stream(session: Session, account_id: int, query: Query = Query(), batch: int
     """Every matching customer (without addresses), in order, fetched in batches (for printing and export)."""
     query = query.normalised()
     stmt = select(CUSTOMERS).where(*_conditions(session, account_id, query)).order_by(*_order(query))
-    result = session.connection().execute(stmt.execution_options(yield_per=batch))
-    keys = list(result.keys())
-    for row in result:
-        yield CustomerRecord(dict(zip(keys, row)))
+    yield from _as_records(session.connection().execute(stmt.execution_options(yield_per=batch)))
 
 
 # -- writes ----------------------------------------------------------------

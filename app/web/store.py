@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from anyio import to_thread
 from litestar.stores.base import NamespacedStore
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from app.base import utcnow
 from app.db import ephemeral_write, read_connection, upsert
@@ -14,6 +14,8 @@ from app.web.models import WebSession
 
 TABLE = WebSession.__table__
 MEMO_SIZE = 10_000
+# Built once: every back-office request runs it.
+_READ = select(TABLE.c.value, TABLE.c.expires_at).where(TABLE.c.key == bindparam("key"))
 
 
 def _close(a: datetime | None, b: datetime | None, slack: timedelta = timedelta(minutes=1)) -> bool:
@@ -69,7 +71,7 @@ class DatabaseStore(NamespacedStore):
     def _get(self, key: str, renew_for) -> bytes | None:
         key = self._key(key)
         with read_connection() as conn:
-            row = conn.execute(select(TABLE.c.value, TABLE.c.expires_at).where(TABLE.c.key == key)).first()
+            row = conn.execute(_READ, {"key": key}).first()
         if row is None:
             return None
         value, expires_at = row
