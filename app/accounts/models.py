@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.base import Base, UTCDateTime, utcnow
@@ -21,6 +21,9 @@ class Account(Base):
     # Kept by the customer service in the same transaction as each change.
     customer_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     favourite_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Raised with every change to the account's customers or their addresses, in
+    # the same transaction: what the API's remembered list responses are keyed on.
+    customers_revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -41,6 +41,8 @@ class Principal:
     timezone: str
     scopes: frozenset[str]
     app_id: int | None = None
+    # The account's customers revision, read in the statement that authenticated the call.
+    revision: int = 0
 
     @property
     def who(self) -> Who:
@@ -71,7 +73,7 @@ def issue(session: Session, account_id: int, scopes: Iterable[str], name: str = 
 
 # Built once: every API request runs it.
 _LIVE_TOKEN = (
-    select(ApiToken.id, ApiToken.account_id, ApiToken.scopes, Account.timezone)
+    select(ApiToken.id, ApiToken.account_id, ApiToken.scopes, Account.timezone, Account.customers_revision)
     .join(Account, Account.id == ApiToken.account_id)
     .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
 )
@@ -83,4 +85,6 @@ def authenticate(session: Session | Connection, raw: str) -> Principal | None:
     row = session.execute(_LIVE_TOKEN, {"token_hash": hash_token(raw)}).first()
     if row is None:
         return None
-    return Principal(token_id=row.id, account_id=row.account_id, timezone=row.timezone, scopes=frozenset(row.scopes.split()))
+    return Principal(
+        token_id=row.id, account_id=row.account_id, timezone=row.timezone, scopes=frozenset(row.scopes.split()), revision=row.customers_revision
+    )

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, MediaType, Request, Response, delete, get, post, put
+from litestar.concurrency import sync_to_thread
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import Operation
 from litestar.params import FromPath, FromQuery
+from litestar.serialization import encode_json
 from sqlalchemy.orm import Session
 
 from app.accounts.tokens import Principal
@@ -19,8 +21,9 @@ from app.customers.forms import CustomerForm
 from app.customers.openapi import customer_request_body
 from app.customers.payload import client_paths, flatten, to_json
 from app.customers.schemas import CustomerList, CustomerV9, CustomerV10
-from app.db import reads_only
+from app.db import reads_only, session_factory
 from app.errors import ApiError, not_found, serializer_error
+from app.response_cache import ResponseCache
 
 CustomerOut = CustomerV10 | CustomerV9
 
@@ -75,37 +78,55 @@ def _validated(body: dict[str, Any], version: NamedDependency[int], principal: N
     return form
 
 
-def _list(session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], favourites: bool, limit: str | None, page: str | None, search: str) -> CustomerList:
+# List responses, remembered per account revision (see app/response_cache.py).
+LISTS = ResponseCache()
+
+
+def _list_body(principal: Principal, version: int, query: service.Query, number: int, per_page: int) -> bytes:
+    with session_factory()() as session:
+        reads_only(session)
+        result = service.page(session, principal.account_id, query, number, per_page, addresses=True)
+        return encode_json(CustomerList(total=result.total, data=[to_json(c, version, principal.timezone) for c in result.items]))
+
+
+async def _list(request: Request, principal: Principal, version: int, favourites: bool, limit: str | None, page: str | None, search: str) -> Response[CustomerList]:
+    """A list page, with a strong ETag; ``If-None-Match`` with it answers 304 while the account's customers are unchanged."""
     per_page = min(_positive("limit", limit, service.PAGE_SIZE), service.PAGE_SIZE)
     number = _positive("page", page, 1)
-    reads_only(session)
-    result = service.page(session, principal.account_id, service.Query(search=search, favourites=favourites, sort="created"), number, per_page, addresses=True)
-    return CustomerList(total=result.total, data=[to_json(c, version, principal.timezone) for c in result.items])
+    query = service.Query(search=search, favourites=favourites, sort="created").normalised()
+    key = (principal.account_id, principal.revision, principal.timezone, version, query, number, per_page)
+    cached = LISTS.get(key)
+    if cached is None:
+        cached = LISTS.put(key, await sync_to_thread(_list_body, principal, version, query, number, per_page))
+    if cached.matches(request.headers.get("if-none-match")):
+        return Response(b"", status_code=304, headers={"ETag": cached.etag})
+    return Response(cached.body, media_type=MediaType.JSON, headers={"ETag": cached.etag})
 
 
 class CustomersApi(Controller):
     path = "/api/customers"
     tags = ["Customers"]
     dependencies = {
-        "principal": Provide(provide_principal, sync_to_thread=True),
+        "principal": Provide(provide_principal),
         "version": Provide(provide_version, sync_to_thread=False),
         "payload": Provide(provide_json_body),
     }
     security = [{"BearerToken": []}]
 
-    @get("/", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:read"}, summary="List customers")
-    def list_customers(
-        self, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], limit: FromQuery[str | None] = None, page: FromQuery[str | None] = None, search: FromQuery[str] = ""
-    ) -> CustomerList:
-        """Customers of the token's account, 30 a page. ``search`` matches name, company, email, phone and city."""
-        return _list(session, principal, version, False, limit, page, search)
+    @get("/", responses=API_RESPONSES, opt={"scope": "customers:read"}, summary="List customers")
+    async def list_customers(
+        self, request: Request, principal: NamedDependency[Principal], version: NamedDependency[int], limit: FromQuery[str | None] = None, page: FromQuery[str | None] = None, search: FromQuery[str] = ""
+    ) -> Response[CustomerList]:
+        """Customers of the token's account, 30 a page. ``search`` matches name, company, email, phone and city.
+        The ``ETag`` changes with any change to the account's customers; send it as ``If-None-Match`` to get 304 while nothing changed."""
+        return await _list(request, principal, version, False, limit, page, search)
 
-    @get("/favourites", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:read"}, summary="List favourite customers")
-    def list_favourites(
-        self, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], limit: FromQuery[str | None] = None, page: FromQuery[str | None] = None, search: FromQuery[str] = ""
-    ) -> CustomerList:
+    @get("/favourites", responses=API_RESPONSES, opt={"scope": "customers:read"}, summary="List favourite customers")
+    async def list_favourites(
+        self, request: Request, principal: NamedDependency[Principal], version: NamedDependency[int], limit: FromQuery[str | None] = None, page: FromQuery[str | None] = None, search: FromQuery[str] = ""
+    ) -> Response[CustomerList]:
         """Favourite customers only; otherwise as the list."""
-        return _list(session, principal, version, True, limit, page, search)
+        return await _list(request, principal, version, True, limit, page, search)
 
     @get("/{customer_id:int}", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:read"}, summary="Get a customer")
     def get_customer(self, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], customer_id: FromPath[int]) -> Response[CustomerOut]:

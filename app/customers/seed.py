@@ -168,7 +168,11 @@ def seed(
             last = connection.execute(
                 update(Account)
                 .where(Account.id == account_id)
-                .values(customer_seq=Account.customer_seq + size, customer_count=Account.customer_count + size)
+                .values(
+                    customer_seq=Account.customer_seq + size,
+                    customer_count=Account.customer_count + size,
+                    customers_revision=Account.customers_revision + 1,
+                )
                 .returning(Account.customer_seq)
             ).scalar_one()
             pairs = [_customer_row(rng, account_id, last - size + 1 + i, now) for i in range(size)]

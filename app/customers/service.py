@@ -208,8 +208,10 @@ def stream(session: Session, account_id: int, query: Query = Query(), batch: int
 # -- writes ----------------------------------------------------------------
 
 
-def _count_change(session: Session, account_id: int, customers: int = 0, favourites: int = 0, scoped_ids: int = 0) -> int:
-    """Adjust the account's counters (under its row lock); returns the last scoped id handed out."""
+def _account_change(session: Session, account_id: int, customers: int = 0, favourites: int = 0, scoped_ids: int = 0) -> int:
+    """Every change to an account's customers calls this once, in its transaction:
+    it adjusts the account's counters and raises its customers revision (under
+    the account's row lock). Returns the last scoped id handed out."""
     return session.execute(
         update(Account)
         .where(Account.id == account_id)
@@ -217,6 +219,7 @@ def _count_change(session: Session, account_id: int, customers: int = 0, favouri
             customer_seq=Account.customer_seq + scoped_ids,
             customer_count=Account.customer_count + customers,
             favourite_count=Account.favourite_count + favourites,
+            customers_revision=Account.customers_revision + 1,
         )
         .returning(Account.customer_seq)
     ).scalar_one()
@@ -261,7 +264,7 @@ class VersionConflict(Exception):
 def create(session: Session, account_id: int, data: dict[str, Any], who: Who = SYSTEM) -> Customer:
     begin_write(session)
     favourite = 1 if data.get("is_favourite") else 0
-    scoped_id = _count_change(session, account_id, customers=1, favourites=favourite, scoped_ids=1)
+    scoped_id = _account_change(session, account_id, customers=1, favourites=favourite, scoped_ids=1)
     customer = Customer(account_id=account_id, account_scoped_id=scoped_id, addresses=[])
     _apply(customer, data)
     session.add(customer)
@@ -308,10 +311,10 @@ def update_customer(
     if not changes:
         session.commit()
         return customer
-    if customer.is_favourite != was_favourite:
-        _count_change(session, customer.account_id, favourites=1 if customer.is_favourite else -1)
     customer.updated_at = utcnow()
     history.record(session, customer.id, customer.account_id, "update", who, changes)
+    # Last: it flushes the customer (one version step for the whole change).
+    _account_change(session, customer.account_id, favourites=int(customer.is_favourite) - int(was_favourite))
     session.commit()
     return customer
 
@@ -331,8 +334,8 @@ def _set_flag(session: Session, customer: Customer, name: str, value: bool, who:
     old = getattr(customer, name)
     setattr(customer, name, value)
     customer.updated_at = utcnow()
-    if name == "is_favourite":
-        _count_change(session, customer.account_id, favourites=1 if value else -1)
+    favourites = (1 if value else -1) if name == "is_favourite" else 0
+    _account_change(session, customer.account_id, favourites=favourites)
     history.record(session, customer.id, customer.account_id, "update", who, {name: [old, value]})
 
 
@@ -352,7 +355,7 @@ def _to_trash(session: Session, customer: Customer, who: Who) -> None:
         )
     )
     history.record(session, customer.id, customer.account_id, "delete", who, {})
-    _count_change(session, customer.account_id, customers=-1, favourites=-1 if customer.is_favourite else 0)
+    _account_change(session, customer.account_id, customers=-1, favourites=-1 if customer.is_favourite else 0)
     session.delete(customer)
 
 
@@ -396,7 +399,7 @@ def restore(session: Session, account_id: int, customer_id: int, who: Who = SYST
     _apply(customer, {**fields, "billing_address": data.get("billing_address") or {}, "shipping_address": data.get("shipping_address") or []})
     session.add(customer)
     session.flush()
-    _count_change(session, account_id, customers=1, favourites=1 if customer.is_favourite else 0)
+    _account_change(session, account_id, customers=1, favourites=1 if customer.is_favourite else 0)
     history.record(session, customer.id, account_id, "restore", who, {})
     session.delete(trashed)
     session.commit()

@@ -268,7 +268,7 @@ def refresh(session: Session, app: OAuthApp, raw: str, scope: str | None = None)
 
 # Built once: every API request with an OAuth token runs it.
 _LIVE_ACCESS_TOKEN = (
-    select(OAuthToken.id, OAuthToken.app_id, OAuthToken.account_id, OAuthToken.scopes, Account.timezone)
+    select(OAuthToken.id, OAuthToken.app_id, OAuthToken.account_id, OAuthToken.scopes, Account.timezone, Account.customers_revision)
     .join(OAuthApp, OAuthApp.id == OAuthToken.app_id)
     .join(Account, Account.id == OAuthToken.account_id)
     .where(
@@ -288,4 +288,7 @@ def authenticate_access(session: Session | Connection, raw: str) -> Principal | 
     row = session.execute(_LIVE_ACCESS_TOKEN, {"token_hash": hash_token(raw), "now": utcnow()}).first()
     if row is None:
         return None
-    return Principal(token_id=row.id, account_id=row.account_id, timezone=row.timezone, scopes=frozenset(row.scopes.split()), app_id=row.app_id)
+    return Principal(
+        token_id=row.id, account_id=row.account_id, timezone=row.timezone, scopes=frozenset(row.scopes.split()), app_id=row.app_id,
+        revision=row.customers_revision,
+    )

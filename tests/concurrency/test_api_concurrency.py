@@ -266,3 +266,26 @@ def test_updates_racing_a_delete_are_all_in_the_trash_copy(api_client, live_shop
             assert copy["version"] >= version
     (kept, real), _ = counters_agree(live_shop.id)
     assert kept == real == 0
+
+
+# -- remembered lists: a write on one worker shows in the next read on any ------------
+
+
+def test_a_list_read_right_after_a_write_shows_it_on_either_worker(api_client, live_shop):
+    """Each worker remembers list responses; the two must never serve one older than the last write."""
+    # Four readers, four connections: the kernel spreads them over both workers.
+    writer, readers = api_client(live_shop), [api_client(live_shop) for _ in range(4)]
+    customer = _create(writer)
+    url = f"/api/customers/{customer['id']}"
+    etags: set[str] = set()
+    for round_ in range(30):
+        for reader in readers:  # warm both workers' memories with the current version
+            assert reader.get("/api/customers/").status_code == 200
+        note = f"round {round_}"
+        assert writer.put(url, json={"note": note}).status_code == 200
+        for reader in readers:
+            response = reader.get("/api/customers/")
+            assert response.status_code == 200
+            assert response.json()["data"][0]["note"] == note, "a worker served a list older than the last write"
+            etags.add(response.headers["etag"])
+    assert len(etags) == 30  # one body per version
