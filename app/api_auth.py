@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from litestar import Request
+from litestar.concurrency import sync_to_thread
 
 from app import ratelimit
 from app.accounts import tokens
 from app.accounts.tokens import Principal
 from app.customers.payload import CURRENT_VERSION, MIN_VERSION
-from app.db import read_connection
+from app.db import read_connection, run_read
 from app.errors import ApiError, error_response
 from app.integrations import service as oauth
 
@@ -39,16 +40,17 @@ def authenticate(raw: str) -> Principal | None:
         return tokens.authenticate(conn, raw)
 
 
-def provide_principal(request: Request) -> Principal:
+async def provide_principal(request: Request) -> Principal:
     """The token's principal, if it holds the scope the route asks for and is within its rate limit."""
     header = request.headers.get("authorization", "")
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise _unauthenticated()
-    principal = authenticate(raw.strip())
+    principal = await run_read(authenticate, raw.strip())
     if principal is None:
         raise _unauthenticated()
-    verdict = ratelimit.hit(principal.rate_key)
+    # Counting may write (and wait for SQLite's write lock): in a thread, unless this worker's lease answers.
+    verdict = ratelimit.from_lease(principal.rate_key) or await sync_to_thread(ratelimit.hit, principal.rate_key)
     if not verdict.allowed:
         raise rate_limited(verdict.retry_after)
     needed = request.route_handler.opt.get("scope")

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 from sqlalchemy.orm import Session
 
 from app.db import session_factory
 
 
-def provide_session() -> Iterator[Session]:
-    """One session per request; whatever it did not commit is rolled back."""
+async def provide_session() -> AsyncIterator[Session]:
+    """One session per request; whatever it did not commit is rolled back.
+
+    An async generator, so that closing it needs no thread hop (Litestar runs
+    the cleanup of a sync generator in a worker thread). Handlers commit their
+    writes, so closing hands the connection back to the pool, ending at most a
+    read transaction (on PostgreSQL autocommit reads leave none)."""
     session = session_factory()()
     try:
         yield session

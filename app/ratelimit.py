@@ -3,15 +3,24 @@
 A fixed window per key (``api_token:7``, ``oauth_app:3``, ``user:12``): one row
 per key, updated in place by a single INSERT … ON CONFLICT DO UPDATE …
 RETURNING statement, which both SQLite (3.35+) and PostgreSQL run atomically.
-A request costs that one statement: on PostgreSQL one round trip in
-autocommit, without waiting for the WAL flush; on SQLite a short write
-transaction. The table holds one row per client and never grows with traffic.
+That statement costs a request: on PostgreSQL one round trip in autocommit,
+without waiting for the WAL flush; on SQLite a short write transaction. The
+table holds one row per client and never grows with traffic.
+
+Limits of 40 a window and more are counted in leases: a worker claims up to
+1/20 of the limit in one statement and serves those requests from memory
+until the window ends. The claims never add up to more than the limit, so no
+client gets more than its limit across all workers; a lease a worker does not
+use up is lost with its window, so a client spread over many workers may be
+refused up to workers × limit/20 requests early. Lower limits (the API's
+default, 20) are counted exactly, one statement per request.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -56,12 +65,36 @@ def limit_per_second() -> int:
 
 @lru_cache(maxsize=2)
 def _upsert(dialect: str):
-    """Built once per dialect: every request runs it."""
+    """Built once per dialect: adds ``n`` to the key's count in the current window."""
     table = RateLimitCounter.__table__
     return upsert(
-        dialect, table, {"key": bindparam("key"), "window": bindparam("window"), "count": 1}, ["key"],
-        {"count": lambda new: case((table.c.window == new.window, table.c.count + 1), else_=1), "window": lambda new: new.window},
+        dialect, table, {"key": bindparam("key"), "window": bindparam("window"), "count": bindparam("n")}, ["key"],
+        {"count": lambda new: case((table.c.window == new.window, table.c.count + new.count), else_=new.count), "window": lambda new: new.window},
     ).returning(table.c.count)
+
+
+LEASE_SHARE = 20  # a worker claims at most 1/LEASE_SHARE of a window's limit at a time
+
+
+@dataclass
+class _Lease:
+    window: int
+    left: int  # requests this worker may still serve in the window
+    counted: int  # the key's count in the database once this lease was claimed
+
+
+_leases: dict[str, _Lease] = {}
+_leases_lock = threading.Lock()
+
+
+def _from_lease(key: str, window: int) -> int | None:
+    """Serve one request from this worker's lease: the count it reaches, or None without a lease."""
+    with _leases_lock:
+        lease = _leases.get(key)
+        if lease is None or lease.window != window or lease.left <= 0:
+            return None
+        lease.left -= 1
+        return lease.counted - lease.left
 
 
 def hit(key: str, limit: int | None = None, now: float | None = None) -> Verdict:
@@ -71,8 +104,33 @@ def hit(key: str, limit: int | None = None, now: float | None = None) -> Verdict
         return Verdict(True, 0, 0, 0)
     now = clock() if now is None else now
     window = int(now // WINDOW_SECONDS)
-    key = key[:200]
-    with ephemeral_write() as conn:  # a count lost to a crash costs nothing
-        count = conn.execute(_upsert(conn.dialect.name), {"key": key, "window": window}).scalar_one()
     retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
-    return Verdict(count <= limit, count, limit, retry_after)
+    key = key[:200]
+    served = _from_lease(key, window)
+    if served is not None:
+        return Verdict(True, served, limit, retry_after)
+    size = max(1, limit // LEASE_SHARE)
+    with ephemeral_write() as conn:  # a count lost to a crash costs nothing
+        count = conn.execute(_upsert(conn.dialect.name), {"key": key, "window": window, "n": size}).scalar_one()
+    before = count - size
+    granted = min(size, limit - before)
+    if granted <= 0:
+        return Verdict(False, count, limit, retry_after)
+    if granted > 1:
+        with _leases_lock:
+            _leases[key] = _Lease(window, granted - 1, before + granted)
+    return Verdict(True, before + 1, limit, retry_after)
+
+
+def from_lease(key: str, limit: int | None = None) -> Verdict | None:
+    """The verdict for one request that this worker's lease (or a disabled limit)
+    answers without the database; None when ``hit`` has to count it there."""
+    limit = limit_per_second() if limit is None else limit
+    if limit <= 0:
+        return Verdict(True, 0, 0, 0)
+    now = clock()
+    window = int(now // WINDOW_SECONDS)
+    served = _from_lease(key[:200], window)
+    if served is None:
+        return None
+    return Verdict(True, served, limit, max(1, math.ceil((window + 1) * WINDOW_SECONDS - now)))

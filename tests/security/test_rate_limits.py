@@ -191,3 +191,56 @@ def test_sign_in_is_locked_per_address_across_accounts(new_client, clean_login_f
     response = client.post("/login", data={"email": account.admin_email, "password": "correct horse battery", "_csrf_token": token}, follow_redirects=False)
     assert response.status_code == 429
     assert "Too many failed attempts" in response.text
+
+
+def test_high_limits_are_counted_in_leases_that_never_add_up_to_more_than_the_limit(monkeypatch):
+    """Two workers (each its own lease memory) share a limit of 100: at most 100 pass in
+    the window, at most one lease's worth per worker is lost, and the database row
+    counts claims, not single requests."""
+    from sqlalchemy import select
+
+    from app import ratelimit
+    from app.db import session_scope
+
+    key = f"test:{time.time_ns()}"
+    window = 2_000_000.0
+    workers = [{}, {}]
+    lease = 100 // ratelimit.LEASE_SHARE
+
+    def requests(start: int, stop: int) -> int:
+        allowed = 0
+        for i in range(start, stop):
+            monkeypatch.setattr(ratelimit, "_leases", workers[i % 2])
+            allowed += ratelimit.hit(key, limit=100, now=window + 0.001 * i).allowed
+        return allowed
+
+    assert requests(0, 60) == 60
+    with session_scope() as session:
+        counted = session.scalar(select(ratelimit.RateLimitCounter.count).where(ratelimit.RateLimitCounter.key == key))
+    assert counted % lease == 0 and counted // lease <= 60 // lease + 2  # one statement per lease claimed, not per request
+    allowed = 60 + requests(60, 150)
+    assert 100 - 2 * (lease - 1) <= allowed <= 100
+
+    # The next window starts afresh for both workers.
+    for worker in workers:
+        monkeypatch.setattr(ratelimit, "_leases", worker)
+        assert ratelimit.hit(key, limit=100, now=window + 1.0).allowed
+
+
+def test_a_lease_answers_without_the_database_and_only_within_its_window(monkeypatch):
+    from app import ratelimit
+
+    monkeypatch.setattr(ratelimit, "_leases", {})
+    monkeypatch.setenv("CLIENTELE_RATE_LIMIT", "100")
+    now = 3_000_000.0
+    monkeypatch.setattr(ratelimit, "clock", lambda: now)
+    key = f"test:{time.time_ns()}"
+    assert ratelimit.from_lease(key) is None  # nothing claimed yet
+    assert ratelimit.hit(key).allowed  # claims a lease of 5
+    served = [ratelimit.from_lease(key) for _ in range(5)]
+    assert [v is not None and v.allowed for v in served] == [True, True, True, True, False]
+    assert ratelimit.hit(key).allowed
+    now += 1.0
+    assert ratelimit.from_lease(key) is None  # the old window's lease is gone
+    monkeypatch.setenv("CLIENTELE_RATE_LIMIT", "20")  # low limits: every request goes to the database
+    assert ratelimit.hit(key).allowed and ratelimit.from_lease(key) is None
