@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from litestar import Request
 from litestar.concurrency import sync_to_thread
+from litestar.di import NamedDependency
 
 from app import ratelimit
 from app.accounts import tokens
 from app.accounts.tokens import Principal
 from app.customers.payload import CURRENT_VERSION, MIN_VERSION
-from app.db import read_connection, run_read
+from app.async_reads import PoolReads, SyncReads
 from app.errors import ApiError, error_response
 from app.integrations import service as oauth
 
@@ -32,12 +33,14 @@ def rate_limited(retry_after: int) -> ApiError:
     )
 
 
-def authenticate(raw: str) -> Principal | None:
-    """A static API token (``clt_…``) or an OAuth access token (``cla_…``)."""
-    with read_connection() as conn:
-        if raw.startswith(oauth.ACCESS_PREFIX):
-            return oauth.authenticate_access(conn, raw)
-        return tokens.authenticate(conn, raw)
+async def authenticate(reads: SyncReads | PoolReads, raw: str) -> Principal | None:
+    """A static API token (``clt_…``) or an OAuth access token (``cla_…``), looked up on the event loop."""
+    if raw.startswith(oauth.ACCESS_PREFIX):
+        found, principal_of = oauth.access_lookup(raw), oauth.access_principal_of
+    else:
+        found, principal_of = tokens.lookup(raw), tokens.principal_of
+    row = await reads.first(*found) if found else None
+    return None if row is None else principal_of(row)
 
 
 async def provide_principal(request: Request) -> Principal:
@@ -46,7 +49,7 @@ async def provide_principal(request: Request) -> Principal:
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise _unauthenticated()
-    principal = await run_read(authenticate, raw.strip())
+    principal = await authenticate(request.app.state.reads, raw.strip())
     if principal is None:
         raise _unauthenticated()
     # Counting may write (and wait for SQLite's write lock): in a thread, unless this worker's lease answers.
@@ -59,7 +62,10 @@ async def provide_principal(request: Request) -> Principal:
     return principal
 
 
-def provide_version(request: Request) -> int:
+def provide_version(request: Request, principal: NamedDependency[Principal]) -> int:
+    """The response shape the caller asks for. After authentication (it depends on
+    ``principal``): an unauthenticated caller learns nothing about the API, and the
+    two dependencies resolve one after the other instead of in a task group."""
     raw = request.headers.get("x-api-version")
     if raw is None or raw.strip() == "":
         return CURRENT_VERSION

@@ -36,6 +36,16 @@ class Settings:
     port: int
     debug: bool
     secure_cookies: bool
+    api_cache_entries: int = 512
+
+
+def _whole_number(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdecimal():
+        raise ValueError(f"{name} must be a whole number, not {raw!r}")
+    return int(raw)
 
 
 def _default_database_url() -> str:
@@ -61,4 +71,6 @@ def get_settings() -> Settings:
         debug=os.environ.get("CLIENTELE_DEBUG", "") == "1",
         # Behind HTTPS, set CLIENTELE_SECURE_COOKIES=1 so that cookies are sent over HTTPS only.
         secure_cookies=os.environ.get("CLIENTELE_SECURE_COOKIES", "") == "1",
+        # API list responses each worker remembers (app/response_cache.py); 0 turns remembering off.
+        api_cache_entries=_whole_number("CLIENTELE_API_CACHE_ENTRIES", 512),
     )

@@ -5,20 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, TypeVar
 
-from litestar.concurrency import sync_to_thread
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.dml import Insert
 
 from app.config import get_settings
-
-T = TypeVar("T")
 
 
 def make_engine(url: str) -> Engine:
@@ -126,16 +122,6 @@ def read_connection() -> Iterator[Connection]:
     options = {"isolation_level": "AUTOCOMMIT"} if engine.dialect.name == "postgresql" else {}
     with engine.connect().execution_options(**options) as conn:
         yield conn
-
-
-async def run_read(fn: Callable[..., T], *args: Any) -> T:
-    """Run a short read from the event loop. On SQLite in place: an indexed read
-    in WAL mode never waits for a lock and takes microseconds in-process, less
-    than handing it to a thread and back. On PostgreSQL, which answers over the
-    network, in a worker thread."""
-    if get_engine().dialect.name == "sqlite":
-        return fn(*args)
-    return await sync_to_thread(fn, *args)
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
@@ -24,12 +25,14 @@ from app.config import BASE_DIR, get_settings
 from app.customers.api import CustomersApi
 from app.customers.pages import CUSTOMERS
 from app.customers.search import clean_trgm_pending_list, merge_fts_step
-from app.db import maintenance
+from app.async_reads import reads_for
+from app.db import get_engine, maintenance
 from app.dependencies import provide_session
 from app.errors import api_exception_handler, is_api
 from app.integrations import api as oauth_api
 from app.integrations import pages as integrations
 from app.pages_errors import page_exception_handler
+from app.response_cache import ResponseCache
 from app.web import auth, filters
 from app.web.security import security_headers
 from app.web.store import DatabaseStore
@@ -79,6 +82,16 @@ def start_maintenance() -> None:
     housekeeping.add_step(merge_fts_step, "sqlite")
     housekeeping.add_step(clean_trgm_pending_list, "postgresql")
     housekeeping.start()
+
+
+async def open_reads(app: Litestar) -> None:
+    """The pool the API's token lookups are awaited on (app/async_reads.py)."""
+    app.state.reads = reads_for(get_engine())
+    await app.state.reads.open()
+
+
+async def close_reads(app: Litestar) -> None:
+    await app.state.reads.close()
 
 
 def freeze_startup_objects() -> None:
@@ -131,6 +144,8 @@ def create_app() -> Litestar:
         csrf_config=csrf,
         plugins=[FlashPlugin(FlashConfig(template_config=templates))],
         before_send=[security_headers],
-        on_startup=[start_maintenance, freeze_startup_objects],
-        on_shutdown=[maintenance().stop],
+        # API list responses, remembered per account revision (app/response_cache.py).
+        state=State({"api_lists": ResponseCache(max_entries=settings.api_cache_entries)}),
+        on_startup=[start_maintenance, open_reads, freeze_startup_objects],
+        on_shutdown=[close_reads, maintenance().stop],
     )

@@ -63,7 +63,7 @@ class ResponseCache:
 
     def put(self, key: Hashable, body: bytes) -> Cached:
         cached = Cached(body, etag_of(body))
-        if len(body) > self.max_bytes // 8:  # one huge response must not empty the cache
+        if self.max_entries <= 0 or len(body) > self.max_bytes // 8:  # off; or one huge response would empty it
             return cached
         with self._lock:
             old = self._entries.pop(key, None)

@@ -151,13 +151,13 @@ class Server:
         self.proc = None
 
 
-def clientele_server(target: Target, workers: int = 1) -> Server:
+def clientele_server(target: Target, workers: int = 1, env: dict[str, str] | None = None, note: str = "") -> Server:
     port = free_port()
     args = [str(CLIENTELE), "run", "--port", str(port), "--no-demo"]
     if workers != 1:
         args += ["--workers", str(workers)]
-    return Server(f"clientele run ({target.db}, {workers} worker{'s' if workers > 1 else ''})", args, target.env(), port,
-                  target.var_dir / "server.log", "/login")
+    return Server(f"clientele run ({target.db}, {workers} worker{'s' if workers > 1 else ''}{note})", args,
+                  {**target.env(), **(env or {})}, port, target.var_dir / "server.log", "/login")
 
 
 def bare_server(target: Target, body_path: Path, workers: int = 1) -> Server:

@@ -234,15 +234,17 @@ def latency(target: Target, ctx: dict[str, Any], cases: list[Case], warmup: int,
 
 def throughput(target: Target, ctx: dict[str, Any], body_path: Path, duration: int, warm: int, rounds: int,
                connections: int, threads: int) -> dict[str, Any]:
-    """API list page 2: `clientele run --workers 2` against a bare Litestar app with 2 workers, alternately."""
+    """API list page 2: `clientele run --workers 2` against a bare Litestar app with 2 workers, alternately;
+    and the app with its remembered API lists turned off, so that every request reads the database."""
     app = _start(clientele_server(target, workers=2))
     bare = _start(bare_server(target, body_path, workers=2))
+    uncached = _start(clientele_server(target, workers=2, env={"CLIENTELE_API_CACHE_ENTRIES": "0"}, note=", remembering off"))
     headers = {"Authorization": f"Bearer {ctx['token']}"}
-    runs: dict[str, list[dict[str, Any]]] = {"app": [], "bare": []}
+    runs: dict[str, list[dict[str, Any]]] = {"app": [], "bare": [], "uncached": []}
     restarts: list[str] = []
     try:
         for rnd in range(rounds):
-            for name, server in (("app", app), ("bare", bare)):
+            for name, server in (("app", app), ("bare", bare), ("uncached", uncached)):
                 url = f"{server.base_url}/api/customers/?page=2"
                 while True:
                     run_load(url, warm, connections, threads, headers)  # warm-up, discarded
@@ -262,14 +264,20 @@ def throughput(target: Target, ctx: dict[str, Any], body_path: Path, duration: i
                 log(f"    round {rnd + 1}: {name:4} {result['rps']:8.0f} req/s, errors {result['errors']}, "
                     f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms (load {result['load']})")
     finally:
+        _stop(uncached)
         _stop(bare)
         _stop(app)
     app_rps = median([r["rps"] for r in runs["app"]])
+    uncached_rps = median([r["rps"] for r in runs["uncached"]])
     bare_rps = median([r["rps"] for r in runs["bare"]])
     return {
         "app_rps": app_rps,
         "bare_rps": bare_rps,
         "ratio": app_rps / bare_rps if bare_rps else float("nan"),
+        "uncached_rps": uncached_rps,
+        "uncached_ratio": uncached_rps / bare_rps if bare_rps else float("nan"),
+        "uncached_errors": sum(r["errors"] for r in runs["uncached"]),
+        "uncached_p50_ms": median([r["p50_ms"] for r in runs["uncached"]]),
         "app_errors": sum(r["errors"] for r in runs["app"]),
         "bare_errors": sum(r["errors"] for r in runs["bare"]),
         "app_requests": sum(r["requests"] for r in runs["app"]),

@@ -6,8 +6,9 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, ApiToken
@@ -79,12 +80,20 @@ _LIVE_TOKEN = (
 )
 
 
-def authenticate(session: Session | Connection, raw: str) -> Principal | None:
+def lookup(raw: str) -> tuple[Select, dict[str, Any]] | None:
+    """The statement and parameters that find a live token (None: not one of ours)."""
     if not raw or len(raw) > 200:
         return None
-    row = session.execute(_LIVE_TOKEN, {"token_hash": hash_token(raw)}).first()
-    if row is None:
-        return None
+    return _LIVE_TOKEN, {"token_hash": hash_token(raw)}
+
+
+def principal_of(row: Any) -> Principal:
     return Principal(
         token_id=row.id, account_id=row.account_id, timezone=row.timezone, scopes=frozenset(row.scopes.split()), revision=row.customers_revision
     )
+
+
+def authenticate(session: Session | Connection, raw: str) -> Principal | None:
+    found = lookup(raw)
+    row = session.execute(*found).first() if found else None
+    return None if row is None else principal_of(row)

@@ -78,10 +78,6 @@ def _validated(body: dict[str, Any], version: NamedDependency[int], principal: N
     return form
 
 
-# List responses, remembered per account revision (see app/response_cache.py).
-LISTS = ResponseCache()
-
-
 def _list_body(principal: Principal, version: int, query: service.Query, number: int, per_page: int) -> bytes:
     with session_factory()() as session:
         reads_only(session)
@@ -95,9 +91,10 @@ async def _list(request: Request, principal: Principal, version: int, favourites
     number = _positive("page", page, 1)
     query = service.Query(search=search, favourites=favourites, sort="created").normalised()
     key = (principal.account_id, principal.revision, principal.timezone, version, query, number, per_page)
-    cached = LISTS.get(key)
+    remembered: ResponseCache = request.app.state.api_lists
+    cached = remembered.get(key)
     if cached is None:
-        cached = LISTS.put(key, await sync_to_thread(_list_body, principal, version, query, number, per_page))
+        cached = remembered.put(key, await sync_to_thread(_list_body, principal, version, query, number, per_page))
     if cached.matches(request.headers.get("if-none-match")):
         return Response(b"", status_code=304, headers={"ETag": cached.etag})
     return Response(cached.body, media_type=MediaType.JSON, headers={"ETag": cached.etag})

@@ -12,8 +12,9 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account
@@ -281,14 +282,22 @@ _LIVE_ACCESS_TOKEN = (
 )
 
 
-def authenticate_access(session: Session | Connection, raw: str) -> Principal | None:
-    """The principal of a live access token of a live app."""
+def access_lookup(raw: str) -> tuple[Select, dict[str, Any]] | None:
+    """The statement and parameters that find a live access token of a live app (None: not one of ours)."""
     if not raw or len(raw) > 200 or not raw.startswith(ACCESS_PREFIX):
         return None
-    row = session.execute(_LIVE_ACCESS_TOKEN, {"token_hash": hash_token(raw), "now": utcnow()}).first()
-    if row is None:
-        return None
+    return _LIVE_ACCESS_TOKEN, {"token_hash": hash_token(raw), "now": utcnow()}
+
+
+def access_principal_of(row: Any) -> Principal:
     return Principal(
         token_id=row.id, account_id=row.account_id, timezone=row.timezone, scopes=frozenset(row.scopes.split()), app_id=row.app_id,
         revision=row.customers_revision,
     )
+
+
+def authenticate_access(session: Session | Connection, raw: str) -> Principal | None:
+    """The principal of a live access token of a live app."""
+    found = access_lookup(raw)
+    row = session.execute(*found).first() if found else None
+    return None if row is None else access_principal_of(row)

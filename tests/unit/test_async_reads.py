@@ -1,0 +1,89 @@
+"""The token lookup awaited on the event loop (app/async_reads.py) finds exactly
+what the synchronous path finds, on the test database (SQLite in place,
+PostgreSQL through psycopg's async pool)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql
+
+from app.accounts import tokens
+from app.accounts.models import ApiToken
+from app.async_reads import CompiledRead, reads_for
+from app.db import get_engine, read_connection, session_scope
+from app.integrations import service as oauth
+from app.integrations.models import OAuthToken
+from tests.conftest import make_shop
+
+
+def _lookups(raws: list[str]) -> list:
+    """Each raw token looked up through the app's async reads, as the API does it."""
+
+    async def run() -> list:
+        reads = reads_for(get_engine())
+        await reads.open()
+        try:
+            found = []
+            for raw in raws:
+                lookup = oauth.access_lookup(raw) if raw.startswith(oauth.ACCESS_PREFIX) else tokens.lookup(raw)
+                found.append(await reads.first(*lookup))
+            return found
+        finally:
+            await reads.close()
+
+    return asyncio.run(run())
+
+
+def _sync(raw: str):
+    with read_connection() as conn:
+        return (oauth.authenticate_access if raw.startswith(oauth.ACCESS_PREFIX) else tokens.authenticate)(conn, raw)
+
+
+def test_static_and_oauth_tokens_are_found_as_the_sync_path_finds_them():
+    shop = make_shop()
+    with session_scope() as session:
+        created = oauth.create_app(session, shop.id, "Sync", ["customers:read"])
+        app = session.get(oauth.OAuthApp, created.app.id)
+        live = oauth.client_credentials(session, app).access_token
+        expired = oauth.client_credentials(session, app).access_token
+        revoked = tokens.issue(session, shop.id, ["customers"])
+        session.execute(update(OAuthToken).where(OAuthToken.token_hash == tokens.hash_token(expired))
+                        .values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        session.execute(update(ApiToken).where(ApiToken.token_hash == tokens.hash_token(revoked)).values(revoked_at=datetime.now(timezone.utc)))
+
+    rows = _lookups([shop.token, live, expired, revoked, "clt_unknown", oauth.ACCESS_PREFIX + "unknown"])
+
+    assert tokens.principal_of(rows[0]) == _sync(shop.token)
+    assert tokens.principal_of(rows[0]).account_id == shop.id
+    assert oauth.access_principal_of(rows[1]) == _sync(live)
+    assert oauth.access_principal_of(rows[1]).scopes == frozenset({"customers:read"})
+    assert rows[2:] == [None, None, None, None]
+
+
+def test_the_lookup_reads_the_account_revision_of_the_moment():
+    shop = make_shop()
+    before = tokens.principal_of(_lookups([shop.token])[0]).revision
+    from app.customers import service
+
+    with session_scope() as session:
+        service.create(session, shop.id, {"first_name": "Ada", "last_name": "Lovelace"})
+    assert tokens.principal_of(_lookups([shop.token])[0]).revision == before + 1
+
+
+def test_compiled_reads_convert_parameters_as_sqlalchemy_does_and_keep_literals():
+    read = CompiledRead(oauth.access_lookup(oauth.ACCESS_PREFIX + "x")[0], postgresql.psycopg.dialect())
+    now = datetime(2026, 11, 27, 16, 0, tzinfo=timezone(timedelta(hours=1)))
+    params = read.parameters({"token_hash": "abc", "now": now})
+    assert params["token_hash"] == "abc"
+    assert params["now"] == datetime(2026, 11, 27, 15, 0)  # naive UTC, as UTCDateTime stores it
+    assert "access" in params.values()  # the statement's literal (kind = 'access') is a parameter too
+    assert "%(token_hash)s" in read.sql
+
+
+def test_a_statement_whose_columns_need_conversion_is_refused():
+    with pytest.raises(ValueError, match="result processing"):
+        CompiledRead(select(OAuthToken.expires_at), postgresql.psycopg.dialect())
