@@ -14,9 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 
@@ -28,30 +26,10 @@ def _wrk_seconds(value: str) -> float:
     return number * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
 
 
-# wrk script: each request asks for a random page from 2 to 30,001 of the list instead of the URL's own query.
-RANDOM_PAGES = """
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("id", threads)
-end
-function init(args)
-  math.randomseed(os.time() * 100 + id)
-end
-request = function()
-  return wrk.format(nil, wrk.path:gsub("%?.*$", "") .. "?page=" .. math.random(2, 30001))
-end
-"""
-
-
-def run_wrk(url: str, duration: int, connections: int, threads: int, headers: dict[str, str], random_pages: bool = False) -> dict[str, Any]:
+def run_wrk(url: str, duration: int, connections: int, threads: int, headers: dict[str, str]) -> dict[str, Any]:
     args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s"]
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
-    if random_pages:
-        script = Path(tempfile.gettempdir()) / "clientele-bench-random-pages.lua"
-        script.write_text(RANDOM_PAGES)
-        args += ["-s", str(script)]
     out = subprocess.run([*args, url], capture_output=True, text=True, timeout=duration + 60, check=False).stdout
     rps = float(m.group(1)) if (m := re.search(r"Requests/sec:\s+([\d.]+)", out)) else 0.0
     requests = int(m.group(1)) if (m := re.search(r"(\d+) requests in", out)) else 0
@@ -63,11 +41,9 @@ def run_wrk(url: str, duration: int, connections: int, threads: int, headers: di
     return {"tool": "wrk", "rps": rps, "requests": requests, "errors": non2xx + socket, "p50_ms": p50, "p99_ms": p99, "raw": out}
 
 
-def run_load(url: str, duration: int, connections: int, threads: int, headers: dict[str, str], random_pages: bool = False) -> dict[str, Any]:
+def run_load(url: str, duration: int, connections: int, threads: int, headers: dict[str, str]) -> dict[str, Any]:
     if shutil.which("wrk"):
-        return run_wrk(url, duration, connections, threads, headers, random_pages)
-    if random_pages:
-        raise RuntimeError("random pages need wrk (make bench installs it)")
+        return run_wrk(url, duration, connections, threads, headers)
     args = [sys.executable, "-m", "bench.load", url, "--duration", str(duration), "--connections", str(connections)]
     for name, value in headers.items():
         args += ["--header", f"{name}: {value}"]
