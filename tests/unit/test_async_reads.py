@@ -5,6 +5,7 @@ PostgreSQL through psycopg's async pool)."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -35,7 +36,9 @@ def _lookups(raws: list[str]) -> list:
         finally:
             await reads.close()
 
-    return asyncio.run(run())
+    # In a thread of its own: the browser tests' sync Playwright may keep a loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 def _sync(raw: str):
