@@ -1,12 +1,11 @@
-"""Single-row reads awaited on the event loop: the lookup every API call starts with.
+"""Single-row reads awaited on the event loop: the lookups every request starts with.
 
 The app's persistence is synchronous SQLAlchemy, run in worker threads. The
-token lookup, though, comes before everything else in every API call, and a
-thread hop costs more than the lookup itself. So:
+lookups every request makes before its handler runs (an API call's token, a
+page's session and signed-in user), though, cost less than a thread hop. So:
 
 - On PostgreSQL it runs on psycopg's async connection pool (``psycopg_pool``),
-  one pool per running app (opened at start-up, closed at shutdown), in
-  autocommit. The statement is the same Core statement the synchronous path
+  one pool per event loop (a worker has one), in autocommit. The statement is the same Core statement the synchronous path
   runs, compiled once by SQLAlchemy for the dialect, with SQLAlchemy's own
   parameter conversion, and prepared on the server at first use (a lookup by
   key, where a generic plan is the right one). The event loop never blocks on
@@ -17,8 +16,10 @@ thread hop costs more than the lookup itself. So:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
@@ -36,9 +37,14 @@ class CompiledRead:
         self.converters: dict[str, Callable[[Any], Any] | None] = {
             name: bind.type.bind_processor(dialect) for name, bind in compiled.binds.items()
         }
-        for column in stmt.selected_columns:
-            if column.type.result_processor(dialect, None) is not None:
-                raise ValueError(f"{column} needs result processing, which CompiledRead does not do")
+        results = [column.type.result_processor(dialect, None) for column in stmt.selected_columns]
+        self.results: list[Callable[[Any], Any] | None] | None = results if any(results) else None
+
+    def row(self, row: Any) -> Any:
+        """A fetched row with SQLAlchemy's conversions of its values (aware datetimes, say)."""
+        if row is None or self.results is None:
+            return row
+        return row._make(convert(value) if convert else value for convert, value in zip(self.results, row))
 
     def parameters(self, values: dict[str, Any]) -> dict[str, Any]:
         """Every parameter of the statement (``values`` and the literals it holds), converted for the driver."""
@@ -63,22 +69,45 @@ class SyncReads:
 
 
 class PoolReads:
-    """PostgreSQL: psycopg's async pool; each statement compiled once and prepared on the server."""
+    """PostgreSQL: psycopg's async pool; each statement compiled once and prepared on the server.
+
+    A pool belongs to the event loop it was opened in; one app can be served
+    from several loops at once (test clients do that), so each loop gets its
+    own, opened at its first read and closed by the app's shutdown in that loop.
+    """
 
     def __init__(self, engine: Engine, max_size: int = 4) -> None:
         self.dialect = engine.dialect
-        conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self.pool = AsyncConnectionPool(
-            conninfo, min_size=1, max_size=max_size, open=False, timeout=10, name="clientele-async-reads",
-            kwargs={"autocommit": True, "row_factory": namedtuple_row},
-        )
+        self.max_size = max_size
+        self.conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._pools: WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool] = WeakKeyDictionary()
+        self._opening: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()
         self._compiled: dict[Select, CompiledRead] = {}
 
     async def open(self) -> None:
-        await self.pool.open(wait=False)  # a database that is not up yet fails requests, not the start
+        await self.pool()
 
     async def close(self) -> None:
-        await self.pool.close()
+        pool = self._pools.pop(asyncio.get_running_loop(), None)
+        if pool is not None:
+            await pool.close()
+
+    async def pool(self) -> AsyncConnectionPool:
+        """The running loop's pool, opened on first use (a database that is not up yet fails requests, not the start)."""
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is not None:
+            return pool
+        async with self._opening.setdefault(loop, asyncio.Lock()):
+            pool = self._pools.get(loop)
+            if pool is None:
+                pool = AsyncConnectionPool(
+                    self.conninfo, min_size=1, max_size=self.max_size, open=False, timeout=10, name="clientele-async-reads",
+                    kwargs={"autocommit": True, "row_factory": namedtuple_row},
+                )
+                await pool.open(wait=False)
+                self._pools[loop] = pool
+        return pool
 
     def compiled(self, stmt: Select) -> CompiledRead:
         read = self._compiled.get(stmt)
@@ -88,9 +117,9 @@ class PoolReads:
 
     async def first(self, stmt: Select, values: dict[str, Any]) -> Any:
         read = self.compiled(stmt)
-        async with self.pool.connection() as conn:
+        async with (await self.pool()).connection() as conn:
             cursor = await conn.execute(read.sql, read.parameters(values), prepare=True)
-            return await cursor.fetchone()
+            return read.row(await cursor.fetchone())
 
 
 def reads_for(engine: Engine) -> SyncReads | PoolReads:

@@ -85,8 +85,11 @@ def start_maintenance() -> None:
 
 
 async def open_reads(app: Litestar) -> None:
-    """The pool the API's token lookups are awaited on (app/async_reads.py)."""
-    app.state.reads = reads_for(get_engine())
+    """What the lookups every request makes are awaited on (app/async_reads.py):
+    the API's token, the session store's read and the signed-in user."""
+    if "reads" not in app.state:  # one app may be started more than once (test clients do that)
+        app.state.reads = reads_for(get_engine())
+        app.stores.get("sessions").reads = app.state.reads
     await app.state.reads.open()
 
 

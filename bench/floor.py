@@ -111,10 +111,10 @@ class Recorder:
             self.statements_in_render += 1
 
     def add_async_read(self, sql: str, params: dict[str, Any], connection_id: int) -> None:
-        """A statement of the app's async reads (app/async_reads.py: the API's token lookup on
-        PostgreSQL), which SQLAlchemy's events do not see: autocommit, prepared on the server."""
+        """A statement of the app's async reads (app/async_reads.py on PostgreSQL: the API's token,
+        the session, the signed-in user), which SQLAlchemy's events do not see: autocommit, prepared."""
         if self.ops is not None:
-            self.ops.append({"op": "sql", "sql": sql, "params": params, "many": False, "prepare": True, "tag": "auth",
+            self.ops.append({"op": "sql", "sql": sql, "params": params, "many": False, "prepare": True, "tag": _tag(),
                              "cid": connection_id, "autocommit": True, "ephemeral": False})
 
     def _checkout(self, dbapi_connection, record, proxy) -> None:
@@ -133,7 +133,7 @@ def patch_async_reads(recorder: Recorder) -> None:
 
     async def first(self, stmt, values):
         read = self.compiled(stmt)
-        recorder.add_async_read(read.sql, read.parameters(values), id(self.pool))
+        recorder.add_async_read(read.sql, read.parameters(values), id(await self.pool()))
         return await original(self, stmt, values)
 
     PoolReads.first = first

@@ -417,7 +417,7 @@ def make_router(resource: Resource) -> Router:
             history_view,
             bulk_view,
         ],
-        dependencies={"actor": Provide(provide_actor, sync_to_thread=True)},
+        dependencies={"actor": Provide(provide_actor)},
         opt=opt,
         include_in_schema=False,
     )

@@ -104,7 +104,7 @@ def make_router() -> Router:
     return Router(
         path="/integrations",
         route_handlers=[list_view, create_view, detail_view, revoke_view, revoke_grant_view],
-        dependencies={"actor": Provide(provide_actor, sync_to_thread=True)},
+        dependencies={"actor": Provide(provide_actor)},
         opt={"roles": ("admin",)},
         include_in_schema=False,
     )

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response, get, post
+from litestar.concurrency import sync_to_thread
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.params import FromQuery, URLEncodedBody
@@ -17,7 +18,6 @@ from app import ratelimit
 from app.accounts import service as accounts
 from app.accounts.models import Account, User
 from app.admin.resource import Actor
-from app.db import read_connection
 from app.web import throttle
 
 FAILED = "Email or password is wrong."
@@ -46,13 +46,12 @@ _ACTOR = (
 )
 
 
-def provide_actor(request: Request) -> Actor:
-    """The signed-in user of this request; LoginRequired otherwise."""
+async def provide_actor(request: Request) -> Actor:
+    """The signed-in user of this request; LoginRequired otherwise. Read on the event loop (app/async_reads.py)."""
     user_id = request.session.get("user_id") if request.scope.get("session") is not None else None
     if not isinstance(user_id, int):
         raise LoginRequired()
-    with read_connection() as conn:
-        row = conn.execute(_ACTOR, {"user_id": user_id}).first()
+    row = await request.app.state.reads.first(_ACTOR, {"user_id": user_id})
     if row is None:
         request.clear_session()
         raise LoginRequired()
@@ -60,7 +59,9 @@ def provide_actor(request: Request) -> Actor:
     roles = request.route_handler.opt.get("roles")
     if roles and actor.role not in roles:
         raise Forbidden()
-    verdict = ratelimit.hit(f"user:{actor.user_id}")
+    # Counting may write (and wait for SQLite's write lock): in a thread, unless this worker's lease answers.
+    key = f"user:{actor.user_id}"
+    verdict = ratelimit.from_lease(key) or await sync_to_thread(ratelimit.hit, key)
     if not verdict.allowed:
         raise TooManyRequests(headers={"Retry-After": str(verdict.retry_after)})
     return actor

@@ -8,6 +8,7 @@ from anyio import to_thread
 from litestar.stores.base import NamespacedStore
 from sqlalchemy import bindparam, delete, select, update
 
+from app.async_reads import PoolReads, SyncReads
 from app.base import utcnow
 from app.db import ephemeral_write, read_connection, upsert
 from app.web.models import WebSession
@@ -42,12 +43,14 @@ class DatabaseStore(NamespacedStore):
     server can lose the last second of sign-ins, which then sign in again.
     """
 
-    def __init__(self, namespace: str = "sessions") -> None:
+    def __init__(self, namespace: str = "sessions", reads: SyncReads | PoolReads | None = None) -> None:
         self.namespace = namespace
         self._read: dict[str, tuple[bytes, datetime | None]] = {}
+        # The running app's reads on the event loop (set at start-up); without them, reads run in a thread.
+        self.reads = reads
 
     def with_namespace(self, namespace: str) -> DatabaseStore:
-        return DatabaseStore(f"{self.namespace}:{namespace}")
+        return DatabaseStore(f"{self.namespace}:{namespace}", self.reads)
 
     def _key(self, key: str) -> str:
         return f"{self.namespace}:{key}"
@@ -72,17 +75,27 @@ class DatabaseStore(NamespacedStore):
         key = self._key(key)
         with read_connection() as conn:
             row = conn.execute(_READ, {"key": key}).first()
+        return self._settle(key, row, renew_for)
+
+    def _as_read(self, key: str, row, renew_for) -> bool:
+        """Whether the row read is the answer as it is (neither expired nor to be renewed); remembers it then."""
+        value, expires_at = row
+        if renew_for is not None or (expires_at is not None and expires_at <= utcnow()):
+            return False
+        if len(self._read) >= MEMO_SIZE:
+            self._read.clear()
+        self._read[key] = (value, expires_at)
+        return True
+
+    def _settle(self, key: str, row, renew_for) -> bytes | None:
+        """The value of the row read for ``key``: deleted if expired, its expiry moved if asked to."""
         if row is None:
             return None
+        if self._as_read(key, row, renew_for):
+            return row[0]
         value, expires_at = row
-        expired = expires_at is not None and expires_at <= utcnow()
-        if not expired and renew_for is None:
-            if len(self._read) >= MEMO_SIZE:
-                self._read.clear()
-            self._read[key] = (value, expires_at)
-            return value
         with ephemeral_write() as conn:
-            if expired:
+            if expires_at is not None and expires_at <= utcnow():
                 conn.execute(delete(TABLE).where(TABLE.c.key == key, TABLE.c.expires_at <= utcnow()))
                 return None
             if expires_at is not None:
@@ -118,7 +131,14 @@ class DatabaseStore(NamespacedStore):
             await to_thread.run_sync(self._set, key, data, expires_in)
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        return await to_thread.run_sync(self._get, key, renew_for)
+        if self.reads is None:
+            return await to_thread.run_sync(self._get, key, renew_for)
+        # The read on the event loop (app/async_reads.py); a write, if the session expired or is renewed, in a thread.
+        full = self._key(key)
+        row = await self.reads.first(_READ, {"key": full})
+        if row is None or self._as_read(full, row, renew_for):
+            return None if row is None else row[0]
+        return await to_thread.run_sync(self._settle, full, row, renew_for)
 
     async def delete(self, key: str) -> None:
         await to_thread.run_sync(self._delete, key)

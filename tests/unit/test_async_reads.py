@@ -8,8 +8,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
-import pytest
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql
 
 from app.accounts import tokens
@@ -21,24 +20,30 @@ from app.integrations.models import OAuthToken
 from tests.conftest import make_shop
 
 
-def _lookups(raws: list[str]) -> list:
-    """Each raw token looked up through the app's async reads, as the API does it."""
+def _reads(statements: list) -> list:
+    """Each (statement, values) read through the app's async reads."""
 
     async def run() -> list:
         reads = reads_for(get_engine())
         await reads.open()
         try:
-            found = []
-            for raw in raws:
-                lookup = oauth.access_lookup(raw) if raw.startswith(oauth.ACCESS_PREFIX) else tokens.lookup(raw)
-                found.append(await reads.first(*lookup))
-            return found
+            return [await reads.first(stmt, values) for stmt, values in statements]
         finally:
             await reads.close()
 
     # In a thread of its own: the browser tests' sync Playwright may keep a loop running in this one.
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, run()).result()
+
+
+def _lookups(raws: list[str]) -> list:
+    """Each raw token looked up through the app's async reads, as the API does it."""
+    return _reads([oauth.access_lookup(raw) if raw.startswith(oauth.ACCESS_PREFIX) else tokens.lookup(raw) for raw in raws])
+
+
+def _sync_row(stmt, values):
+    with read_connection() as conn:
+        return conn.execute(stmt, values).first()
 
 
 def _sync(raw: str):
@@ -87,6 +92,14 @@ def test_compiled_reads_convert_parameters_as_sqlalchemy_does_and_keep_literals(
     assert "%(token_hash)s" in read.sql
 
 
-def test_a_statement_whose_columns_need_conversion_is_refused():
-    with pytest.raises(ValueError, match="result processing"):
-        CompiledRead(select(OAuthToken.expires_at), postgresql.psycopg.dialect())
+def test_fetched_values_are_converted_as_sqlalchemy_converts_them():
+    """A UTC datetime column comes back aware, as the ORM and Core give it."""
+    shop = make_shop()
+    with session_scope() as session:
+        created = oauth.create_app(session, shop.id, "Sync", ["customers:read"])
+        access = oauth.client_credentials(session, session.get(oauth.OAuthApp, created.app.id)).access_token
+    stmt = select(OAuthToken.expires_at, OAuthToken.kind).where(OAuthToken.token_hash == bindparam("token_hash"))
+    expected = _sync_row(stmt, {"token_hash": tokens.hash_token(access)})
+    [row] = _reads([(stmt, {"token_hash": tokens.hash_token(access)})])
+    assert row.expires_at == expected.expires_at and row.expires_at.tzinfo is not None
+    assert row.kind == "access"
