@@ -64,10 +64,15 @@ def _fts_phrase(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
+# Built once: a search runs them with its own expression.
+_FTS_MATCH = text("customers_fts MATCH :fts_query")
+_FTS_ROWIDS = select(_fts.c.rowid).where(_FTS_MATCH)
+_FTS_COUNT = select(func.count()).select_from(_FTS_ROWIDS.limit(SEARCH_COUNT_CAP + 1).subquery())
+
+
 def _fts_matches(session: Session, expression: str) -> int:
     """How many rows of every account the trigram index finds, counted up to the cap."""
-    capped = select(_fts.c.rowid).where(text("customers_fts MATCH :q").bindparams(q=expression)).limit(SEARCH_COUNT_CAP + 1)
-    return session.scalar(select(func.count()).select_from(capped.subquery())) or 0
+    return session.scalar(_FTS_COUNT, {"fts_query": expression}) or 0
 
 
 def _conditions(session: Session, account_id: int, query: Query) -> list[ColumnElement[bool]]:
@@ -87,8 +92,7 @@ def _conditions(session: Session, account_id: int, query: Query) -> list[ColumnE
     short_words = [w for w in terms if len(w) < search.TRIGRAM]
     expression = " AND ".join(_fts_phrase(w) for w in long_words)
     if long_words and session.get_bind().dialect.name == "sqlite" and _fts_matches(session, expression) <= SEARCH_COUNT_CAP:
-        match = text("customers_fts MATCH :fts_query").bindparams(fts_query=expression)
-        conds.append(Customer.id.in_(select(_fts.c.rowid).where(match)))
+        conds.append(Customer.id.in_(_FTS_ROWIDS.params(fts_query=expression)))
         long_words = []
         # "+ 0" keeps SQLite from walking the account's sort index: the few rows found are sorted instead.
         account = (Customer.account_id + 0) == account_id
