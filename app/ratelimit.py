@@ -87,6 +87,12 @@ _leases: dict[str, _Lease] = {}
 _leases_lock = threading.Lock()
 
 
+def _window(now: float) -> tuple[int, int]:
+    """The window ``now`` falls in, and the whole seconds until it ends (at least 1)."""
+    window = int(now // WINDOW_SECONDS)
+    return window, max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+
+
 def _from_lease(key: str, window: int) -> int | None:
     """Serve one request from this worker's lease: the count it reaches, or None without a lease."""
     with _leases_lock:
@@ -102,9 +108,7 @@ def hit(key: str, limit: int | None = None, now: float | None = None) -> Verdict
     limit = limit_per_second() if limit is None else limit
     if limit <= 0:
         return Verdict(True, 0, 0, 0)
-    now = clock() if now is None else now
-    window = int(now // WINDOW_SECONDS)
-    retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+    window, retry_after = _window(clock() if now is None else now)
     key = key[:200]
     served = _from_lease(key, window)
     if served is not None:
@@ -128,9 +132,6 @@ def from_lease(key: str, limit: int | None = None) -> Verdict | None:
     limit = limit_per_second() if limit is None else limit
     if limit <= 0:
         return Verdict(True, 0, 0, 0)
-    now = clock()
-    window = int(now // WINDOW_SECONDS)
+    window, retry_after = _window(clock())
     served = _from_lease(key[:200], window)
-    if served is None:
-        return None
-    return Verdict(True, served, limit, max(1, math.ceil((window + 1) * WINDOW_SECONDS - now)))
+    return None if served is None else Verdict(True, served, limit, retry_after)
