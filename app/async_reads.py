@@ -101,8 +101,10 @@ class PoolReads:
         async with self._opening.setdefault(loop, asyncio.Lock()):
             pool = self._pools.get(loop)
             if pool is None:
+                # min_size 0: nothing is connected before the first read, nor re-made in the background while
+                # idle (an app that serves nothing, or whose database went away, does not keep trying).
                 pool = AsyncConnectionPool(
-                    self.conninfo, min_size=1, max_size=self.max_size, open=False, timeout=10, name="clientele-async-reads",
+                    self.conninfo, min_size=0, max_size=self.max_size, open=False, timeout=10, name="clientele-async-reads",
                     kwargs={"autocommit": True, "row_factory": namedtuple_row},
                 )
                 await pool.open(wait=False)
