@@ -103,8 +103,10 @@ class PoolReads:
             if pool is None:
                 # min_size 0: nothing is connected before the first read, nor re-made in the background while
                 # idle (an app that serves nothing, or whose database went away, does not keep trying).
+                # timeout 2 s: a read waits at most that long for a connection, so with the database down a
+                # request fails in 2 s instead of hanging (the pool retries connecting in the background).
                 pool = AsyncConnectionPool(
-                    self.conninfo, min_size=0, max_size=self.max_size, open=False, timeout=10, name="clientele-async-reads",
+                    self.conninfo, min_size=0, max_size=self.max_size, open=False, timeout=2, name="clientele-async-reads",
                     kwargs={"autocommit": True, "row_factory": namedtuple_row},
                 )
                 await pool.open(wait=False)

@@ -1,19 +1,22 @@
-"""The token lookup awaited on the event loop (app/async_reads.py) finds exactly
-what the synchronous path finds, on the test database (SQLite in place,
-PostgreSQL through psycopg's async pool)."""
+"""The reads awaited on the event loop (app/async_reads.py) find exactly what
+the synchronous path finds, on the test database (SQLite in place, PostgreSQL
+through psycopg's async pool), and fail quickly when the database is down."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import bindparam, select, update
+import pytest
+from psycopg_pool import PoolTimeout
+from sqlalchemy import bindparam, create_engine, select, update
 from sqlalchemy.dialects import postgresql
 
 from app.accounts import tokens
 from app.accounts.models import ApiToken
-from app.async_reads import CompiledRead, reads_for
+from app.async_reads import CompiledRead, PoolReads, reads_for
 from app.db import get_engine, read_connection, session_scope
 from app.integrations import service as oauth
 from app.integrations.models import OAuthToken
@@ -103,3 +106,19 @@ def test_fetched_values_are_converted_as_sqlalchemy_converts_them():
     [row] = _reads([(stmt, {"token_hash": tokens.hash_token(access)})])
     assert row.expires_at == expected.expires_at and row.expires_at.tzinfo is not None
     assert row.kind == "access"
+
+
+def test_with_the_database_down_a_read_fails_in_seconds_instead_of_hanging():
+    closed_port = create_engine("postgresql+psycopg://postgres@127.0.0.1:9/nowhere")  # nothing listens on port 9
+
+    async def run():
+        reads = PoolReads(closed_port)
+        try:
+            return await reads.first(*tokens.lookup("clt_anything"))
+        finally:
+            await reads.close()
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(1) as pool, pytest.raises(PoolTimeout):
+        pool.submit(asyncio.run, run()).result()
+    assert time.monotonic() - started < 5
