@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from litestar import Request
-from litestar.concurrency import sync_to_thread
 from litestar.di import NamedDependency
 
 from app import ratelimit
 from app.accounts import tokens
 from app.accounts.tokens import Principal
-from app.customers.payload import CURRENT_VERSION, MIN_VERSION
 from app.async_reads import PoolReads, SyncReads
+from app.customers.payload import CURRENT_VERSION, MIN_VERSION
 from app.errors import ApiError, error_response
 from app.integrations import service as oauth
 
@@ -52,8 +51,7 @@ async def provide_principal(request: Request) -> Principal:
     principal = await authenticate(request.app.state.reads, raw.strip())
     if principal is None:
         raise _unauthenticated()
-    # Counting may write (and wait for SQLite's write lock): in a thread, unless this worker's lease answers.
-    verdict = ratelimit.from_lease(principal.rate_key) or await sync_to_thread(ratelimit.hit, principal.rate_key)
+    verdict = await ratelimit.hit_from_loop(principal.rate_key)
     if not verdict.allowed:
         raise rate_limited(verdict.retry_after)
     needed = request.route_handler.opt.get("scope")

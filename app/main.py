@@ -21,11 +21,11 @@ from litestar.template.config import TemplateConfig
 
 from app.accounts.pages import USERS
 from app.admin.views import make_router
+from app.async_reads import reads_for
 from app.config import BASE_DIR, get_settings
 from app.customers.api import CustomersApi
 from app.customers.pages import CUSTOMERS
 from app.customers.search import clean_trgm_pending_list, merge_fts_step
-from app.async_reads import reads_for
 from app.db import get_engine, maintenance
 from app.dependencies import provide_session
 from app.errors import api_exception_handler, is_api

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 
+from litestar.concurrency import sync_to_thread
 from sqlalchemy import BigInteger, Integer, String, bindparam, case
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -135,3 +136,9 @@ def from_lease(key: str, limit: int | None = None) -> Verdict | None:
     window, retry_after = _window(clock())
     served = _from_lease(key[:200], window)
     return None if served is None else Verdict(True, served, limit, retry_after)
+
+
+async def hit_from_loop(key: str) -> Verdict:
+    """``hit`` for code on the event loop: this worker's lease answers in place; counting in
+    the database (a write, which may wait for SQLite's write lock) runs in a worker thread."""
+    return from_lease(key) or await sync_to_thread(hit, key)

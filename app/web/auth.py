@@ -6,7 +6,6 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response, get, post
-from litestar.concurrency import sync_to_thread
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.params import FromQuery, URLEncodedBody
@@ -59,9 +58,7 @@ async def provide_actor(request: Request) -> Actor:
     roles = request.route_handler.opt.get("roles")
     if roles and actor.role not in roles:
         raise Forbidden()
-    # Counting may write (and wait for SQLite's write lock): in a thread, unless this worker's lease answers.
-    key = f"user:{actor.user_id}"
-    verdict = ratelimit.from_lease(key) or await sync_to_thread(ratelimit.hit, key)
+    verdict = await ratelimit.hit_from_loop(f"user:{actor.user_id}")
     if not verdict.allowed:
         raise TooManyRequests(headers={"Retry-After": str(verdict.retry_after)})
     return actor
