@@ -75,7 +75,9 @@ class DatabaseStore(NamespacedStore):
         key = self._key(key)
         with read_connection() as conn:
             row = conn.execute(_READ, {"key": key}).first()
-        return self._settle(key, row, renew_for)
+        if row is None or self._as_read(key, row, renew_for):
+            return None if row is None else row[0]
+        return self._renew_or_expire(key, row, renew_for)
 
     def _as_read(self, key: str, row, renew_for) -> bool:
         """Whether the row read is the answer as it is (neither expired nor to be renewed); remembers it then."""
@@ -87,12 +89,8 @@ class DatabaseStore(NamespacedStore):
         self._read[key] = (value, expires_at)
         return True
 
-    def _settle(self, key: str, row, renew_for) -> bytes | None:
-        """The value of the row read for ``key``: deleted if expired, its expiry moved if asked to."""
-        if row is None:
-            return None
-        if self._as_read(key, row, renew_for):
-            return row[0]
+    def _renew_or_expire(self, key: str, row, renew_for) -> bytes | None:
+        """The value of a row ``_as_read`` did not take: deleted if expired, its expiry moved if asked to."""
         value, expires_at = row
         with ephemeral_write() as conn:
             if expires_at is not None and expires_at <= utcnow():
@@ -138,7 +136,7 @@ class DatabaseStore(NamespacedStore):
         row = await self.reads.first(_READ, {"key": full})
         if row is None or self._as_read(full, row, renew_for):
             return None if row is None else row[0]
-        return await to_thread.run_sync(self._settle, full, row, renew_for)
+        return await to_thread.run_sync(self._renew_or_expire, full, row, renew_for)
 
     async def delete(self, key: str) -> None:
         await to_thread.run_sync(self._delete, key)

@@ -7,10 +7,14 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import timedelta
 
-from sqlalchemy import event, select
+import pytest
+from sqlalchemy import event, select, update
 
-from app.db import ephemeral_engine, get_engine, read_connection
+from app.async_reads import reads_for
+from app.base import utcnow
+from app.db import ephemeral_engine, ephemeral_write, get_engine, read_connection
 from app.web.models import WebSession
 from app.web.store import DatabaseStore
 
@@ -76,5 +80,35 @@ def test_an_unchanged_session_is_not_written_back() -> None:
         assert stored(store, "k") is None
 
     # In a thread of its own: the browser tests leave an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, scenario()).result()
+
+
+@pytest.mark.parametrize("on_loop", [False, True], ids=["read in a thread", "read on the event loop"])
+def test_an_expired_session_is_gone_and_a_renewed_one_moves_its_expiry(on_loop: bool) -> None:
+    """Both ways the store reads (without and with the app's reads on the event loop) settle a
+    row alike: an expired one is deleted and not returned, a renewal writes the new expiry."""
+    store = DatabaseStore(f"test-{uuid.uuid4().hex[:8]}")
+
+    async def scenario() -> None:
+        if on_loop:
+            store.reads = reads_for(get_engine())
+            await store.reads.open()
+        try:
+            await store.set("old", b"{}", HOUR)
+            with ephemeral_write() as conn:
+                conn.execute(update(WebSession).where(WebSession.key == store._key("old")).values(expires_at=utcnow() - timedelta(seconds=1)))
+            assert await store.get("old") is None
+            assert stored(store, "old") is None
+
+            await store.set("k", b'{"user_id":1}', HOUR)
+            assert await store.get("k", renew_for=2 * HOUR) == b'{"user_id":1}'
+            with read_connection() as conn:
+                expires_at = conn.scalar(select(WebSession.expires_at).where(WebSession.key == store._key("k")))
+            assert expires_at > utcnow() + timedelta(seconds=HOUR + 60)
+        finally:
+            if on_loop:
+                await store.reads.close()
+
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, scenario()).result()
