@@ -28,11 +28,14 @@ class Cached:
     etag: str  # strong, quoted: '"…"'
 
     def matches(self, if_none_match: str | None) -> bool:
-        """RFC 9110 If-None-Match (weak comparison): ``*`` or any listed tag."""
-        if not if_none_match:
-            return False
-        tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
-        return "*" in tags or self.etag in tags
+        """RFC 9110 If-None-Match: ``*`` or any listed tag (weak comparison)."""
+        return bool(if_none_match) and header_lists(if_none_match, self.etag)
+
+
+def header_lists(header: str, etag: str) -> bool:
+    """Whether an If-Match / If-None-Match header names ``etag`` or ``*`` (weak or strong tags alike)."""
+    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
+    return "*" in tags or etag in tags
 
 
 def etag_of(body: bytes) -> str:

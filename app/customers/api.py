@@ -23,7 +23,7 @@ from app.customers.payload import client_paths, flatten, to_json
 from app.customers.schemas import CustomerList, CustomerV9, CustomerV10
 from app.db import reads_only, session_factory
 from app.errors import ApiError, not_found, serializer_error
-from app.response_cache import ResponseCache
+from app.response_cache import ResponseCache, header_lists
 
 CustomerOut = CustomerV10 | CustomerV9
 
@@ -46,8 +46,7 @@ def _check_if_match(request: Request, customer) -> None:
     if header is None:
         return
     current = etag(customer)
-    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
-    if "*" in tags or current in tags:
+    if header_lists(header, current):
         return
     raise ApiError(
         412,
