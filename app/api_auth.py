@@ -10,7 +10,7 @@ from app.accounts import tokens
 from app.accounts.tokens import Principal
 from app.async_reads import PoolReads, SyncReads
 from app.customers.payload import CURRENT_VERSION, MIN_VERSION
-from app.errors import ApiError, error_response
+from app.errors import UNAVAILABLE_RESPONSE, ApiError, error_response
 from app.integrations import service as oauth
 
 
@@ -93,4 +93,5 @@ API_RESPONSES = {
         "Key: `common.rate_limited`; the `Retry-After` header tells the seconds to wait."
     ),
     500: error_response("Unexpected error; no details are shown. Key: `common.server_error`."),
+    503: UNAVAILABLE_RESPONSE,
 }

@@ -3,19 +3,47 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 import msgspec
+import psycopg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from sqlalchemy.exc import DataError
+from psycopg_pool import PoolTimeout
+from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import TimeoutError as QueuePoolTimeout
 
 logger = logging.getLogger("clientele")
 
 # The database refused a value the checks let through (a safety net; the forms should catch these).
 DATA_ERROR = "A value could not be stored: the database refuses its characters or its size."
+
+
+# The database cannot be reached or is busy for now: answered 503, with this many seconds in Retry-After.
+RETRY_AFTER_UNAVAILABLE = 5
+UNAVAILABLE = "The database cannot be reached right now. Please try again in a few seconds."
+_SQLITE_TRANSIENT = ("database is locked", "database table is locked", "unable to open database file")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is out of reach or too busy for now (a retry may succeed),
+    rather than that the request or the code is wrong."""
+    if isinstance(exc, (PoolTimeout, QueuePoolTimeout)):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig
+    if isinstance(exc, psycopg.OperationalError):  # connection lost or refused, statement or lock timeout
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and str(exc).startswith(_SQLITE_TRANSIENT)
+
+
+def log_unavailable(request: Request, exc: BaseException) -> None:
+    logger.error("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
 
 
 class ErrorBody(msgspec.Struct):
@@ -54,6 +82,13 @@ def error_response(description: str) -> ResponseSpec:
     return ResponseSpec(data_container=ErrorEnvelope, description=description)
 
 
+# The 503 of every API operation.
+UNAVAILABLE_RESPONSE = error_response(
+    "The database cannot be reached or is too busy for now. Key: `common.unavailable`; "
+    "the `Retry-After` header tells the seconds to wait."
+)
+
+
 def serializer_error(fields: dict[str, list[str]]) -> ApiError:
     return ApiError(400, "common.serializer_error", "Serialization error", fields)
 
@@ -77,6 +112,7 @@ FRAMEWORK_KEYS: dict[int, tuple[str, str | None]] = {
     413: ("common.request_too_large", "The request body is too large."),
     415: ("common.unsupported_media_type", "Send the request body as application/json."),
     429: ("common.rate_limited", "Too many requests: slow down and retry later."),
+    503: ("common.unavailable", UNAVAILABLE),
 }
 
 
@@ -104,5 +140,10 @@ def api_exception_handler(request: Request, exc: Exception) -> Response[Any]:
         return envelope_response(_from_http_exception(exc))
     if isinstance(exc, DataError):
         return envelope_response(ApiError(400, "common.invalid_value", DATA_ERROR))
+    if database_unavailable(exc):
+        log_unavailable(request, exc)
+        return envelope_response(
+            ApiError(503, "common.unavailable", UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})
+        )
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return envelope_response(ApiError(HTTP_500_INTERNAL_SERVER_ERROR, "common.server_error", "Internal server error."))

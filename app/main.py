@@ -10,7 +10,6 @@ from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -35,7 +34,7 @@ from app.pages_errors import page_exception_handler
 from app.response_cache import ResponseCache
 from app.web import auth, filters
 from app.web.security import security_headers
-from app.web.store import DatabaseStore
+from app.web.store import DatabaseStore, SessionConfig
 from app.web.swagger import StrictSwaggerRenderPlugin
 
 MAX_BODY = 1024 * 1024
@@ -109,7 +108,7 @@ def create_app() -> Litestar:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     templates = TemplateConfig(directory=BASE_DIR / "templates", engine=Jinja, engine_callback=filters.register)
-    sessions = ServerSideSessionConfig(
+    sessions = SessionConfig(
         key="clientele_session",
         max_age=SESSION_MAX_AGE,
         httponly=True,

@@ -10,7 +10,7 @@ from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 from sqlalchemy.exc import DataError
 
-from app.errors import DATA_ERROR
+from app.errors import DATA_ERROR, RETRY_AFTER_UNAVAILABLE, UNAVAILABLE, database_unavailable, log_unavailable
 from app.web.auth import LoginRequired, login_url
 
 logger = logging.getLogger("clientele")
@@ -23,6 +23,7 @@ TITLES = {
     413: "Too large",
     429: "Too many requests",
     500: "Something went wrong",
+    503: "Unavailable for a moment",
 }
 
 
@@ -33,14 +34,18 @@ def page_exception_handler(request: Request, exc: Exception) -> Response[Any]:
             return Response(b"", status_code=200, headers={"HX-Redirect": target})
         return Redirect(target, status_code=303)
     status = exc.status_code if isinstance(exc, HTTPException) else 400 if isinstance(exc, DataError) else 500
-    if status >= 500:
+    headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) and status < 500 else {}
+    if status == 500 and database_unavailable(exc):
+        log_unavailable(request, exc)
+        status, detail = 503, UNAVAILABLE
+        headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
+    elif status >= 500:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         detail = "The error has been logged. Please try again in a moment."
     elif isinstance(exc, DataError):
         detail = DATA_ERROR
     else:
         detail = exc.detail if isinstance(exc, HTTPException) and exc.detail else TITLES.get(status, "Error")
-    headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) and status < 500 else {}
     if request.headers.get("hx-request") == "true":
         return Response(detail, status_code=status, media_type="text/plain", headers=headers)
     return Template(

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from app import ratelimit
 from app.accounts.tokens import SCOPES
 from app.api_auth import rate_limited
-from app.errors import ApiError, error_response
+from app.errors import UNAVAILABLE_RESPONSE, ApiError, error_response
 from app.integrations import service
 
 GRANT_TYPES = ("client_credentials", "refresh_token")
@@ -143,6 +143,7 @@ TOKEN_RESPONSES = {
     415: error_response("The body is neither form-encoded nor JSON. Key: `common.unsupported_media_type`."),
     429: error_response("More than 20 token requests in a second from one address. Key: `common.rate_limited`."),
     500: error_response("Unexpected error; no details are shown. Key: `common.server_error`."),
+    503: UNAVAILABLE_RESPONSE,
 }
 
 

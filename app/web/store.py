@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from dataclasses import dataclass
+from typing import Any
+
 from anyio import to_thread
+from litestar.connection import ASGIConnection
+from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.stores.base import NamespacedStore
+from litestar.types import Empty, EmptyType, Message
 from sqlalchemy import bindparam, delete, select, update
 
 from app.async_reads import PoolReads, SyncReads
@@ -149,3 +155,19 @@ class DatabaseStore(NamespacedStore):
 
     async def expires_in(self, key: str) -> int | None:
         return await to_thread.run_sync(self._expires_in, key)
+
+
+class SessionBackend(ServerSideSessionBackend):
+    """Litestar's server-side sessions, except that a visitor with no session who leaves
+    none (an anonymous page view: the sign-in form, a redirect to it) gets neither a row
+    nor a cookie. Litestar would store an empty session for every such request."""
+
+    async def store_in_message(self, scope_session: dict[str, Any] | EmptyType, message: Message, connection: ASGIConnection) -> None:
+        if scope_session is not Empty and not scope_session and self.config.key not in connection.cookies:
+            return
+        await super().store_in_message(scope_session, message, connection)
+
+
+@dataclass
+class SessionConfig(ServerSideSessionConfig):
+    _backend_class = SessionBackend

@@ -112,3 +112,42 @@ def test_an_expired_session_is_gone_and_a_renewed_one_moves_its_expiry(on_loop: 
 
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, scenario()).result()
+
+
+def test_anonymous_requests_leave_no_session_behind() -> None:
+    """The sign-in form and a redirect to it neither write a session row nor set a session
+    cookie; signing in does both, and signing out removes the row."""
+    import re
+
+    from litestar.testing import TestClient
+
+    from app.accounts import service as accounts
+    from app.db import session_scope
+    from app.main import create_app
+
+    email = f"user-{uuid.uuid4().hex[:8]}@example.com"
+    with session_scope() as session:
+        account, _ = accounts.ensure_account(session, f"Shop {uuid.uuid4().hex[:8]}")
+        accounts.create_user(session, account.id, email, "correct horse battery")
+
+    def row(session_id: str) -> bytes | None:
+        with read_connection() as conn:
+            return conn.scalar(select(WebSession.value).where(WebSession.key == f"sessions:{session_id}"))
+
+    with TestClient(create_app()) as client, session_writes() as writes:
+        form = client.get("/login")
+        bounced = client.get("/customers", follow_redirects=False)
+        assert form.status_code == 200 and bounced.status_code == 303
+        assert "clientele_session" not in client.cookies
+        assert writes == []  # no row written, in this process's pools
+
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', form.text).group(1)
+        signed_in = client.post("/login", data={"email": email, "password": "correct horse battery", "_csrf_token": token},
+                                follow_redirects=False)
+        assert signed_in.status_code == 303 and "clientele_session" in client.cookies
+        session_id = client.cookies["clientele_session"]
+        assert row(session_id) is not None
+        assert client.get("/customers").status_code == 200
+
+        client.post("/logout", headers={"x-csrftoken": token}, follow_redirects=False)
+        assert row(session_id) is None
