@@ -202,6 +202,16 @@ def tokens_create(account_name: str, scopes: tuple[str, ...], name: str) -> None
     click.echo(raw)
 
 
+@tokens_group.command("purge")
+def tokens_purge() -> None:
+    """Remove expired OAuth access and refresh tokens (refused like unknown ones anyway)."""
+    from app.integrations import service as oauth
+
+    with session_scope() as session:
+        removed = oauth.purge_expired(session)
+    click.echo(f"Removed {removed} expired OAuth token{'s' if removed != 1 else ''}.")
+
+
 # -- trash -------------------------------------------------------------------
 
 

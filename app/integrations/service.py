@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, func, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account
@@ -154,6 +154,13 @@ def grants(session: Session, account_id: int, app_id: int) -> list[Grant]:
         for family, tokens in families.items()
     ]
     return sorted(result, key=lambda g: g.refreshed_at, reverse=True)
+
+
+def purge_expired(session: Session) -> int:
+    """Remove expired access and refresh tokens. Nothing answers differently: an expired token is
+    refused like an unknown one, and a rotated refresh token is only needed (to catch its reuse)
+    until it expires. Live grants keep their live tokens."""
+    return session.execute(delete(OAuthToken).where(OAuthToken.expires_at <= utcnow())).rowcount
 
 
 def _revoke_tokens(session: Session, *conditions) -> int:

@@ -278,3 +278,45 @@ def test_secrets_and_tokens_are_stored_only_as_hashes(client, account_a):
     assert {t.token_hash for t in tokens} == {hash_token(s) for s in secrets_given[1:]}
     for secret in secrets_given:
         assert not any(secret in value for value in stored), "a secret is stored in clear"
+
+
+def test_purging_removes_expired_tokens_and_nothing_answers_differently(client, account_a):
+    from click.testing import CliRunner
+
+    from app.base import utcnow
+    from app.cli import cli
+    from app.db import session_scope
+    from app.integrations.models import OAuthToken
+
+    app = make_app(account_a.id)
+    old = get_token(client, app)
+    rotated = client.post(TOKEN_URL, data={"grant_type": "refresh_token", "refresh_token": old["refresh_token"]}, headers=app.basic)
+    assert rotated.status_code == 200
+    live = get_token(client, app)  # a second grant, left alone
+    with session_scope() as session:
+        first_family = session.scalar(select(OAuthToken.family).where(OAuthToken.app_id == app.id).order_by(OAuthToken.id))
+        family = session.scalars(select(OAuthToken).where(OAuthToken.app_id == app.id, OAuthToken.family == first_family)).all()
+        assert len(family) == 4  # the first pair (refresh used) and the rotated pair
+        for row in family:
+            row.expires_at = utcnow()
+    before = {
+        "access": client.get("/api/customers/", headers=bearer(rotated.json()["access_token"])).status_code,
+        "refresh": client.post(TOKEN_URL, data={"grant_type": "refresh_token", "refresh_token": old["refresh_token"]},
+                               headers=app.basic).json()["error"]["key"],
+    }
+
+    result = CliRunner().invoke(cli, ["tokens", "purge"])
+
+    assert result.exit_code == 0, result.output
+    removed = int(result.output.split()[1])
+    assert removed >= 4  # other tests' expired tokens go too
+    with session_scope() as session:
+        left = session.scalars(select(OAuthToken.family).where(OAuthToken.app_id == app.id)).all()
+    assert first_family not in left and len(left) == 2
+    assert before == {"access": 401, "refresh": "auth.invalid_grant"}
+    assert client.get("/api/customers/", headers=bearer(rotated.json()["access_token"])).status_code == 401
+    reused = client.post(TOKEN_URL, data={"grant_type": "refresh_token", "refresh_token": old["refresh_token"]}, headers=app.basic)
+    assert_envelope(reused, 400, "auth.invalid_grant")
+    assert client.get("/api/customers/", headers=bearer(live["access_token"])).status_code == 200
+    assert client.post(TOKEN_URL, data={"grant_type": "refresh_token", "refresh_token": live["refresh_token"]},
+                       headers=app.basic).status_code == 200
