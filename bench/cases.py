@@ -109,16 +109,24 @@ class Session:
         match = re.search(r'"x-csrftoken":\s*"([^"]+)"', listing.text)
         self.csrf = match.group(1) if match else _hidden(listing.text, "_csrf_token")
 
-    def request(self, case: Case, i: int) -> httpx.Response:
+    def parts(self, case: Case, i: int) -> tuple[str, dict[str, str], dict[str, str] | None]:
+        """The path, headers (beyond the client's cookies) and form of request ``i`` of a case."""
         path = case.path(i)
         if path.startswith("/api/"):
-            return self.client.request(case.method, path, headers=self.api_headers)
+            return path, self.api_headers, None
         headers = {}
         if case.htmx:
             headers.update({"hx-request": "true", "x-csrftoken": self.csrf, "referer": str(self.client.base_url) + "/customers"})
-        if case.form is not None:
-            return self.client.request(case.method, path, data=case.form(i), headers=headers, follow_redirects=False)
-        return self.client.request(case.method, path, headers=headers, follow_redirects=False)
+        return path, headers, case.form(i) if case.form is not None else None
+
+    def request(self, case: Case, i: int) -> httpx.Response:
+        path, headers, form = self.parts(case, i)
+        return self.client.request(case.method, path, data=form, headers=headers, follow_redirects=False)
+
+    def cookie_header(self) -> dict[str, str]:
+        """The sign-in's cookies as a header, for a client without a cookie jar (bench/wire.py)."""
+        cookies = "; ".join(f"{name}={value}" for name, value in self.client.cookies.items())
+        return {"Cookie": cookies} if cookies else {}
 
 
 def _hidden(html: str, name: str) -> str:

@@ -63,6 +63,7 @@ from bench.common import (
 from bench.floor import Replayer
 from bench.load import run_load
 from bench.prepare import log, prepare
+from bench.wire import WireClient, WireError, WireResponse
 
 RUNNING: list[Server] = []
 
@@ -87,8 +88,12 @@ def _stop(server: Server) -> None:
 # -- latency -----------------------------------------------------------------
 
 
-def _send(session: Session, case: Case, i: int) -> httpx.Response:
-    return session.request(case, i)
+def _send(session: Session, wire: WireClient, case: Case, i: int) -> WireResponse:
+    path, headers, form = session.parts(case, i)
+    return wire.request(case.method, path, headers=headers, data=form)
+
+
+TRANSPORT_ERRORS = (httpx.TransportError, WireError)
 
 
 class Harness:
@@ -100,7 +105,7 @@ class Harness:
         self.target, self.ctx, self.cases, self.body_path = target, ctx, cases, body_path
         self.server = _start(clientele_server(target))
         self.bare: Server | None = None
-        self.clients: list[httpx.Client] = []
+        self.clients: list[httpx.Client | WireClient] = []
         self.restarts: list[str] = []
         self.connect()
 
@@ -118,13 +123,16 @@ class Harness:
             page2.raise_for_status()
             self.body_path.write_bytes(page2.content)
             self.bare = _start(bare_server(self.target, self.body_path))
-        bare_client = httpx.Client(base_url=self.bare.base_url, timeout=60)
-        self.clients = [client, api_client, bare_client]
+        # The timed requests go out through lean clients (bench/wire.py), with the sign-in's cookies.
+        page_wire = WireClient(self.server.base_url, session.cookie_header())
+        api_wire = WireClient(self.server.base_url)
+        bare_wire = WireClient(self.bare.base_url)
+        self.clients = [client, api_client, page_wire, api_wire, bare_wire]
         self.probes: list[tuple[str, Any, int]] = []
         for case in self.cases:
-            who = api_session if case.kind == "api" else session
-            self.probes.append((case.key, functools.partial(_send, who, case), case.expect))
-        self.probes.append(("bare", lambda i: bare_client.get("/api/customers/", headers=api_session.api_headers), 200))
+            who, wire = (api_session, api_wire) if case.kind == "api" else (session, page_wire)
+            self.probes.append((case.key, functools.partial(_send, who, wire, case), case.expect))
+        self.probes.append(("bare", lambda i: bare_wire.get("/api/customers/", headers=api_session.api_headers), 200))
 
     def recover(self, exc: Exception) -> None:
         """A request failed at the transport level: restart whichever server is gone, or give up."""
@@ -188,7 +196,7 @@ def latency(target: Target, ctx: dict[str, Any], cases: list[Case], warmup: int,
                     this_round.append((key, elapsed * 1000, response.status_code != expect))
                     if key in replayer.captured:
                         replayer.replay(key, record=rnd >= warmup)
-            except httpx.TransportError as exc:
+            except TRANSPORT_ERRORS as exc:
                 gc.enable()
                 h.recover(exc)
                 continue
@@ -213,8 +221,8 @@ def latency(target: Target, ctx: dict[str, Any], cases: list[Case], warmup: int,
                 for i in range(cpu_requests):
                     call(i)
                 cpu[key] = (cpu_seconds(pid) - before) / cpu_requests * 1000
-            except (httpx.TransportError, FileNotFoundError, ProcessLookupError) as exc:
-                h.recover(exc if isinstance(exc, httpx.TransportError) else httpx.TransportError(str(exc)))
+            except (*TRANSPORT_ERRORS, FileNotFoundError, ProcessLookupError) as exc:
+                h.recover(exc if isinstance(exc, TRANSPORT_ERRORS) else WireError(str(exc)))
                 continue
             index += 1
         return {
