@@ -19,13 +19,14 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class Cached:
     body: bytes
     etag: str  # strong, quoted: '"…"'
+    headers: dict[str, str] = field(default_factory=dict)  # sent with the body (not with a 304)
 
     def matches(self, if_none_match: str | None) -> bool:
         """RFC 9110 If-None-Match: ``*`` or any listed tag (weak comparison)."""
@@ -64,8 +65,8 @@ class ResponseCache:
             self.hits += 1
             return cached
 
-    def put(self, key: Hashable, body: bytes) -> Cached:
-        cached = Cached(body, etag_of(body))
+    def put(self, key: Hashable, body: bytes, headers: dict[str, str] | None = None) -> Cached:
+        cached = Cached(body, etag_of(body), headers or {})
         if self.max_entries <= 0 or len(body) > self.max_bytes // 8:  # off; or one huge response would empty it
             return cached
         with self._lock:

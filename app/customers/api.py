@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Controller, MediaType, Request, Response, delete, get, post, put
 from litestar.concurrency import sync_to_thread
@@ -59,11 +60,15 @@ def _check_if_match(request: Request, customer) -> None:
 MAX_PAGE = 10_000_000
 
 
+def _invalid(name: str, message: str) -> ApiError:
+    return ApiError(400, "common.invalid_parameter", "A query parameter is not valid.", {name: [message]})
+
+
 def _positive(name: str, raw: str | None, default: int) -> int:
     if raw is None or raw == "":
         return default
     if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-        raise ApiError(400, "common.invalid_parameter", "A query parameter is not valid.", {name: ["Must be a positive integer."]})
+        raise _invalid(name, "Must be a positive integer.")
     # Any page past the end is empty; beyond MAX_PAGE every list has ended.
     return min(int(raw), MAX_PAGE)
 
@@ -77,26 +82,56 @@ def _validated(body: dict[str, Any], version: NamedDependency[int], principal: N
     return form
 
 
-def _list_body(principal: Principal, version: int, query: service.Query, number: int, per_page: int) -> bytes:
+def _after(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not (raw.isascii() and raw.isdigit()):
+        raise _invalid("after", "Must be a customer id (0 or more).")
+    return min(int(raw), service.MAX_ID)
+
+
+def _list_body(principal: Principal, version: int, query: service.Query, number: int, after: int | None, per_page: int) -> tuple[bytes, dict[str, Any] | None]:
+    """The body of a list page, and the parameters of the next page if there is one."""
     with session_factory()() as session:
         reads_only(session)
-        result = service.page(session, principal.account_id, query, number, per_page, addresses=True)
-        return encode_json(CustomerList(total=result.total, data=[to_json(c, version, principal.timezone) for c in result.items]))
+        if after is None:
+            result = service.page(session, principal.account_id, query, number, per_page, addresses=True)
+            more = number * per_page < result.total or (not result.exact and len(result.items) == per_page)
+            following = {"page": number + 1} if more else None
+        else:
+            result, more = service.page_after(session, principal.account_id, after, query, per_page, addresses=True)
+            following = {"after": result.items[-1].id} if more else None
+        body = encode_json(CustomerList(total=result.total, data=[to_json(c, version, principal.timezone) for c in result.items]))
+        return body, following
 
 
-async def _list(request: Request, principal: Principal, version: int, favourites: bool, limit: str | None, page: str | None, search: str) -> Response[CustomerList]:
+def _next_link(path: str, following: dict[str, Any], per_page: int, search: str) -> dict[str, str]:
+    params = {**following, "limit": per_page, **({"search": search} if search else {})}
+    return {"Link": f'<{path}?{urlencode(params)}>; rel="next"'}
+
+
+async def _list(
+    request: Request, principal: Principal, version: int, favourites: bool, limit: str | None, page: str | None, after: str | None, search: str
+) -> Response[CustomerList]:
     """A list page, with a strong ETag; ``If-None-Match`` with it answers 304 while the account's customers are unchanged."""
     per_page = min(_positive("limit", limit, service.PAGE_SIZE), service.PAGE_SIZE)
     number = _positive("page", page, 1)
+    after_id = _after(after)
+    if after_id is not None and page not in (None, ""):
+        raise _invalid("after", "Send either page or after, not both.")
     query = service.Query(search=search, favourites=favourites, sort="created").normalised()
-    key = (principal.account_id, principal.revision, principal.timezone, version, query, number, per_page)
+    position = ("after", after_id) if after_id is not None else number
+    key = (principal.account_id, principal.revision, principal.timezone, version, query, position, per_page)
     remembered: ResponseCache = request.app.state.api_lists
     cached = remembered.get(key)
     if cached is None:
-        cached = remembered.put(key, await sync_to_thread(_list_body, principal, version, query, number, per_page))
+        body, following = await sync_to_thread(_list_body, principal, version, query, number, after_id, per_page)
+        path = "/api/customers/favourites/" if favourites else "/api/customers/"
+        link = _next_link(path, following, per_page, query.search) if following else None
+        cached = remembered.put(key, body, link)
     if cached.matches(request.headers.get("if-none-match")):
         return Response(b"", status_code=304, headers={"ETag": cached.etag})
-    return Response(cached.body, media_type=MediaType.JSON, headers={"ETag": cached.etag})
+    return Response(cached.body, media_type=MediaType.JSON, headers={"ETag": cached.etag, **cached.headers})
 
 
 class CustomersApi(Controller):
@@ -111,18 +146,22 @@ class CustomersApi(Controller):
 
     @get("/", responses=API_RESPONSES, opt={"scope": "customers:read"}, summary="List customers")
     async def list_customers(
-        self, request: Request, principal: NamedDependency[Principal], version: NamedDependency[int], limit: FromQuery[str | None] = None, page: FromQuery[str | None] = None, search: FromQuery[str] = ""
+        self, request: Request, principal: NamedDependency[Principal], version: NamedDependency[int], limit: FromQuery[str | None] = None, page: FromQuery[str | None] = None,
+        after: FromQuery[str | None] = None, search: FromQuery[str] = ""
     ) -> Response[CustomerList]:
-        """Customers of the token's account, 30 a page. ``search`` matches name, company, email, phone and city.
+        """Customers of the token's account, 30 a page, oldest first. ``search`` matches name, company, email, phone and city.
+        Page by ``page`` (1, 2, …), or, to walk a long list, by ``after`` (the id of the last customer received; 0 to
+        start): each such page costs the same at any depth. ``Link: <…>; rel="next"`` names the next page, if any.
         The ``ETag`` changes with any change to the account's customers; send it as ``If-None-Match`` to get 304 while nothing changed."""
-        return await _list(request, principal, version, False, limit, page, search)
+        return await _list(request, principal, version, False, limit, page, after, search)
 
     @get("/favourites", responses=API_RESPONSES, opt={"scope": "customers:read"}, summary="List favourite customers")
     async def list_favourites(
-        self, request: Request, principal: NamedDependency[Principal], version: NamedDependency[int], limit: FromQuery[str | None] = None, page: FromQuery[str | None] = None, search: FromQuery[str] = ""
+        self, request: Request, principal: NamedDependency[Principal], version: NamedDependency[int], limit: FromQuery[str | None] = None, page: FromQuery[str | None] = None,
+        after: FromQuery[str | None] = None, search: FromQuery[str] = ""
     ) -> Response[CustomerList]:
         """Favourite customers only; otherwise as the list."""
-        return await _list(request, principal, version, True, limit, page, search)
+        return await _list(request, principal, version, True, limit, page, after, search)
 
     @get("/{customer_id:int}", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:read"}, summary="Get a customer")
     def get_customer(self, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], customer_id: FromPath[int]) -> Response[CustomerOut]:

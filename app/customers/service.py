@@ -172,6 +172,23 @@ def page(
     return Page(items=items, total=total.value, page=number, per_page=per_page, exact=total.exact)
 
 
+def page_after(
+    session: Session, account_id: int, after_id: int, query: Query = Query(), per_page: int = PAGE_SIZE, addresses: bool = False
+) -> tuple[Page, bool]:
+    """The customers after ``after_id`` in id order (a keyset page: the same cost at any depth),
+    and whether more follow. ``query`` filters; its sort is ignored."""
+    query = query.normalised()
+    conds = _conditions(session, account_id, query)
+    total = count(session, account_id, query, conds)
+    stmt = select(CUSTOMERS).where(*conds, Customer.id > after_id).order_by(Customer.id).limit(per_page + 1)
+    items = _records(session, stmt)
+    more = len(items) > per_page
+    items = items[:per_page]
+    if addresses and items:
+        _attach_addresses(session, items)
+    return Page(items=items, total=total.value, page=0, per_page=per_page, exact=total.exact), more
+
+
 CUSTOMERS = Customer.__table__
 ADDRESSES = Address.__table__
 

@@ -8,6 +8,8 @@ many requests with one token.
 
 from __future__ import annotations
 
+import re
+
 import json
 import logging
 import os
@@ -583,6 +585,101 @@ def test_list_pages_through_every_customer_once_in_one_order(client, shop, count
     ids = [c["id"] for p in pages for c in p["data"]]
     assert len(set(ids)) == count
     assert ids in (sorted(ids), sorted(ids, reverse=True))
+
+
+def _walk(client, shop, first: str) -> tuple[list[dict], list[str]]:
+    """Follow the Link rel="next" headers from ``first``; the pages and the links followed."""
+    pages, links, url = [], [], first
+    while url:
+        response = client.get(url, headers=shop.headers)
+        assert response.status_code == 200, response.text
+        pages.append(response.json())
+        link = response.headers.get("link")
+        url = None
+        if link:
+            url = re.fullmatch(r'<([^>]+)>; rel="next"', link).group(1)
+            links.append(url)
+        assert len(pages) < 100
+    return pages, links
+
+
+@pytest.mark.parametrize("count, limit", [(7, 3), (9, 3), (1, 30), (0, 30)])
+def test_after_walks_every_customer_once_in_id_order(client, shop, other_shop, count, limit):
+    seed(shop, count)
+    seed(other_shop, 2)
+    paged = [c for n in range(1, -(-count // limit) + 1)
+             for c in client.get(f"/api/customers/?limit={limit}&page={n}", headers=shop.headers).json()["data"]]
+
+    pages, links = _walk(client, shop, f"/api/customers/?after=0&limit={limit}")
+
+    ids = [c["id"] for p in pages for c in p["data"]]
+    assert ids == sorted(ids) == [c["id"] for c in paged]  # the same customers, in the order of the pages
+    assert {p["total"] for p in pages} == {count}
+    assert len(pages) == max(1, -(-count // limit))  # no empty page at the end: the last full page has no link
+    assert all(url.startswith(f"/api/customers/?after=") and f"limit={limit}" in url for url in links)
+
+
+def test_page_links_name_the_next_page_until_the_last(client, shop):
+    seed(shop, 7)
+
+    pages, links = _walk(client, shop, "/api/customers/?limit=3")
+
+    assert links == ["/api/customers/?page=2&limit=3", "/api/customers/?page=3&limit=3"]
+    again = client.get("/api/customers/?limit=3", headers=shop.headers)  # remembered: the same link
+    assert again.headers["link"] == '</api/customers/?page=2&limit=3>; rel="next"'
+    assert [len(p["data"]) for p in pages] == [3, 3, 1]
+
+
+def test_after_keeps_the_filter_and_the_search(client, shop):
+    seed(shop, 10, favourites_every=3)  # favourites: Seed000, 003, 006, 009
+    create(client, shop, first_name="Zebulon", last_name="Quist")
+    create(client, shop, first_name="Zebulon", last_name="Quarz", is_favourite=True)
+
+    favourites, fav_links = _walk(client, shop, "/api/customers/favourites/?after=0&limit=2")
+    found, search_links = _walk(client, shop, "/api/customers/?after=0&limit=1&search=zebulon")
+
+    assert [c["first_name"] for p in favourites for c in p["data"]] == ["Seed000", "Seed003", "Seed006", "Seed009", "Zebulon"]
+    assert all(url.startswith("/api/customers/favourites/?after=") for url in fav_links)
+    assert [c["last_name"] for p in found for c in p["data"]] == ["Quist", "Quarz"]
+    assert search_links and all("search=zebulon" in url for url in search_links)
+
+
+def test_after_reflects_changes_between_pages(client, shop):
+    """A keyset walk neither repeats nor skips a customer when others are added or deleted meanwhile."""
+    seed(shop, 4)
+    first = client.get("/api/customers/?after=0&limit=2", headers=shop.headers)
+    ids = [c["id"] for c in first.json()["data"]]
+    rest = client.get(f"/api/customers/?after={ids[-1]}&limit=30", headers=shop.headers).json()["data"]
+    client.delete(f"/api/customers/{rest[0]['id']}/", headers=shop.headers)
+    newcomer = create(client, shop)
+
+    after = client.get(f"/api/customers/?after={ids[-1]}&limit=30", headers=shop.headers).json()["data"]
+
+    assert [c["id"] for c in after] == [rest[1]["id"], newcomer["id"]]
+
+
+@pytest.mark.parametrize("value", ["-1", "abc", "1.5", " 3", "³"])
+def test_after_that_is_not_an_id_is_400(client, shop, value):
+    response = client.get("/api/customers/", params={"after": value}, headers=shop.headers)
+
+    error = assert_envelope(response, 400, "common.invalid_parameter")
+    assert set(error["fields"]) == {"after"}
+
+
+def test_after_and_page_together_are_400(client, shop):
+    response = client.get("/api/customers/?after=0&page=2", headers=shop.headers)
+
+    error = assert_envelope(response, 400, "common.invalid_parameter")
+    assert error["fields"] == {"after": ["Send either page or after, not both."]}
+
+
+def test_after_past_every_id_is_empty_data_with_the_total(client, shop):
+    create(client, shop)
+
+    for after in ("99999999", str(10**30)):
+        response = client.get(f"/api/customers/?after={after}", headers=shop.headers)
+        assert response.status_code == 200 and "link" not in response.headers
+        assert response.json() == {"total": 1, "data": []}
 
 
 def test_totals_stay_true_through_creates_updates_and_deletes(client, shop, other_shop):
