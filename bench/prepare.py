@@ -139,6 +139,10 @@ def _context(target: Target) -> dict[str, Any]:
         common_hits = conn.execute(f"SELECT count(*) FROM customers WHERE account_id = {ph} AND search_text LIKE {ph}",
                                    (account_id, "%ber%")).fetchone()[0]
         edit_row = by_scoped(max(1, n // 3))
+        # The middle of the list, where an OFFSET page costs most (pages past it are read from the end),
+        # and the id a keyset walk (?after=) would be at there.
+        middle_page = max(1, -(-total // 30) // 2)
+        middle_after = by_scoped((middle_page - 1) * 30)[0] if middle_page > 1 else 0
     edit = dict(zip(("id", "first_name", "last_name", "company", "email", "phone_number", "is_favourite", "is_vip", "is_b2b"), edit_row))
     edit = {k: (bool(v) if k.startswith("is_") else v) for k, v in edit.items()}
     edit["companies"] = ["Benchmark Nord GmbH", "Benchmark Süd GmbH"]
@@ -147,6 +151,8 @@ def _context(target: Target) -> dict[str, Any]:
         "account_id": account_id,
         "total": total,
         "last_page": max(1, -(-total // 30)),
+        "middle_page": middle_page,
+        "middle_after": middle_after,
         "detail_ids": detail_ids,
         "rare_term": rare,
         "rare_hits": rare_hits,
