@@ -10,22 +10,26 @@ page's session and signed-in user), though, cost less than a thread hop. So:
   parameter conversion, and prepared on the server at first use (a lookup by
   key, where a generic plan is the right one). The event loop never blocks on
   the network and no thread is involved.
-- On SQLite it runs in place on the app's engine: an indexed read in WAL mode
-  never waits for a lock and takes microseconds in-process.
+- On SQLite it runs in place, on a connection of the app's engine that the
+  event loop's thread keeps for itself (SQLite's connections are in
+  autocommit between the app's transactions: each read sees the database as
+  committed at that moment). An indexed read in WAL mode never waits for a
+  lock and takes microseconds in-process; the pool's checkout, BEGIN and
+  ROLLBACK around it cost ten times the read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections import namedtuple
 from collections.abc import Callable
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, Select
 
-from app.db import read_connection
 
 
 class CompiledRead:
@@ -35,40 +39,79 @@ class CompiledRead:
         compiled = self.compiled = stmt.compile(dialect=dialect)
         self.sql: str = compiled.string
         self.converters: dict[str, Callable[[Any], Any] | None] = {
-            name: bind.type.bind_processor(dialect) for name, bind in compiled.binds.items()
+            name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in compiled.binds.items()
         }
-        results = [column.type.result_processor(dialect, None) for column in stmt.selected_columns]
+        results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in stmt.selected_columns]
         self.results: list[Callable[[Any], Any] | None] | None = results if any(results) else None
+        self.record = namedtuple("Row", [column.key for column in stmt.selected_columns], rename=True)  # noqa: PYI024
+        self.positions: list[str] | None = compiled.positiontup  # the order of "?" parameters (SQLite); None: named
 
     def row(self, row: Any) -> Any:
-        """A fetched row with SQLAlchemy's conversions of its values (aware datetimes, say)."""
-        if row is None or self.results is None:
-            return row
-        return row._make(convert(value) if convert else value for convert, value in zip(self.results, row))
+        """A fetched row, by position and by column name, with SQLAlchemy's conversions of its values (aware datetimes, say)."""
+        if row is None:
+            return None
+        if self.results is None:
+            return self.record._make(row)
+        return self.record._make(convert(value) if convert else value for convert, value in zip(self.results, row))
 
-    def parameters(self, values: dict[str, Any]) -> dict[str, Any]:
-        """Every parameter of the statement (``values`` and the literals it holds), converted for the driver."""
-        return {
+    def parameters(self, values: dict[str, Any]) -> dict[str, Any] | list[Any]:
+        """Every parameter of the statement (``values`` and the literals it holds), converted for the driver,
+        named or in order as its placeholders want."""
+        named = {
             name: (convert(value) if (convert := self.converters.get(name)) else value)
             for name, value in self.compiled.construct_params(values).items()
         }
+        return named if self.positions is None else [named[name] for name in self.positions]
 
 
-class SyncReads:
-    """SQLite: the read runs in place on the app's engine."""
+class _Compiling:
+    """Each statement compiled once for the engine's dialect."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.dialect = engine.dialect
+        self._compiled: dict[Select, CompiledRead] = {}
+
+    def compiled(self, stmt: Select) -> CompiledRead:
+        read = self._compiled.get(stmt)
+        if read is None:
+            read = self._compiled[stmt] = CompiledRead(stmt, self.dialect)
+        return read
+
+
+class SyncReads(_Compiling):
+    """SQLite: the read runs in place, on a connection each event loop's thread keeps (set up by the
+    engine's own connect hooks, in autocommit), with the statement compiled once."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.engine = engine
+        self._local = threading.local()
 
     async def open(self) -> None:
         pass
 
     async def close(self) -> None:
-        pass
+        held = getattr(self._local, "held", None)
+        if held is not None:
+            self._local.held = None
+            held.close()  # back to the engine's pool
+
+    def _connection(self) -> Any:
+        held = getattr(self._local, "held", None)
+        if held is None:
+            held = self._local.held = self.engine.raw_connection()
+        return held.driver_connection
 
     async def first(self, stmt: Select, values: dict[str, Any]) -> Any:
-        with read_connection() as conn:
-            return conn.execute(stmt, values).first()
+        read = self.compiled(stmt)
+        cursor = self._connection().execute(read.sql, read.parameters(values))
+        try:
+            return read.row(cursor.fetchone())
+        finally:
+            cursor.close()  # ends the statement, and with it the read's snapshot
 
 
-class PoolReads:
+class PoolReads(_Compiling):
     """PostgreSQL: psycopg's async pool; each statement compiled once and prepared on the server.
 
     A pool belongs to the event loop it was opened in; one app can be served
@@ -77,12 +120,11 @@ class PoolReads:
     """
 
     def __init__(self, engine: Engine, max_size: int = 4) -> None:
-        self.dialect = engine.dialect
+        super().__init__(engine)
         self.max_size = max_size
         self.conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._pools: WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool] = WeakKeyDictionary()
         self._opening: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()
-        self._compiled: dict[Select, CompiledRead] = {}
 
     async def open(self) -> None:
         await self.pool()
@@ -107,17 +149,11 @@ class PoolReads:
                 # request fails in 2 s instead of hanging (the pool retries connecting in the background).
                 pool = AsyncConnectionPool(
                     self.conninfo, min_size=0, max_size=self.max_size, open=False, timeout=2, name="clientele-async-reads",
-                    kwargs={"autocommit": True, "row_factory": namedtuple_row},
+                    kwargs={"autocommit": True},
                 )
                 await pool.open(wait=False)
                 self._pools[loop] = pool
         return pool
-
-    def compiled(self, stmt: Select) -> CompiledRead:
-        read = self._compiled.get(stmt)
-        if read is None:
-            read = self._compiled[stmt] = CompiledRead(stmt, self.dialect)
-        return read
 
     async def first(self, stmt: Select, values: dict[str, Any]) -> Any:
         read = self.compiled(stmt)
@@ -127,4 +163,4 @@ class PoolReads:
 
 
 def reads_for(engine: Engine) -> SyncReads | PoolReads:
-    return PoolReads(engine) if engine.dialect.name == "postgresql" else SyncReads()
+    return PoolReads(engine) if engine.dialect.name == "postgresql" else SyncReads(engine)

@@ -110,11 +110,11 @@ class Recorder:
             self.sql_in_render += time.perf_counter() - t0
             self.statements_in_render += 1
 
-    def add_async_read(self, sql: str, params: dict[str, Any], connection_id: int) -> None:
-        """A statement of the app's async reads (app/async_reads.py on PostgreSQL: the API's token,
-        the session, the signed-in user), which SQLAlchemy's events do not see: autocommit, prepared."""
+    def add_async_read(self, sql: str, params: Any, connection_id: int, prepare: bool) -> None:
+        """A statement of the app's reads on the event loop (app/async_reads.py: the API's token, the
+        session, the signed-in user), which SQLAlchemy's events do not see: autocommit, prepared on PostgreSQL."""
         if self.ops is not None:
-            self.ops.append({"op": "sql", "sql": sql, "params": params, "many": False, "prepare": True, "tag": _tag(),
+            self.ops.append({"op": "sql", "sql": sql, "params": params, "many": False, "prepare": prepare, "tag": _tag(),
                              "cid": connection_id, "autocommit": True, "ephemeral": False})
 
     def _checkout(self, dbapi_connection, record, proxy) -> None:
@@ -126,17 +126,22 @@ class Recorder:
 
 
 def patch_async_reads(recorder: Recorder) -> None:
-    """Record what the app's async reads send (they bypass SQLAlchemy's engine events)."""
-    from app.async_reads import PoolReads
+    """Record what the app's reads on the event loop send (they bypass SQLAlchemy's engine events)."""
+    from app.async_reads import PoolReads, SyncReads
 
-    original = PoolReads.first
+    pool_first, sync_first = PoolReads.first, SyncReads.first
 
-    async def first(self, stmt, values):
+    async def first_pooled(self, stmt, values):
         read = self.compiled(stmt)
-        recorder.add_async_read(read.sql, read.parameters(values), id(await self.pool()))
-        return await original(self, stmt, values)
+        recorder.add_async_read(read.sql, read.parameters(values), id(await self.pool()), prepare=True)
+        return await pool_first(self, stmt, values)
 
-    PoolReads.first = first
+    async def first_in_place(self, stmt, values):
+        read = self.compiled(stmt)
+        recorder.add_async_read(read.sql, read.parameters(values), id(self._connection()), prepare=False)
+        return await sync_first(self, stmt, values)
+
+    PoolReads.first, SyncReads.first = first_pooled, first_in_place
 
 
 def patch_render(recorder: Recorder, sink: list[float]) -> None:

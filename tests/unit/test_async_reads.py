@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from psycopg_pool import PoolTimeout
 from sqlalchemy import bindparam, create_engine, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.accounts import tokens
 from app.accounts.models import ApiToken
@@ -93,6 +93,12 @@ def test_compiled_reads_convert_parameters_as_sqlalchemy_does_and_keep_literals(
     assert params["now"] == datetime(2026, 11, 27, 15, 0)  # naive UTC, as UTCDateTime stores it
     assert "access" in params.values()  # the statement's literal (kind = 'access') is a parameter too
     assert "%(token_hash)s" in read.sql
+
+    on_sqlite = CompiledRead(oauth.access_lookup(oauth.ACCESS_PREFIX + "x")[0], sqlite.pysqlite.dialect())
+    positional = on_sqlite.parameters({"token_hash": "abc", "now": now})
+    assert isinstance(positional, list) and len(positional) == on_sqlite.sql.count("?")
+    assert "2026-11-27 15:00:00.000000" in positional  # SQLite's stored text for naive UTC, as SQLAlchemy writes it
+    assert positional.index("abc") == on_sqlite.positions.index("token_hash")
 
 
 def test_fetched_values_are_converted_as_sqlalchemy_converts_them():
