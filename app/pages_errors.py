@@ -48,9 +48,12 @@ def page_exception_handler(request: Request, exc: Exception) -> Response[Any]:
         detail = exc.detail if isinstance(exc, HTTPException) and exc.detail else TITLES.get(status, "Error")
     if request.headers.get("hx-request") == "true":
         return Response(detail, status_code=status, media_type="text/plain", headers=headers)
+    retry = None
+    if status == 503 and request.method == "GET":
+        retry = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return Template(
         "error.html",
-        context={"status": status, "title": TITLES.get(status, "Error"), "detail": detail},
+        context={"status": status, "title": TITLES.get(status, "Error"), "detail": detail, "retry": retry},
         status_code=status,
         headers=headers,
     )

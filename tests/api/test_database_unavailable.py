@@ -40,6 +40,7 @@ def test_page_answers_503_page_with_retry_after(dead_database_server):
         assert response.status_code == 503
         assert response.headers["retry-after"] == str(RETRY_AFTER_UNAVAILABLE)
         assert "Unavailable for a moment" in response.text and "cannot be reached" in response.text
+        assert '<a class="button primary" href="/customers?q=a%20b">Try again</a>' in client.get("/customers?q=a%20b").text
         htmx = client.get("/customers", headers={"HX-Request": "true"})
         assert htmx.status_code == 503 and htmx.text.startswith("The database cannot be reached")
 
