@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, column, func, select, table, text, update
@@ -72,37 +73,69 @@ _FTS_COUNT = select(func.count()).select_from(_FTS_ROWIDS.limit(SEARCH_COUNT_CAP
 
 def _fts_matches(session: Session, expression: str) -> int:
     """How many rows of every account the trigram index finds, counted up to the cap."""
-    return session.scalar(_FTS_COUNT, {"fts_query": expression}) or 0
+    return session.connection().scalar(_FTS_COUNT, {"fts_query": expression}) or 0
 
 
-def _conditions(session: Session, account_id: int, query: Query) -> list[ColumnElement[bool]]:
-    """The WHERE clause of a list: account, favourites, and every search word.
+@dataclass(frozen=True)
+class _Shape:
+    """The structure of a list's WHERE clause; its values are bound parameters (``_filter``).
+    Statements are built once per shape (``_where`` and the builders below): building and keying a
+    statement cost as much as running a page of it."""
+
+    favourites: bool = False
+    fts: bool = False  # SQLite: ids found in the trigram index (:fts_query)
+    long_likes: int = 0  # search_text LIKE :like_0 … (words the index did not take)
+    prefix: bool = False  # sort_name in [:low, :high): a search of short words only
+    short_likes: int = 0
+
+
+def _like(word: str) -> str:
+    """A LIKE pattern that finds ``word`` anywhere (its wildcards escaped with "/")."""
+    return "%" + word.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+def _filter(session: Session, account_id: int, query: Query) -> tuple[_Shape, dict[str, Any]]:
+    """The WHERE clause of a list as a shape and its parameters: account, favourites, every search word.
 
     On SQLite, words that together are rare are looked up in the trigram index
     and the rows found are sorted; common ones are matched while reading the
     account's rows in the list's order, which fills a page quickly.
     PostgreSQL's planner makes that choice itself with the pg_trgm index.
     """
-    account = Customer.account_id == account_id
-    conds: list[ColumnElement[bool]] = []
-    if query.favourites:
-        conds.append(Customer.is_favourite.is_(True))
+    params: dict[str, Any] = {"account_id": account_id}
     terms = search.words(query.search)
     long_words = [w for w in terms if len(w) >= search.TRIGRAM]
     short_words = [w for w in terms if len(w) < search.TRIGRAM]
+    fts = False
     expression = " AND ".join(_fts_phrase(w) for w in long_words)
     if long_words and session.get_bind().dialect.name == "sqlite" and _fts_matches(session, expression) <= SEARCH_COUNT_CAP:
-        conds.append(Customer.id.in_(_FTS_ROWIDS.params(fts_query=expression)))
-        long_words = []
-        # "+ 0" keeps SQLite from walking the account's sort index: the few rows found are sorted instead.
-        account = (Customer.account_id + 0) == account_id
-    conds.extend(Customer.search_text.contains(w, autoescape=True) for w in long_words)
-    if short_words and len(short_words) == len(terms):
-        low, high = search.prefix_bounds(short_words[0])
-        conds.append(and_(Customer.sort_name >= low, Customer.sort_name < high))
+        params["fts_query"] = expression
+        fts, long_words = True, []
+    prefix = bool(short_words) and len(short_words) == len(terms)
+    if prefix:
+        params["low"], params["high"] = search.prefix_bounds(short_words[0])
         short_words = short_words[1:]
-    conds.extend(Customer.search_text.contains(w, autoescape=True) for w in short_words)
-    return [account, *conds]
+    for index, word in enumerate(long_words + short_words):
+        params[f"like_{index}"] = _like(word)
+    return _Shape(query.favourites, fts, len(long_words), prefix, len(short_words)), params
+
+
+@lru_cache(maxsize=512)
+def _where(shape: _Shape) -> tuple[ColumnElement[bool], ...]:
+    c = CUSTOMERS.c
+    # "+ 0" keeps SQLite from walking the account's sort index: the few rows the trigram index found are sorted instead.
+    account = ((c.account_id + 0) if shape.fts else c.account_id) == bindparam("account_id")
+    conds: list[ColumnElement[bool]] = [account]
+    if shape.favourites:
+        conds.append(c.is_favourite.is_(True))
+    if shape.fts:
+        conds.append(c.id.in_(_FTS_ROWIDS))
+    likes = iter(range(shape.long_likes + shape.short_likes))
+    conds.extend(c.search_text.like(bindparam(f"like_{next(likes)}"), escape="/") for _ in range(shape.long_likes))
+    if shape.prefix:
+        conds.append(and_(c.sort_name >= bindparam("low"), c.sort_name < bindparam("high")))
+    conds.extend(c.search_text.like(bindparam(f"like_{next(likes)}"), escape="/") for _ in range(shape.short_likes))
+    return tuple(conds)
 
 
 def _order(query: Query, reverse: bool = False) -> list[ColumnElement[Any]]:
@@ -133,20 +166,42 @@ class Count:
     exact: bool = True
 
 
-def count(session: Session, account_id: int, query: Query = Query(), conds: list[ColumnElement[bool]] | None = None) -> Count:
+def count(session: Session, account_id: int, query: Query = Query(), where: tuple[_Shape, dict[str, Any]] | None = None) -> Count:
     """How many customers a list holds: exact and O(1) without a search (kept
     counters), exact up to SEARCH_COUNT_CAP with one."""
     query = query.normalised()
     if not query.search:
         kept = _FAVOURITE_COUNT if query.favourites else _CUSTOMER_COUNT
-        return Count(session.scalar(kept, {"account_id": account_id}) or 0)
-    if conds is None:
-        conds = _conditions(session, account_id, query)
-    capped = select(Customer.id).where(*conds).limit(SEARCH_COUNT_CAP + 1)
-    value = session.scalar(select(func.count()).select_from(capped.subquery())) or 0
+        # Core, not the ORM's execute: half the cost for a single value (counts run on every list).
+        return Count(session.connection().scalar(kept, {"account_id": account_id}) or 0)
+    shape, params = where or _filter(session, account_id, query)
+    value = session.connection().scalar(_capped_count(shape), params) or 0
     if value > SEARCH_COUNT_CAP:
         return Count(SEARCH_COUNT_CAP, exact=False)
     return Count(value)
+
+
+@lru_cache(maxsize=512)
+def _capped_count(shape: _Shape):
+    return select(func.count()).select_from(select(CUSTOMERS.c.id).where(*_where(shape)).limit(SEARCH_COUNT_CAP + 1).subquery())
+
+
+@lru_cache(maxsize=1024)
+def _ordered(shape: _Shape, sort: str, descending: bool):
+    """Every matching customer, in a list's order."""
+    return select(CUSTOMERS).where(*_where(shape)).order_by(*_order(Query(sort=sort, descending=descending)))
+
+
+@lru_cache(maxsize=1024)
+def _slice(shape: _Shape, sort: str, descending: bool):
+    """One page of ``_ordered``: :offset and :limit."""
+    return _ordered(shape, sort, descending).offset(bindparam("offset")).limit(bindparam("limit"))
+
+
+@lru_cache(maxsize=512)
+def _after(shape: _Shape):
+    c = CUSTOMERS.c
+    return select(CUSTOMERS).where(*_where(shape), c.id > bindparam("after_id")).order_by(c.id).limit(bindparam("limit"))
 
 
 def page(
@@ -155,18 +210,17 @@ def page(
     """One page of a list. Pages past the middle are read from the far end, so the
     last page costs what the first does."""
     query = query.normalised()
-    conds = _conditions(session, account_id, query)
-    total = count(session, account_id, query, conds)
+    shape, params = _filter(session, account_id, query)
+    total = count(session, account_id, query, (shape, params))
     offset = (number - 1) * per_page
-    stmt = select(CUSTOMERS).where(*conds)
     if total.exact and offset >= total.value:
         items: list[CustomerRecord] = []
     elif total.exact and offset > total.value // 2:
         remaining = total.value - offset
-        stmt = stmt.order_by(*_order(query, reverse=True)).offset(max(0, remaining - per_page)).limit(min(per_page, remaining))
-        items = _records(session, stmt)[::-1]
+        stmt = _slice(shape, query.sort, not query.descending)
+        items = _records(session, stmt, {**params, "offset": max(0, remaining - per_page), "limit": min(per_page, remaining)})[::-1]
     else:
-        items = _records(session, stmt.order_by(*_order(query)).offset(offset).limit(per_page))
+        items = _records(session, _slice(shape, query.sort, query.descending), {**params, "offset": offset, "limit": per_page})
     if addresses and items:
         _attach_addresses(session, items)
     return Page(items=items, total=total.value, page=number, per_page=per_page, exact=total.exact)
@@ -178,10 +232,9 @@ def page_after(
     """The customers after ``after_id`` in id order (a keyset page: the same cost at any depth),
     and whether more follow. ``query`` filters; its sort is ignored."""
     query = query.normalised()
-    conds = _conditions(session, account_id, query)
-    total = count(session, account_id, query, conds)
-    stmt = select(CUSTOMERS).where(*conds, Customer.id > after_id).order_by(Customer.id).limit(per_page + 1)
-    items = _records(session, stmt)
+    shape, params = _filter(session, account_id, query)
+    total = count(session, account_id, query, (shape, params))
+    items = _records(session, _after(shape), {**params, "after_id": after_id, "limit": per_page + 1})
     more = len(items) > per_page
     items = items[:per_page]
     if addresses and items:
@@ -206,8 +259,8 @@ def _as_records(result, kind: type[Record] = CustomerRecord) -> Iterator:
         yield kind(dict(zip(keys, row)))
 
 
-def _records(session: Session, stmt) -> list[CustomerRecord]:
-    return list(_as_records(session.connection().execute(stmt)))
+def _records(session: Session, stmt, params: dict[str, Any] | None = None) -> list[CustomerRecord]:
+    return list(_as_records(session.connection().execute(stmt, params)))
 
 
 def _attach_addresses(session: Session, items: list[CustomerRecord]) -> None:
@@ -222,8 +275,9 @@ def _attach_addresses(session: Session, items: list[CustomerRecord]) -> None:
 def stream(session: Session, account_id: int, query: Query = Query(), batch: int = 500) -> Iterator[CustomerRecord]:
     """Every matching customer (without addresses), in order, fetched in batches (for printing and export)."""
     query = query.normalised()
-    stmt = select(CUSTOMERS).where(*_conditions(session, account_id, query)).order_by(*_order(query))
-    yield from _as_records(session.connection().execute(stmt.execution_options(yield_per=batch)))
+    shape, params = _filter(session, account_id, query)
+    stmt = _ordered(shape, query.sort, query.descending).execution_options(yield_per=batch)
+    yield from _as_records(session.connection().execute(stmt, params))
 
 
 # -- writes ----------------------------------------------------------------
@@ -459,5 +513,6 @@ def bulk(session: Session, account_id: int, ids: list[int], action: str, who: Wh
 def matching_ids(session: Session, account_id: int, query: Query, limit: int = BULK_LIMIT) -> list[int]:
     """The ids a list shows, in its order, up to ``limit`` (for "select all matching")."""
     query = query.normalised()
-    stmt = select(Customer.id).where(*_conditions(session, account_id, query)).order_by(*_order(query)).limit(limit)
-    return list(session.scalars(stmt))
+    shape, params = _filter(session, account_id, query)
+    stmt = _slice(shape, query.sort, query.descending).with_only_columns(CUSTOMERS.c.id)
+    return list(session.connection().scalars(stmt, {**params, "offset": 0, "limit": limit}))
