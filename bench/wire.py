@@ -20,6 +20,10 @@ class WireError(ConnectionError):
     """The connection broke or the server answered something unreadable."""
 
 
+class _Closed(WireError):
+    """The server closed the connection before answering anything."""
+
+
 @dataclass
 class WireResponse:
     status_code: int
@@ -64,13 +68,25 @@ class WireClient:
         if body or method not in ("GET", "HEAD"):
             lines.append(f"Content-Length: {len(body)}")
         raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-        sock = self.sock or self._connect()
+        reused = self.sock is not None
         try:
-            sock.sendall(raw)
-            return self._read(method)
+            return self._exchange(raw, method)
+        except OSError as exc:
+            self.close()
+            if not (reused and isinstance(exc, (_Closed, ConnectionResetError, BrokenPipeError))):
+                raise WireError(str(exc)) from exc
+        # The server closed the kept-alive connection while it was idle (uvicorn does after 5 s),
+        # before reading this request: as a browser would, send it again on a new connection.
+        try:
+            return self._exchange(raw, method)
         except OSError as exc:
             self.close()
             raise WireError(str(exc)) from exc
+
+    def _exchange(self, raw: bytes, method: str) -> WireResponse:
+        sock = self.sock or self._connect()
+        sock.sendall(raw)
+        return self._read(method)
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> WireResponse:
         return self.request("GET", path, headers)
@@ -78,8 +94,9 @@ class WireClient:
     def _fill(self) -> None:
         chunk = self.sock.recv(262144) if self.sock else b""
         if not chunk:
+            closed = _Closed if not self.buffer else WireError  # nothing of an answer yet: the request was not read
             self.close()
-            raise WireError("the server closed the connection")
+            raise closed("the server closed the connection")
         self.buffer += chunk
 
     def _line_block(self) -> bytes:
