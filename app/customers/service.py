@@ -130,17 +130,16 @@ def _where(shape: _Shape) -> tuple[ColumnElement[bool], ...]:
         conds.append(c.is_favourite.is_(True))
     if shape.fts:
         conds.append(c.id.in_(_FTS_ROWIDS))
-    likes = iter(range(shape.long_likes + shape.short_likes))
-    conds.extend(c.search_text.like(bindparam(f"like_{next(likes)}"), escape="/") for _ in range(shape.long_likes))
+    likes = [c.search_text.like(bindparam(f"like_{i}"), escape="/") for i in range(shape.long_likes + shape.short_likes)]
+    conds.extend(likes[: shape.long_likes])
     if shape.prefix:
         conds.append(and_(c.sort_name >= bindparam("low"), c.sort_name < bindparam("high")))
-    conds.extend(c.search_text.like(bindparam(f"like_{next(likes)}"), escape="/") for _ in range(shape.short_likes))
+    conds.extend(likes[shape.long_likes :])
     return tuple(conds)
 
 
-def _order(query: Query, reverse: bool = False) -> list[ColumnElement[Any]]:
-    column_ = SORT_COLUMNS.get(query.sort)
-    descending = query.descending != reverse
+def _order(sort: str, descending: bool) -> list[ColumnElement[Any]]:
+    column_ = SORT_COLUMNS.get(sort)
     columns = ([column_] if column_ is not None else []) + [Customer.id]
     return [c.desc() if descending else c.asc() for c in columns]
 
@@ -196,7 +195,7 @@ def _capped_count(shape: _Shape):
 @lru_cache(maxsize=1024)
 def _ordered(shape: _Shape, sort: str, descending: bool):
     """Every matching customer, in a list's order."""
-    return select(CUSTOMERS).where(*_where(shape)).order_by(*_order(Query(sort=sort, descending=descending)))
+    return select(CUSTOMERS).where(*_where(shape)).order_by(*_order(sort, descending))
 
 
 @lru_cache(maxsize=1024)
