@@ -107,13 +107,12 @@ def _from_lease(key: str, window: int) -> int | None:
 def hit(key: str, limit: int | None = None, now: float | None = None) -> Verdict:
     """Count one request for ``key``; whether it is within ``limit`` requests per window."""
     limit = limit_per_second() if limit is None else limit
-    if limit <= 0:
-        return Verdict(True, 0, 0, 0)
-    window, retry_after = _window(clock() if now is None else now)
+    now = clock() if now is None else now
+    verdict = from_lease(key, limit, now)
+    if verdict is not None:
+        return verdict
+    window, retry_after = _window(now)
     key = key[:200]
-    served = _from_lease(key, window)
-    if served is not None:
-        return Verdict(True, served, limit, retry_after)
     size = max(1, limit // LEASE_SHARE)
     with ephemeral_write() as conn:  # a count lost to a crash costs nothing
         count = conn.execute(_upsert(conn.dialect.name), {"key": key, "window": window, "n": size}).scalar_one()
@@ -127,13 +126,13 @@ def hit(key: str, limit: int | None = None, now: float | None = None) -> Verdict
     return Verdict(True, before + 1, limit, retry_after)
 
 
-def from_lease(key: str, limit: int | None = None) -> Verdict | None:
+def from_lease(key: str, limit: int | None = None, now: float | None = None) -> Verdict | None:
     """The verdict for one request that this worker's lease (or a disabled limit)
     answers without the database; None when ``hit`` has to count it there."""
     limit = limit_per_second() if limit is None else limit
     if limit <= 0:
         return Verdict(True, 0, 0, 0)
-    window, retry_after = _window(clock())
+    window, retry_after = _window(clock() if now is None else now)
     served = _from_lease(key[:200], window)
     return None if served is None else Verdict(True, served, limit, retry_after)
 
