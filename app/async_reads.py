@@ -31,7 +31,6 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, Select
 
 
-
 class CompiledRead:
     """A Core SELECT compiled for one dialect, with the converters of its parameters."""
 
