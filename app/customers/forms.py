@@ -30,11 +30,12 @@ from wtforms.fields import (
 )
 from wtforms.fields.choices import Choice, SelectChoice
 from wtforms.validators import AnyOf, Email, Length, Optional, Regexp
-from wtforms.widgets import CheckboxInput, DateInput, Select, html_params
+from wtforms.widgets import Select
 
 from app.countries import choices as country_choices
 from app.countries import to_alpha2
 from app.customers.models import ADDRESS_FIELDS, Customer
+from app.web.widgets import CheckboxInput, DateInput, HiddenInput, NumberInput, TextArea, TextInput, html_params
 
 TITLES = ("", "Mr.", "Mrs.", "Ms.")
 TITLE_MESSAGE = 'Must be one of "Mr.", "Mrs.", "Ms." or empty.'
@@ -59,6 +60,8 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 class TextField(StringField):
     """A trimmed string that is never None, without control characters."""
+
+    widget = TextInput()
 
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("default", "")
@@ -203,7 +206,7 @@ def _length(maximum: int) -> Length:
 
 
 class AddressForm(Form):
-    id = HiddenField(filters=(lambda v: int(v) if isinstance(v, str) and v.isdigit() else None,))
+    id = HiddenField(filters=(lambda v: int(v) if isinstance(v, str) and v.isdigit() else None,), widget=HiddenInput())
     title = TextField("Title", [AnyOf(TITLES, message=TITLE_MESSAGE)])
     first_name = TextField("First name", [_length(100)])
     last_name = TextField("Last name", [_length(100)])
@@ -235,9 +238,9 @@ class CustomerForm(Form):
     phone_type = TextField("Phone type", [_length(20)], default="normal")
     country_code = TextField("Phone country code", [_length(8), Regexp(r"^\+?[0-9]*$", message="Digits only, such as 49.")])
     birthday = BirthdayField("Birthday")
-    note = TextAreaField("Note", [no_control_characters, _length(5000)], default="", filters=(_strip, lambda v: v or ""))
+    note = TextAreaField("Note", [no_control_characters, _length(5000)], default="", filters=(_strip, lambda v: v or ""), widget=TextArea())
     tax_number = TextField("VAT ID", [_length(40)])
-    channel = IntegerField("Channel", default=1)
+    channel = IntegerField("Channel", default=1, widget=NumberInput())
     email_marketing_agreed = StrictBooleanField("Agreed to marketing emails")
     is_b2b = StrictBooleanField("B2B")
     is_favourite = StrictBooleanField("Favourite")

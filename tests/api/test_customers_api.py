@@ -616,7 +616,7 @@ def test_after_walks_every_customer_once_in_id_order(client, shop, other_shop, c
     assert ids == sorted(ids) == [c["id"] for c in paged]  # the same customers, in the order of the pages
     assert {p["total"] for p in pages} == {count}
     assert len(pages) == max(1, -(-count // limit))  # no empty page at the end: the last full page has no link
-    assert all(url.startswith(f"/api/customers/?after=") and f"limit={limit}" in url for url in links)
+    assert all(url.startswith("/api/customers/?after=") and f"limit={limit}" in url for url in links)
 
 
 def test_page_links_name_the_next_page_until_the_last(client, shop):
