@@ -76,13 +76,9 @@ class DatabaseStore(NamespacedStore):
                        {"value": lambda new: new.value, "expires_at": lambda new: new.expires_at})
             )
 
-    def _get(self, key: str, renew_for) -> bytes | None:
-        key = self._key(key)
+    def _row(self, full_key: str):
         with read_connection() as conn:
-            row = conn.execute(_READ, {"key": key}).first()
-        if row is None or self._as_read(key, row, renew_for):
-            return None if row is None else row[0]
-        return self._renew_or_expire(key, row, renew_for)
+            return conn.execute(_READ, {"key": full_key}).first()
 
     def _as_read(self, key: str, row, renew_for) -> bool:
         """Whether the row read is the answer as it is (neither expired nor to be renewed); remembers it then."""
@@ -134,11 +130,13 @@ class DatabaseStore(NamespacedStore):
             await to_thread.run_sync(self._set, key, data, expires_in)
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        if self.reads is None:
-            return await to_thread.run_sync(self._get, key, renew_for)
-        # The read on the event loop (app/async_reads.py); a write, if the session expired or is renewed, in a thread.
+        # The read on the event loop (app/async_reads.py), or in a thread outside a running app;
+        # a write, if the session expired or is renewed, in a thread.
         full = self._key(key)
-        row = await self.reads.first(_READ, {"key": full})
+        if self.reads is None:
+            row = await to_thread.run_sync(self._row, full)
+        else:
+            row = await self.reads.first(_READ, {"key": full})
         if row is None or self._as_read(full, row, renew_for):
             return None if row is None else row[0]
         return await to_thread.run_sync(self._renew_or_expire, full, row, renew_for)
