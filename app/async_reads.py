@@ -118,7 +118,10 @@ class PoolReads(_Compiling):
     own, opened at its first read and closed by the app's shutdown in that loop.
     """
 
-    def __init__(self, engine: Engine, max_size: int = 4) -> None:
+    # Connections per worker: a read holds one from its send until the event loop gets back to its answer,
+    # behind the other requests' work; with 8 requests in flight per worker, 4 made them queue for one
+    # (API list throughput, 2 workers: 3,900 req/s with 4, 4,400 with 8).
+    def __init__(self, engine: Engine, max_size: int = 8) -> None:
         super().__init__(engine)
         self.max_size = max_size
         self.conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
