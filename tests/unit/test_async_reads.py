@@ -128,3 +128,45 @@ def test_with_the_database_down_a_read_fails_in_seconds_instead_of_hanging():
     with ThreadPoolExecutor(1) as pool, pytest.raises(PoolTimeout):
         pool.submit(asyncio.run, run()).result()
     assert time.monotonic() - started < 5
+
+
+def _together(statements: list) -> tuple[list, int]:
+    """Each (statement, values) read at once, in one turn of the event loop: the rows (or the
+    exception of each read), and how many connections the reads asked the pool for (PostgreSQL)."""
+
+    async def run() -> tuple[list, int]:
+        reads = reads_for(get_engine())
+        await reads.open()
+        try:
+            before = (await reads.pool()).get_stats().get("requests_num", 0) if isinstance(reads, PoolReads) else 0
+            rows = await asyncio.gather(*(reads.first(stmt, values) for stmt, values in statements), return_exceptions=True)
+            after = (await reads.pool()).get_stats().get("requests_num", 0) if isinstance(reads, PoolReads) else 0
+            return rows, after - before
+        finally:
+            await reads.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
+
+
+def test_reads_asked_for_together_are_each_answered_their_own_row():
+    shops = [make_shop() for _ in range(3)]
+    raws = [shops[0].token, "clt_unknown", shops[1].token, shops[2].token, shops[0].token]
+    rows, connections = _together([tokens.lookup(raw) for raw in raws])
+    assert [row.account_id if row else None for row in rows] == [shops[0].id, None, shops[1].id, shops[2].id, shops[0].id]
+    assert rows == _lookups(raws)
+    if get_engine().dialect.name == "postgresql":
+        assert connections == 1  # one connection, one round trip for the five
+
+
+def test_a_read_the_database_refuses_fails_alone_among_reads_asked_for_together():
+    if get_engine().dialect.name != "postgresql":
+        pytest.skip("reads asked for together share a round trip on PostgreSQL; SQLite's run in place, one by one")
+    from psycopg.errors import InvalidTextRepresentation
+    from sqlalchemy import Integer, cast
+
+    shop = make_shop()
+    refused = (select(cast(bindparam("text"), Integer).label("n")), {"text": "not a number"})
+    rows, _ = _together([tokens.lookup(shop.token), refused, tokens.lookup(shop.token)])
+    assert rows[0].account_id == shop.id and rows[2].account_id == shop.id
+    assert isinstance(rows[1], InvalidTextRepresentation)
