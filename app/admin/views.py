@@ -40,12 +40,16 @@ def list_query(resource: Resource, params: MultiDict | dict) -> ListQuery:
     return ListQuery(search=search, filters=filters, sort=sort, descending=params.get("dir") == "desc")
 
 
-def query_string(query: ListQuery, **changes: Any) -> str:
-    """The URL parameters of a list state, with some changed."""
+def query_params(query: ListQuery, **changes: Any) -> list[tuple[str, Any]]:
+    """The URL parameters of a list state, with some changed (a form's hidden inputs write them too)."""
     params: dict[str, Any] = {"q": query.search, "sort": query.sort, "dir": "desc" if query.descending else ""}
-    params.update({name: "1" for name in query.filters})
+    params.update({name: "1" for name in sorted(query.filters)})
     params.update(changes)
-    return urlencode({k: v for k, v in params.items() if v not in ("", None, False)})
+    return [(k, v) for k, v in params.items() if v not in ("", None, False)]
+
+
+def query_string(query: ListQuery, **changes: Any) -> str:
+    return urlencode(query_params(query, **changes))
 
 
 def _page_number(raw: str | None) -> int:
@@ -71,7 +75,7 @@ def make_router(resource: Resource) -> Router:
     read_only = {"sync_to_thread": get_engine().dialect.name != "sqlite"}
 
     def ctx(request: Request, actor: Actor, **extra: Any) -> dict[str, Any]:
-        return {"resource": resource, "actor": actor, "query_string": query_string, **extra}
+        return {"resource": resource, "actor": actor, "query_string": query_string, "query_params": query_params, **extra}
 
     def back_to_list(request: Request) -> str:
         """Where to return after a change: the list state the user came from."""

@@ -7,7 +7,17 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Staff, assert_same_document, create_customer, create_customers, log_in, mark_page, search_for, seed_customers
+from tests.e2e.conftest import (
+    Staff,
+    assert_same_document,
+    create_customer,
+    create_customers,
+    log_in,
+    mark_page,
+    search_for,
+    seed_customers,
+    unique_word,
+)
 
 
 def header(page: Page, label: str):
@@ -127,6 +137,50 @@ def test_a_page_number_past_the_end_shows_the_last_page(page: Page, fresh_admin:
     log_in(page, fresh_admin, "/login?next=/customers?page=9")
     expect(page.get_by_role("navigation", name="Pages")).to_contain_text("Page 2 of 2")
     expect(page.locator("#results tbody tr")).to_have_count(5)
+
+
+def test_first_last_and_a_page_number_keep_the_search_and_the_sort(page: Page, fresh_admin: Staff) -> None:
+    word = unique_word()
+    create_customers(fresh_admin.account_id, 95, word=word)  # pages of 30: 30, 30, 30, 5
+    create_customers(fresh_admin.account_id, 3)  # not found by the search
+    log_in(page, fresh_admin, f"/login?next=/customers?q={word}%26sort=name%26dir=desc")
+    pager = page.get_by_role("navigation", name="Pages")
+    rows = page.locator("#results tbody tr")
+    expect(pager).to_contain_text("Page 1 of 4")
+    expect(pager.get_by_text("« First")).to_have_attribute("aria-disabled", "true")
+    mark_page(page)
+
+    pager.get_by_role("link", name="Last »").click()
+    expect(pager).to_contain_text("Page 4 of 4")
+    expect(rows).to_have_count(5)
+    assert names(page)[0].endswith(f"{word}004")  # descending: the last page holds the first five
+    expect(pager.get_by_text("Last »")).to_have_attribute("aria-disabled", "true")
+
+    pager.get_by_role("link", name="« First").click()
+    expect(pager).to_contain_text("Page 1 of 4")
+    assert names(page)[0].endswith(f"{word}094")
+
+    pager.get_by_label("Go to page").fill("3")
+    pager.get_by_label("Go to page").press("Enter")
+    expect(pager).to_contain_text("Page 3 of 4")
+    assert names(page)[0].endswith(f"{word}034")
+    expect(page).to_have_url(re.compile(rf"q={word}.*dir=desc.*page=3"))
+    expect(page.locator("#count")).to_have_text(f"95 customers matching “{word}”")
+    assert_same_document(page)
+
+
+def test_a_page_number_goes_to_its_page_without_javascript(no_js_page: Page, admin: Staff) -> None:
+    word = unique_word()
+    create_customers(admin.account_id, 65, word=word)
+    page = no_js_page
+    page.goto(f"/customers?q={word}")
+    pager = page.get_by_role("navigation", name="Pages")
+    expect(pager).to_contain_text("Page 1 of 3")
+    pager.get_by_label("Go to page").fill("2")
+    pager.get_by_role("button", name="Go").click()
+    expect(pager).to_contain_text("Page 2 of 3")
+    expect(page).to_have_url(re.compile(rf"q={word}&.*page=2"))
+    assert names(page)[0].endswith(f"{word}030")
 
 
 def test_sorting_returns_to_the_first_page(page: Page, fresh_admin: Staff) -> None:
