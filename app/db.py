@@ -19,7 +19,10 @@ from app.config import get_settings
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # No limit on connections (an in-process SQLite connection costs a file handle): the read-only
+        # views run on the event loop, and a checkout that waited there for a connection held by a
+        # request whose session the loop has yet to close would wait for itself.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=10, max_overflow=-1)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -92,6 +95,17 @@ def begin_write(session: Session) -> None:
     if session.in_transaction():
         session.rollback()
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+@contextmanager
+def released_on_error(session: Session) -> Iterator[None]:
+    """If the block raises, end ``session``'s transaction at once: a write lock (SQLite) or rows
+    read for update (PostgreSQL) are not held while the error is answered, until the request ends."""
+    try:
+        yield
+    except BaseException:
+        session.rollback()
+        raise
 
 
 def reads_only(session: Session) -> None:

@@ -22,7 +22,7 @@ from app.customers.forms import CustomerForm
 from app.customers.openapi import customer_request_body
 from app.customers.payload import client_paths, flatten, to_json
 from app.customers.schemas import CustomerList, CustomerV9, CustomerV10
-from app.db import reads_only, session_factory
+from app.db import reads_only, released_on_error, session_factory
 from app.errors import ApiError, not_found, serializer_error
 from app.response_cache import ResponseCache, header_lists
 
@@ -187,8 +187,9 @@ class CustomersApi(Controller):
         customer = service.get_for_update(session, principal.account_id, customer_id)
         if customer is None:
             raise not_found()
-        _check_if_match(request, customer)
-        form = _validated(payload, version, principal, customer)
+        with released_on_error(session):
+            _check_if_match(request, customer)
+            form = _validated(payload, version, principal, customer)
         customer = service.update_customer(session, customer, form.cleaned(), principal.who)
         return Response(to_json(customer, version, principal.timezone), headers={"ETag": etag(customer)})
 
@@ -199,7 +200,8 @@ class CustomersApi(Controller):
         customer = service.get_for_update(session, principal.account_id, customer_id)
         if customer is None:
             raise not_found()
-        _check_if_match(request, customer)
+        with released_on_error(session):
+            _check_if_match(request, customer)
         service.trash_customer(session, customer, principal.who)
         return Response(b"", status_code=200, media_type="text/plain")
 

@@ -361,7 +361,10 @@ def get_for_update(session: Session, account_id: int, customer_id: int) -> Custo
     if not 0 < customer_id <= MAX_ID:
         return None
     begin_write(session)
-    return session.scalar(_GET_FOR_UPDATE, {"account_id": account_id, "customer_id": customer_id})
+    customer = session.scalar(_GET_FOR_UPDATE, {"account_id": account_id, "customer_id": customer_id})
+    if customer is None:
+        session.rollback()  # nothing to change: the write lock is not held while the caller answers
+    return customer
 
 
 _GET_FOR_UPDATE = (
