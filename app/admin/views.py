@@ -56,6 +56,14 @@ def _page_number(raw: str | None) -> int:
     return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 10**7 else 1
 
 
+def release(session: Session) -> None:
+    """End the session's transaction now, keeping what it read: the write lock or the rows read
+    for update are not held while the answer renders, and the page renders what was read
+    instead of reading it again (on the event loop, where templates render)."""
+    session.expunge_all()
+    session.rollback()
+
+
 def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true" and request.headers.get("hx-history-restore-request") != "true"
 
@@ -89,11 +97,12 @@ def make_router(resource: Resource) -> Router:
         raw = str(formdata.get("_version") or "")
         return int(raw) if resource.versioned and raw.isascii() and raw.isdigit() else None
 
-    def conflict_page(request: Request, actor: Actor, form: Any, conflict: Conflict, formdata: MultiDict, names, inline: bool) -> Template:
+    def conflict_page(request: Request, session: Session, actor: Actor, form: Any, conflict: Conflict, formdata: MultiDict, names, inline: bool) -> Template:
         """The user's input kept, the other change shown field by field, and a choice."""
         saved = resource.store.bind(None, actor, conflict.current)
         rows = differences(form, saved, names)
         posted = [(k, v) for k, v in formdata.multi_items() if k != "_version"]
+        release(session)
         context = ctx(
             request, actor, item=conflict.current, rows=rows, posted=posted, conflict=conflict,
             action=f"{base}/{conflict.current.id}/{'row' if inline or names == resource.inline_fields else 'edit'}",
@@ -208,7 +217,7 @@ def make_router(resource: Resource) -> Router:
         try:
             item = resource.store.create(session, actor, form)
         except Invalid as exc:
-            session.rollback()
+            release(session)
             _attach(form, exc)
             return Template("resource/form.html", context=ctx(request, actor, form=form, item=None), status_code=422)
         flash(request, f"Created {resource.describe(item)}.", category="success")
@@ -232,18 +241,20 @@ def make_router(resource: Resource) -> Router:
         formdata, rerender = _list_buttons(formdata)
         item = get_for_update_or_404(session, actor, item_id)
         form = resource.store.bind(formdata, actor, item, replace=_all_fields(resource))
+        # Shown again, the form keeps the version the user's input is based on: saved later, it must
+        # still meet any change made meanwhile (the item read now may be newer).
+        again = ctx(request, actor, form=form, item=item, version=expected_version(formdata))
         if rerender or not form.validate():
-            session.rollback()
-            status = 200 if rerender else 422
-            return Template("resource/form.html", context=ctx(request, actor, form=form, item=item), status_code=status)
+            release(session)
+            return Template("resource/form.html", context=again, status_code=200 if rerender else 422)
         try:
             item = resource.store.update(session, actor, item, form, expected_version(formdata))
         except Invalid as exc:
-            session.rollback()
+            release(session)
             _attach(form, exc)
-            return Template("resource/form.html", context=ctx(request, actor, form=form, item=item), status_code=422)
+            return Template("resource/form.html", context=again, status_code=422)
         except Conflict as conflict:
-            return conflict_page(request, actor, form, conflict, formdata, _all_fields(resource), inline=False)
+            return conflict_page(request, session, actor, form, conflict, formdata, _all_fields(resource), inline=False)
         flash(request, f"Saved {resource.describe(item)}.", category="success")
         return Redirect(base, status_code=303)
 
@@ -271,13 +282,13 @@ def make_router(resource: Resource) -> Router:
         item = get_for_update_or_404(session, actor, item_id)
         form = resource.store.bind(formdata, actor, item, replace=resource.inline_fields)
         if not form.validate():
-            session.rollback()
-            # 200 so that htmx swaps the form back in, with the errors and the input kept.
-            return Template("resource/_row_edit.html", context=ctx(request, actor, item=item, form=form))
+            release(session)
+            # 200 so that htmx swaps the form back in, with the errors, the input and its version kept.
+            return Template("resource/_row_edit.html", context=ctx(request, actor, item=item, form=form, version=expected_version(formdata)))
         try:
             item = resource.store.update(session, actor, item, form, expected_version(formdata))
         except Conflict as conflict:
-            return conflict_page(request, actor, form, conflict, formdata, resource.inline_fields, inline=is_htmx(request))
+            return conflict_page(request, session, actor, form, conflict, formdata, resource.inline_fields, inline=is_htmx(request))
         if not is_htmx(request):
             flash(request, f"Saved {resource.describe(item)}.", category="success")
             return Redirect(back_to_list(request), status_code=303)

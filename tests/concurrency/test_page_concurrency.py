@@ -188,6 +188,47 @@ def test_full_edit_conflict_is_409_and_overwrite_wins(page_session, staff):
     assert stored(staff.account_id, customer_id)["note"] == "Bob's note"
 
 
+def test_a_change_meanwhile_is_not_lost_behind_a_validation_error_on_the_full_form(page_session, staff, api_client):
+    """Bob's form shows an error after Alice saved: his corrected save must still meet her change."""
+    customer_id = _create(staff, note="Original note")
+    alice, bob = page_session(staff), page_session(staff)
+    action = f"/customers/{customer_id}/edit"
+    form_b = form_to(bob.get(action).text, action)
+    form_a = form_to(alice.get(action).text, action)
+    form_a.set("note", "Alice's note")
+    assert alice.post(action, data=form_a.data()).status_code == 303
+
+    form_b.set("note", "Bob's note")
+    form_b.set("email", "not an address")
+    invalid = bob.post(action, data=form_b.data())
+    assert invalid.status_code == 422
+    again = form_to(invalid.text, action)
+    assert again.get("_version") == "1"  # the version Bob's input is based on, not Alice's
+
+    again.set("email", "")
+    refused = bob.post(action, data=again.data())
+    assert refused.status_code == 409 and CONFLICT in refused.text
+    assert stored(staff.account_id, customer_id)["note"] == "Alice's note"
+
+
+def test_a_change_meanwhile_is_not_lost_behind_a_validation_error_inline(page_session, staff, api_client):
+    customer_id = _create(staff)
+    browser = page_session(staff)
+    form = _open_inline(browser, customer_id)
+    assert api_client(staff.shop).put(f"/api/customers/{customer_id}", json={"phone_number": "030 111"}).status_code == 200
+
+    form.set("phone_number", "call me maybe")
+    invalid = browser.post(f"/customers/{customer_id}/row", data=form.data(), headers=HTMX)
+    assert invalid.status_code == 200 and "conflict-row" not in invalid.text
+    again = form_to(invalid.text, f"/customers/{customer_id}/row")
+    assert again.get("_version") == "1"
+
+    again.set("phone_number", "030 222")
+    refused = browser.post(f"/customers/{customer_id}/row", data=again.data(), headers=HTMX)
+    assert _is_conflict_row(refused), refused.text[:1000]
+    assert stored(staff.account_id, customer_id)["phone_number"] == "030 111"
+
+
 def test_inline_form_opened_before_an_api_write_gets_the_conflict(page_session, staff, api_client):
     customer_id = _create(staff)
     browser = page_session(staff)
