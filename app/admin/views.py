@@ -243,12 +243,13 @@ def make_router(resource: Resource) -> Router:
         form = resource.store.bind(formdata, actor, item, replace=_all_fields(resource))
         # Shown again, the form keeps the version the user's input is based on: saved later, it must
         # still meet any change made meanwhile (the item read now may be newer).
-        again = ctx(request, actor, form=form, item=item, version=expected_version(formdata))
+        version = expected_version(formdata)
+        again = ctx(request, actor, form=form, item=item, version=version)
         if rerender or not form.validate():
             release(session)
             return Template("resource/form.html", context=again, status_code=200 if rerender else 422)
         try:
-            item = resource.store.update(session, actor, item, form, expected_version(formdata))
+            item = resource.store.update(session, actor, item, form, version)
         except Invalid as exc:
             release(session)
             _attach(form, exc)
@@ -281,12 +282,13 @@ def make_router(resource: Resource) -> Router:
     def _row_save(request: Request, session: Session, actor: Actor, formdata: MultiDict, item_id: int) -> Response[Any]:
         item = get_for_update_or_404(session, actor, item_id)
         form = resource.store.bind(formdata, actor, item, replace=resource.inline_fields)
+        version = expected_version(formdata)
         if not form.validate():
             release(session)
             # 200 so that htmx swaps the form back in, with the errors, the input and its version kept.
-            return Template("resource/_row_edit.html", context=ctx(request, actor, item=item, form=form, version=expected_version(formdata)))
+            return Template("resource/_row_edit.html", context=ctx(request, actor, item=item, form=form, version=version))
         try:
-            item = resource.store.update(session, actor, item, form, expected_version(formdata))
+            item = resource.store.update(session, actor, item, form, version)
         except Conflict as conflict:
             return conflict_page(request, session, actor, form, conflict, formdata, resource.inline_fields, inline=is_htmx(request))
         if not is_htmx(request):

@@ -417,7 +417,6 @@ def update_customer(
 def set_favourite(session: Session, account_id: int, customer_id: int, favourite: bool, who: Who = SYSTEM) -> Customer | None:
     customer = get_for_update(session, account_id, customer_id)
     if customer is None:
-        session.rollback()
         return None
     if customer.is_favourite != favourite:
         _set_flag(session, customer, "is_favourite", favourite, who)
@@ -458,7 +457,6 @@ def delete(session: Session, account_id: int, customer_id: int, who: Who = SYSTE
     """Move a customer to the trash (restorable for trash.RETENTION_DAYS)."""
     customer = get_for_update(session, account_id, customer_id)
     if customer is None:
-        session.rollback()
         return False
     _check_version(customer, expected_version)
     trash_customer(session, customer, who)

@@ -166,7 +166,8 @@ def test_racing_inline_saves_exactly_one_wins(page_session, staff):
         assert now["last_name"] == f"Writer {saved[0]}" and now["version"] == 2
 
 
-def test_full_edit_conflict_is_409_and_overwrite_wins(page_session, staff):
+def _full_forms_open_then_alice_saves(page_session, staff):
+    """Alice and Bob open the full edit form of one customer; Alice saves a note. Bob's form, still open."""
     customer_id = _create(staff, note="Original note")
     alice, bob = page_session(staff), page_session(staff)
     action = f"/customers/{customer_id}/edit"
@@ -176,6 +177,11 @@ def test_full_edit_conflict_is_409_and_overwrite_wins(page_session, staff):
     form_a.set("note", "Alice's note")
     saved = alice.post(action, data=form_a.data())
     assert saved.status_code == 303, saved.text[:1000]
+    return customer_id, bob, action, form_b
+
+
+def test_full_edit_conflict_is_409_and_overwrite_wins(page_session, staff):
+    customer_id, bob, action, form_b = _full_forms_open_then_alice_saves(page_session, staff)
 
     form_b.set("note", "Bob's note")
     refused = bob.post(action, data=form_b.data())
@@ -188,15 +194,9 @@ def test_full_edit_conflict_is_409_and_overwrite_wins(page_session, staff):
     assert stored(staff.account_id, customer_id)["note"] == "Bob's note"
 
 
-def test_a_change_meanwhile_is_not_lost_behind_a_validation_error_on_the_full_form(page_session, staff, api_client):
+def test_a_change_meanwhile_is_not_lost_behind_a_validation_error_on_the_full_form(page_session, staff):
     """Bob's form shows an error after Alice saved: his corrected save must still meet her change."""
-    customer_id = _create(staff, note="Original note")
-    alice, bob = page_session(staff), page_session(staff)
-    action = f"/customers/{customer_id}/edit"
-    form_b = form_to(bob.get(action).text, action)
-    form_a = form_to(alice.get(action).text, action)
-    form_a.set("note", "Alice's note")
-    assert alice.post(action, data=form_a.data()).status_code == 303
+    customer_id, bob, action, form_b = _full_forms_open_then_alice_saves(page_session, staff)
 
     form_b.set("note", "Bob's note")
     form_b.set("email", "not an address")
