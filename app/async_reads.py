@@ -33,6 +33,11 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, Select
 
 
+def _row_type(names: list[str]) -> Any:
+    """A named tuple type with these fields, known only at run time."""
+    return namedtuple("Row", names, rename=True)
+
+
 class CompiledRead:
     """A Core SELECT compiled for one dialect, with the converters of its parameters."""
 
@@ -43,8 +48,8 @@ class CompiledRead:
             name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in compiled.binds.items()
         }
         results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in stmt.selected_columns]
-        self.results: list[Callable[[Any], Any] | None] | None = results if any(results) else None
-        self.record = namedtuple("Row", [column.key for column in stmt.selected_columns], rename=True)  # noqa: PYI024
+        self.results: list[Any] | None = results if any(results) else None
+        self.record: Any = _row_type([str(column.key) for column in stmt.selected_columns])
         self.positions: list[str] | None = compiled.positiontup  # the order of "?" parameters (SQLite); None: named
 
     def row(self, row: Any) -> Any:
@@ -185,7 +190,7 @@ class PoolReads(_Compiling):
     async def _run(self, batch: list[_Waiting]) -> None:
         try:
             rows = await self._fetch(batch)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - handed to each waiting read below
             if len(batch) > 1:
                 # Whatever failed, each read again on its own: one read's error (a value the server refuses,
                 # say) fails only its own request; a database out of reach fails each of them alike.

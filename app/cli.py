@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import click
 from sqlalchemy import select
@@ -17,7 +18,7 @@ DEMO_ACCOUNT = "Demo Shop"
 DEMO_EMAIL = "admin@example.com"
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(1)
 

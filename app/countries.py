@@ -19,7 +19,7 @@ def _index() -> dict[str, str]:
     for country in pycountry.countries:
         code = country.alpha_2
         names = {country.name, getattr(country, "official_name", None), getattr(country, "common_name", None)}
-        for name in list(names):
+        for name in names:
             if name:
                 names.add(german.gettext(name))
         for name in names:
@@ -37,7 +37,7 @@ def to_alpha2(value: str) -> str | None:
 @lru_cache(maxsize=512)
 def country_name(code: str) -> str:
     country = pycountry.countries.get(alpha_2=code) if code else None
-    return getattr(country, "common_name", None) or getattr(country, "name", code) if country else code
+    return str(getattr(country, "common_name", None) or getattr(country, "name", code)) if country else code
 
 
 def choices() -> list[tuple[str, str]]:

@@ -8,8 +8,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Result, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.dml import Insert
@@ -166,6 +167,11 @@ def _ephemeral_engine_for(engine: Engine) -> Engine:
     )
 
 
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE touched (``Session.execute`` types its result as a plain ``Result``)."""
+    return cast(CursorResult[Any], result).rowcount
+
+
 def upsert(dialect: str, table: Table, values: dict, key: list[str], set_: dict) -> Insert:
     """INSERT … ON CONFLICT (key) DO UPDATE SET set_, in the dialect's spelling;
     ``set_`` may refer to the proposed row through ``excluded``."""
@@ -244,11 +250,13 @@ class Maintenance:
             try:
                 raw = self.engine.raw_connection()
                 try:
-                    step(raw.driver_connection)
-                    raw.driver_connection.commit()
+                    driver = raw.driver_connection
+                    assert driver is not None  # a checked-out connection always has one
+                    step(driver)
+                    driver.commit()
                 finally:
                     raw.close()
-            except Exception:  # noqa: BLE001 - what a round misses, the next one catches up
+            except Exception:
                 now = time.monotonic()
                 if now - self._warned.get(step.__name__, -WARN_EVERY) >= WARN_EVERY:  # a database that is down: once a minute
                     self._warned[step.__name__] = now

@@ -36,7 +36,7 @@ def database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True
-        exc = exc.orig
+        exc = exc.orig or exc
     if isinstance(exc, psycopg.OperationalError):  # connection lost or refused, statement or lock timeout
         return True
     return isinstance(exc, sqlite3.OperationalError) and str(exc).startswith(_SQLITE_TRANSIENT)

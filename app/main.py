@@ -88,7 +88,9 @@ async def open_reads(app: Litestar) -> None:
     the API's token, the session store's read and the signed-in user."""
     if "reads" not in app.state:  # one app may be started more than once (test clients do that)
         app.state.reads = reads_for(get_engine())
-        app.stores.get("sessions").reads = app.state.reads
+        sessions = app.stores.get("sessions")
+        assert isinstance(sessions, DatabaseStore)
+        sessions.reads = app.state.reads
     await app.state.reads.open()
 
 

@@ -24,9 +24,10 @@ import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 
 from litestar.concurrency import sync_to_thread
-from sqlalchemy import BigInteger, Integer, String, bindparam, case
+from sqlalchemy import BigInteger, Integer, String, Table, bindparam, case
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.base import Base
@@ -67,7 +68,7 @@ def limit_per_second() -> int:
 @lru_cache(maxsize=2)
 def _upsert(dialect: str):
     """Built once per dialect: adds ``n`` to the key's count in the current window."""
-    table = RateLimitCounter.__table__
+    table = cast(Table, RateLimitCounter.__table__)
     return upsert(
         dialect, table, {"key": bindparam("key"), "window": bindparam("window"), "count": bindparam("n")}, ["key"],
         {"count": lambda new: case((table.c.window == new.window, table.c.count + new.count), else_=new.count), "window": lambda new: new.window},
@@ -140,4 +141,5 @@ def from_lease(key: str, limit: int | None = None, now: float | None = None) -> 
 async def hit_from_loop(key: str) -> Verdict:
     """``hit`` for code on the event loop: this worker's lease answers in place; counting in
     the database (a write, which may wait for SQLite's write lock) runs in a worker thread."""
-    return from_lease(key) or await sync_to_thread(hit, key)
+    leased = from_lease(key)
+    return leased if leased is not None else await sync_to_thread(hit, key)

@@ -30,7 +30,7 @@ class Cached:
 
     def matches(self, if_none_match: str | None) -> bool:
         """RFC 9110 If-None-Match: ``*`` or any listed tag (weak comparison)."""
-        return bool(if_none_match) and header_lists(if_none_match, self.etag)
+        return bool(if_none_match) and header_lists(if_none_match or "", self.etag)
 
 
 def header_lists(header: str, etag: str) -> bool:

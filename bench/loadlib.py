@@ -505,7 +505,7 @@ class Client:
         form = {k: v for k, v in body.items() if k in ("first_name", "last_name", "company", "email", "phone_number", "note") or (k in BOOL_FIELDS and v)}
         form = {k: ("y" if v is True else v) for k, v in form.items()}
         form["billing_address-city"] = body["city"]
-        written = {k: v for k, v in body.items()}
+        written = dict(body)
         write = Write("create", "page", None, fields=written, new={k: v for k, v in body.items() if isinstance(v, str)}, name=(body["first_name"], body["last_name"]))
         try:
             response = self._page("page.create", "POST", "/customers/", data=form)

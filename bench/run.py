@@ -176,7 +176,7 @@ def latency(target: Target, ctx: dict[str, Any], cases: list[Case], warmup: int,
                 raise RuntimeError(f"{key}: HTTP {response.status_code}, expected {expect}: {response.text[:500]}")
         keys = [key for key, _, _ in h.probes]
         samples: dict[str, list[float]] = {key: [] for key in keys}
-        errors: dict[str, int] = {key: 0 for key in keys}
+        errors: dict[str, int] = dict.fromkeys(keys, 0)
         log(f"  latency: {warmup} warm-up + {rounds} measured rounds of {len(keys)} requests; load average {loadavg()}")
         load_before = loadavg()
         started = time.monotonic()

@@ -83,7 +83,7 @@ def main() -> int:
                 peak = [baseline]
                 done = threading.Event()
 
-                def sample() -> None:
+                def sample(done: threading.Event = done, peak: list[float] = peak) -> None:
                     while not done.is_set():
                         peak[0] = max(peak[0], _rss_mb(server.pid))
                         time.sleep(0.02)

@@ -69,7 +69,8 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
         new_hash = _hasher.hash(password)
         user_id = user.id
         begin_write(session)
-        user = session.get(User, user_id)
-        user.password_hash = new_hash
+        stored = session.get(User, user_id)
+        if stored is not None:  # deleted meanwhile: nothing to rehash
+            stored.password_hash = new_hash
         session.commit()
     return user

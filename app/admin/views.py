@@ -43,7 +43,7 @@ def list_query(resource: Resource, params: MultiDict | dict) -> ListQuery:
 def query_params(query: ListQuery, **changes: Any) -> list[tuple[str, Any]]:
     """The URL parameters of a list state, with some changed (a form's hidden inputs write them too)."""
     params: dict[str, Any] = {"q": query.search, "sort": query.sort, "dir": "desc" if query.descending else ""}
-    params.update({name: "1" for name in sorted(query.filters)})
+    params.update(dict.fromkeys(sorted(query.filters), "1"))
     params.update(changes)
     return [(k, v) for k, v in params.items() if v not in ("", None, False)]
 
@@ -80,7 +80,7 @@ def make_router(resource: Resource) -> Router:
     opt = {"roles": resource.roles}
     # Views that only read: on SQLite in place on the event loop (in-process reads in WAL mode never wait
     # for a lock, and cost less than the hop to a worker thread and back); on PostgreSQL in a worker thread.
-    read_only = {"sync_to_thread": get_engine().dialect.name != "sqlite"}
+    read_only: dict[str, Any] = {"sync_to_thread": get_engine().dialect.name != "sqlite"}
 
     def ctx(request: Request, actor: Actor, **extra: Any) -> dict[str, Any]:
         return {"resource": resource, "actor": actor, "query_string": query_string, "query_params": query_params, **extra}

@@ -26,6 +26,12 @@ SHIPPING = "shipping"
 class CustomerFacts:
     """What a customer's fields tell, for the mapped Customer and for a CustomerRecord alike."""
 
+    id: int
+    first_name: str
+    last_name: str
+    company: str
+    addresses: list
+
     @property
     def billing_address(self):
         return next((a for a in self.addresses if a.kind == BILLING), None)

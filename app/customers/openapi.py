@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, RequestBody, Schema
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Reference, RequestBody, Schema
 from wtforms import Form
 from wtforms.fields import FieldList, FormField, HiddenField, IntegerField
 from wtforms.validators import AnyOf, Length
@@ -35,11 +35,11 @@ def _field_schema(field) -> Schema:
         schema.description = "ISO 3166 alpha-2 code, or the country's name in English or German"
     if field.name == "birthday":
         schema.description = "ISO 8601 date-time, such as 1985-04-30T10:49:52Z"
-        schema.format = "date-time"
+        schema.format = OpenAPIFormat.DATE_TIME
     return schema
 
 
-def _form_schema(form: Form) -> dict[str, Schema]:
+def _form_schema(form: Form) -> dict[str, Schema | Reference]:
     return {name: _field_schema(f) for name, f in form._fields.items() if not isinstance(f, (FormField, FieldList))}
 
 

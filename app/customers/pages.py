@@ -18,7 +18,7 @@ from app.admin.resource import (
 )
 from app.customers import history, service, trash
 from app.customers.forms import CustomerForm
-from app.customers.models import Customer
+from app.customers.models import Customer, CustomerRecord
 from app.paging import Page
 
 
@@ -35,7 +35,7 @@ class CustomerStore:
     def listing(self, session: Session, actor: Actor, query: ListQuery, page: int, per_page: int) -> Page:
         return service.page(session, actor.account_id, _query(query), page, per_page)
 
-    def stream(self, session: Session, actor: Actor, query: ListQuery) -> Iterator[Customer]:
+    def stream(self, session: Session, actor: Actor, query: ListQuery) -> Iterator[CustomerRecord]:
         return service.stream(session, actor.account_id, _query(query))
 
     def get(self, session: Session, actor: Actor, item_id: int) -> Customer | None:

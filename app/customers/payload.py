@@ -24,7 +24,6 @@ from app.customers.forms import (
 from app.customers.models import ADDRESS_FIELDS, Address, Customer
 from app.customers.schemas import (
     AddressOut,
-    CustomerBase,
     CustomerV9,
     CustomerV10,
     PhoneNumber,
@@ -177,7 +176,7 @@ def _address_out(address: Address) -> AddressOut:
     return AddressOut(id=address.id, **{name: getattr(address, name) or "" for name in ADDRESS_FIELDS})
 
 
-def to_json(customer: Customer, version: int, timezone: str) -> CustomerBase:
+def to_json(customer: Customer, version: int, timezone: str) -> CustomerV10 | CustomerV9:
     birthday = customer.birthday.astimezone(ZoneInfo(timezone)).isoformat() if customer.birthday else None
     billing = customer.billing_address
     common: dict[str, Any] = dict(

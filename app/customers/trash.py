@@ -14,6 +14,7 @@ from sqlalchemy import JSON, Index, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.base import Base, UTCDateTime, utcnow
+from app.db import rowcount
 
 RETENTION_DAYS = 30
 
@@ -69,6 +70,6 @@ def get(session: Session, account_id: int, customer_id: int) -> TrashedCustomer 
 def purge(session: Session, older_than_days: int = RETENTION_DAYS) -> int:
     """Remove for good what was deleted more than ``older_than_days`` ago."""
     cutoff = utcnow() - timedelta(days=older_than_days)
-    removed = session.execute(delete(TrashedCustomer).where(TrashedCustomer.deleted_at <= cutoff)).rowcount
+    removed = rowcount(session.execute(delete(TrashedCustomer).where(TrashedCustomer.deleted_at <= cutoff)))
     session.commit()
     return removed or 0

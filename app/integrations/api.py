@@ -20,6 +20,7 @@ from litestar.openapi.spec import (
     OpenAPIMediaType,
     OpenAPIType,
     Operation,
+    Reference,
     RequestBody,
     Schema,
 )
@@ -118,7 +119,7 @@ def _client_address(request: Request) -> str:
 
 class TokenOperation(Operation):
     def __post_init__(self) -> None:
-        properties = {
+        properties: dict[str, Schema | Reference] = {
             "grant_type": Schema(type=OpenAPIType.STRING, enum=list(GRANT_TYPES)),
             "refresh_token": Schema(type=OpenAPIType.STRING, description="For grant_type=refresh_token: the refresh token to rotate."),
             "scope": Schema(

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Account
 from app.accounts.tokens import SCOPES, Principal, hash_token
 from app.base import utcnow
-from app.db import begin_write
+from app.db import begin_write, rowcount
 from app.integrations.models import OAuthApp, OAuthToken
 
 ACCESS_TOKEN_SECONDS = 36000
@@ -160,13 +160,13 @@ def purge_expired(session: Session) -> int:
     """Remove expired access and refresh tokens. Nothing answers differently: an expired token is
     refused like an unknown one, and a rotated refresh token is only needed (to catch its reuse)
     until it expires. Live grants keep their live tokens."""
-    return session.execute(delete(OAuthToken).where(OAuthToken.expires_at <= utcnow())).rowcount
+    return rowcount(session.execute(delete(OAuthToken).where(OAuthToken.expires_at <= utcnow())))
 
 
 def _revoke_tokens(session: Session, *conditions) -> int:
-    return session.execute(
+    return rowcount(session.execute(
         update(OAuthToken).where(OAuthToken.revoked_at.is_(None), *conditions).values(revoked_at=utcnow())
-    ).rowcount
+    ))
 
 
 def revoke_app(session: Session, account_id: int, app_id: int) -> OAuthApp | None:
@@ -259,12 +259,12 @@ def refresh(session: Session, app: OAuthApp, raw: str, scope: str | None = None)
         raise invalid
     scopes = _requested_scopes(scope, token.scopes)
     # Claim the token: only one request can flip used_at from NULL, even when two race.
-    claimed = session.execute(
+    claimed = rowcount(session.execute(
         update(OAuthToken)
         .where(OAuthToken.id == token.id, OAuthToken.used_at.is_(None), OAuthToken.revoked_at.is_(None))
         .values(used_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if claimed != 1:
         session.rollback()
         begin_write(session)

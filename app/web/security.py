@@ -75,4 +75,4 @@ async def security_headers(message: Message, scope: Scope) -> None:
         extra[b"strict-transport-security"] = HSTS
         headers = [(name, _secure_cookie(value) if name.lower() == b"set-cookie" else value) for name, value in headers]
     headers.extend((name, value) for name, value in extra.items() if name not in present)
-    message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+    message["headers"] = headers

@@ -11,7 +11,6 @@ from alembic import op
 
 from app.customers.search import SQLITE_FTS_TRIGGERS
 
-
 revision = '0005'
 down_revision = '0004'
 branch_labels = None

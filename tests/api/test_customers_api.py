@@ -8,12 +8,11 @@ many requests with one token.
 
 from __future__ import annotations
 
-import re
-
 import json
 import logging
 import os
-from datetime import datetime, timezone
+import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -1178,7 +1177,7 @@ def test_revoked_token_is_401(client, shop):
 
     assert client.get("/api/customers/", headers=shop.headers).status_code == 200
     with session_scope() as session:
-        session.execute(update(ApiToken).where(ApiToken.token_hash == hash_token(shop.token)).values(revoked_at=datetime.now(timezone.utc)))
+        session.execute(update(ApiToken).where(ApiToken.token_hash == hash_token(shop.token)).values(revoked_at=datetime.now(UTC)))
 
     response = client.get("/api/customers/", headers=shop.headers)
 

@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from typing import Any, TypeVar
 
-
 T = TypeVar("T")
 
 ON_POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))

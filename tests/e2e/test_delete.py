@@ -88,7 +88,7 @@ def test_deleting_without_javascript_uses_a_confirmation_page(no_js_page: Page, 
 
 def test_deleting_without_javascript_returns_to_the_search(no_js_page: Page, pair, token: str) -> None:
     page = no_js_page
-    doomed, kept = pair
+    doomed, _kept = pair
     page.goto(f"/customers?q={token}")
     row(page, doomed).get_by_role("link", name=f"Delete {doomed.name}").click()
     page.get_by_role("button", name="Delete").click()
