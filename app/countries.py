@@ -19,7 +19,7 @@ def _index() -> dict[str, str]:
     for country in pycountry.countries:
         code = country.alpha_2
         names = {country.name, getattr(country, "official_name", None), getattr(country, "common_name", None)}
-        for name in names:
+        for name in tuple(names):  # a copy: the loop adds to the set
             if name:
                 names.add(german.gettext(name))
         for name in names:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time, timezone
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -178,19 +178,19 @@ class BirthdayField(Field):
         text = self.raw[:-1] + "+00:00" if self.raw.endswith(("Z", "z")) else self.raw
         try:
             if len(text) == 10:
-                self.data = datetime.combine(date.fromisoformat(text), time(), self._zone()).astimezone(UTC)
+                self.data = datetime.combine(date.fromisoformat(text), time(), self._zone()).astimezone(timezone.utc)
             else:
                 parsed = datetime.fromisoformat(text)
                 if parsed.tzinfo is None:
                     parsed = parsed.replace(tzinfo=self._zone())
-                self.data = parsed.astimezone(UTC)
+                self.data = parsed.astimezone(timezone.utc)
         except (ValueError, OverflowError):
             self._invalid = True
 
     def pre_validate(self, form):
         if self._invalid:
             raise ValidationError("Not a valid date: use YYYY-MM-DD or ISO 8601 such as 1985-04-30T10:49:52Z.")
-        if self.data and self.data > datetime.now(UTC):
+        if self.data and self.data > datetime.now(timezone.utc):
             raise ValidationError("The birthday cannot be in the future.")
 
     def _value(self):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import update
@@ -16,9 +16,16 @@ from app.customers import search
 from app.customers.models import BILLING, SHIPPING, Address, Customer
 from app.customers.search import search_text, sort_name
 
-FIRST = ["Anna", "Ben", "Clara", "David", "Emma", "Felix", "Greta", "Hannah", "Ida", "Jonas", "Karl", "Lena", "Lukas", "Marie", "Max", "Mia", "Noah", "Olga", "Paul", "Quirin", "Rosa", "Sophie", "Tim", "Ursula", "Valentin", "Wilhelm", "Yara", "Zoe", "Jürgen", "Björn", "Sören", "Renée", "Ömer", "Élodie", "Chloé", "José", "Ana", "John", "Mehmet", "Aylin"]
-LAST = ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz", "Hoffmann", "Schäfer", "Koch", "Bauer", "Richter", "Klein", "Wolf", "Schröder", "Neumann", "Schwarz", "Zimmermann", "Braun", "Krüger", "Hofmann", "Hartmann", "Lange", "Schmitt", "Werner", "Krause", "Meier", "Lehmann", "Köhler", "Herrmann", "König", "Walter", "Mayer", "Huber", "Kaiser", "Fuchs", "Peters", "Lang", "Scholz", "Möller", "Weiß", "Jung", "Hahn", "Vogel", "Friedrich", "Keller"]
-COMPANY_WORDS = ["Nord", "Süd", "Alpen", "Spree", "Rhein", "Elbe", "Blau", "Grün", "Stern", "Licht", "Holz", "Stahl", "Brot", "Kaffee", "Blumen", "Mode", "Technik", "Bau"]
+FIRST = (
+    "Anna Ben Clara David Emma Felix Greta Hannah Ida Jonas Karl Lena Lukas Marie Max Mia Noah Olga Paul Quirin "
+    "Rosa Sophie Tim Ursula Valentin Wilhelm Yara Zoe Jürgen Björn Sören Renée Ömer Élodie Chloé José Ana John Mehmet Aylin"
+).split()
+LAST = (
+    "Müller Schmidt Schneider Fischer Weber Meyer Wagner Becker Schulz Hoffmann Schäfer Koch Bauer Richter Klein Wolf "
+    "Schröder Neumann Schwarz Zimmermann Braun Krüger Hofmann Hartmann Lange Schmitt Werner Krause Meier Lehmann "
+    "Köhler Herrmann König Walter Mayer Huber Kaiser Fuchs Peters Lang Scholz Möller Weiß Jung Hahn Vogel Friedrich Keller"
+).split()
+COMPANY_WORDS = "Nord Süd Alpen Spree Rhein Elbe Blau Grün Stern Licht Holz Stahl Brot Kaffee Blumen Mode Technik Bau".split()
 COMPANY_KINDS = ("GmbH", "AG", "KG", "e.K.", "GmbH & Co. KG", "UG")
 CITIES = (
     ("Berlin", "Berlin", "10"),
@@ -36,7 +43,7 @@ CITIES = (
     ("Potsdam", "Brandenburg", "14"),
     ("Freiburg", "Baden-Württemberg", "79"),
 )
-STREETS = ["Haupt", "Bahnhof", "Garten", "Schul", "Berg", "Linden", "Kirch", "Wald", "Ring", "Voltastraße", "Friedrich", "Goethe", "Schiller", "Mozart"]
+STREETS = "Haupt Bahnhof Garten Schul Berg Linden Kirch Wald Ring Voltastraße Friedrich Goethe Schiller Mozart".split()
 TITLES = ("Mr.", "Mrs.", "Ms.", "")
 DOMAINS = ("example.com", "example.org", "example.net", "mail.example")
 
@@ -51,7 +58,7 @@ def _customer_row(rng: random.Random, account_id: int, scoped_id: int, now: date
     b2b = rng.random() < 0.25
     company = f"{rng.choice(COMPANY_WORDS)}{rng.choice(COMPANY_WORDS).lower()} {rng.choice(COMPANY_KINDS)}" if b2b else ""
     city, state, zip_prefix = rng.choice(CITIES)
-    birthday = datetime(1940, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(0, 365 * 65))
+    birthday = datetime(1940, 1, 1, tzinfo=timezone.utc) + timedelta(days=rng.randrange(0, 365 * 65))
     customer: dict[str, Any] = dict(
         account_id=account_id,
         account_scoped_id=scoped_id,
@@ -113,7 +120,7 @@ def _reserve_ids(connection, table: str, count: int) -> list[int]:
 
 
 def _naive(value):
-    return value.astimezone(UTC).replace(tzinfo=None) if isinstance(value, datetime) else value
+    return value.astimezone(timezone.utc).replace(tzinfo=None) if isinstance(value, datetime) else value
 
 
 def _write(connection, table: str, columns: list[str], rows: list[dict]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from anyio import to_thread
@@ -116,7 +116,7 @@ class DatabaseStore(NamespacedStore):
             expires_at = conn.scalar(select(TABLE.c.expires_at).where(TABLE.c.key == self._key(key)))
         if expires_at is None:
             return None
-        return max(0, int((expires_at - datetime.now(UTC)).total_seconds()))
+        return max(0, int((expires_at - datetime.now(timezone.utc)).total_seconds()))
 
     def purge_expired(self) -> int:
         with ephemeral_write() as conn:

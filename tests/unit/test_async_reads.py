@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from psycopg_pool import PoolTimeout
@@ -63,8 +63,8 @@ def test_static_and_oauth_tokens_are_found_as_the_sync_path_finds_them():
         expired = oauth.client_credentials(session, app).access_token
         revoked = tokens.issue(session, shop.id, ["customers"])
         session.execute(update(OAuthToken).where(OAuthToken.token_hash == tokens.hash_token(expired))
-                        .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
-        session.execute(update(ApiToken).where(ApiToken.token_hash == tokens.hash_token(revoked)).values(revoked_at=datetime.now(UTC)))
+                        .values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        session.execute(update(ApiToken).where(ApiToken.token_hash == tokens.hash_token(revoked)).values(revoked_at=datetime.now(timezone.utc)))
 
     rows = _lookups([shop.token, live, expired, revoked, "clt_unknown", oauth.ACCESS_PREFIX + "unknown"])
 
