@@ -118,6 +118,9 @@ class Resource:
     roles: tuple[str, ...] = ("admin", "staff")
     per_page: int = 30
     empty_hint: str = ""
+    # Why the actor may not delete this item ("" if they may): no delete control is offered then,
+    # and the confirmation refuses (the store refuses the delete itself too).
+    cannot_delete: Callable[[Actor, Any], str] | None = None
     # Optional features; the store then offers the matching methods
     # (bulk; trash_listing/restore; history).
     bulk_actions: tuple[tuple[str, str], ...] = ()

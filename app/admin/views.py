@@ -18,7 +18,7 @@ from anyio import to_thread
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import MultiDict
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Stream, Template
@@ -117,6 +117,9 @@ def make_router(resource: Resource) -> Router:
         if target == base or (target.startswith(f"{base}?") and "//" not in target and "\\" not in target):
             return target
         return None
+
+    def cannot_delete(actor: Actor, item: Any) -> str:
+        return resource.cannot_delete(actor, item) if resource.cannot_delete else ""
 
     def missing() -> NotFoundException:
         return NotFoundException(f"No such {resource.singular}.")
@@ -317,8 +320,13 @@ def make_router(resource: Resource) -> Router:
     @get("/{item_id:int}/delete", name=f"{name}:confirm_delete", **read_only)
     def confirm_delete_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
         item = get_or_404(session, actor, item_id)
-        template = "resource/_delete_dialog.html" if is_htmx(request) else "resource/delete.html"
-        return Template(template, context=ctx(request, actor, item=item, back=back_to_list(request)))
+        refusal = cannot_delete(actor, item)
+        if refusal:
+            raise PermissionDeniedException(refusal)
+        # In the dialog, htmx posts the answer into the list's row; the page of its own posts a plain form.
+        dialog = is_htmx(request)
+        context = ctx(request, actor, item=item, back=back_to_list(request), dialog=dialog, body="resource/_delete_body.html", title=f"Delete {resource.describe(item)}")
+        return Template("_confirm_dialog.html" if dialog else "confirm.html", context=context)
 
     @post("/{item_id:int}/delete", name=f"{name}:delete")
     async def delete_view(

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import CustomerRef, Staff, get_customer, row, search_for
+from tests.e2e.conftest import CustomerRef, Staff, create_user, get_customer, row, search_for
 
 
 @pytest.fixture
@@ -105,3 +105,36 @@ def test_the_count_follows_a_deletion(logged_in_page: Page, pair, token: str) ->
     page.get_by_role("dialog", name=f"Delete {doomed.name}?").get_by_role("button", name="Delete").click()
     expect(page.locator("#messages")).to_contain_text(f"Deleted {doomed.name}")
     expect(page.locator("#count")).to_have_text(f"1 customer matching “{token}”", timeout=1000)
+
+
+def test_the_delete_page_of_its_own_works_with_javascript(logged_in_page: Page, pair, admin: Staff, token: str) -> None:
+    """Opened by its address (or from a customer's page), the confirmation has no list row to update: it posts a plain form."""
+    page = logged_in_page
+    doomed, kept = pair
+    page.goto(f"/customers/{doomed.id}/delete")
+    expect(page.get_by_role("heading", name=f"Delete {doomed.name}?")).to_be_visible()
+    page.get_by_role("button", name="Delete").click()
+
+    expect(page).to_have_url(re.compile(r"/customers$"))
+    expect(page.locator("#messages")).to_contain_text(f"Deleted {doomed.name}")
+    assert get_customer(admin.account_id, doomed.id) is None
+    assert get_customer(admin.account_id, kept.id) is not None
+
+
+def test_the_delete_page_of_its_own_works_for_users_too(logged_in_page: Page, admin: Staff) -> None:
+    from sqlalchemy import select
+
+    from app.accounts.models import User
+    from app.db import session_scope
+
+    page = logged_in_page
+    other = create_user(admin, "staff")
+    with session_scope() as session:
+        other_id = session.scalar(select(User.id).where(User.email == other.email))
+    page.goto(f"/users/{other_id}/delete")
+    page.get_by_role("button", name="Delete").click()
+
+    expect(page).to_have_url(re.compile(r"/users$"))
+    expect(page.locator("#messages")).to_contain_text(f"Deleted {other.email}")
+    with session_scope() as session:
+        assert session.get(User, other_id) is None
