@@ -105,5 +105,6 @@ USERS = Resource(
     describe=lambda u: u.email,
     default_sort="email",
     roles=("admin",),
+    facts=(Column("created_at", "Created", kind="datetime"),),
     cannot_delete=cannot_delete,
 )

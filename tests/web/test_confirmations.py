@@ -34,6 +34,8 @@ def test_an_admin_is_offered_no_delete_for_themselves_and_the_server_refuses_it(
     listing = client.get("/users").text
     assert f'href="/users/{other}/delete"' in listing
     assert f'href="/users/{me}/delete"' not in listing
+    assert f'href="/users/{me}/delete' not in client.get(f"/users/{me}").text
+    assert f'href="/users/{other}/delete' in client.get(f"/users/{other}").text
 
     confirm = client.get(f"/users/{me}/delete")
     assert confirm.status_code == 403
