@@ -28,6 +28,11 @@ def _ordered(stmt: Select, query: ListQuery) -> Select:
     return stmt.order_by(column.desc() if query.descending else column.asc(), User.id)
 
 
+def cannot_delete(actor: Actor, user: User) -> str:
+    """An admin cannot delete their own account (the account would be left without them, mid-session)."""
+    return "You cannot delete yourself." if user.id == actor.user_id else ""
+
+
 class UserStore:
     def listing(self, session: Session, actor: Actor, query: ListQuery, page: int, per_page: int) -> Page:
         stmt = _filtered(actor, query)
@@ -71,11 +76,12 @@ class UserStore:
         return item
 
     def delete(self, session: Session, actor: Actor, item_id: int) -> bool:
-        if item_id == actor.user_id:
-            raise Invalid(None, "You cannot delete yourself.")
         user = self.get(session, actor, item_id)
         if user is None:
             return False
+        refusal = cannot_delete(actor, user)
+        if refusal:
+            raise Invalid(None, refusal)
         session.delete(user)
         session.commit()
         return True
@@ -99,4 +105,6 @@ USERS = Resource(
     describe=lambda u: u.email,
     default_sort="email",
     roles=("admin",),
+    facts=(Column("created_at", "Created", kind="datetime"),),
+    cannot_delete=cannot_delete,
 )

@@ -43,7 +43,7 @@ class Column:
     name: str
     label: str
     sort: str | None = None  # the store's sort key; None: not sortable
-    kind: str = "text"  # text | title | email | phone | toggle | badges
+    kind: str = "text"  # text | title | email | phone | toggle | badges | datetime
     badges: tuple[tuple[str, str], ...] = ()  # for kind="badges": (attribute, label)
     printed: bool = True
 
@@ -118,6 +118,11 @@ class Resource:
     roles: tuple[str, ...] = ("admin", "staff")
     per_page: int = 30
     empty_hint: str = ""
+    # What an item's page shows besides its form's fields (a number, when it was created).
+    facts: tuple[Column, ...] = ()
+    # Why the actor may not delete this item ("" if they may): no delete control is offered then,
+    # and the confirmation refuses (the store refuses the delete itself too).
+    cannot_delete: Callable[[Actor, Any], str] | None = None
     # Optional features; the store then offers the matching methods
     # (bulk; trash_listing/restore; history).
     bulk_actions: tuple[tuple[str, str], ...] = ()

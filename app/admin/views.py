@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from anyio import to_thread
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import MultiDict
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Stream, Template
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from app.admin.resource import Actor, Conflict, Invalid, ListQuery, Resource
 from app.db import get_engine, reads_only, session_scope
-from app.web.auth import provide_actor
+from app.web.auth import provide_actor, safe_next
 
 TRUE = {"1", "y", "yes", "on", "true"}
 
@@ -83,15 +84,37 @@ def make_router(resource: Resource) -> Router:
     read_only: dict[str, Any] = {"sync_to_thread": get_engine().dialect.name != "sqlite"}
 
     def ctx(request: Request, actor: Actor, **extra: Any) -> dict[str, Any]:
-        return {"resource": resource, "actor": actor, "query_string": query_string, "query_params": query_params, **extra}
+        return {"resource": resource, "actor": actor, "query_string": query_string, "query_params": query_params, "with_next": with_next, **extra}
+
+    # This resource's list (in any state) or one item's page: the only places a return address may lead.
+    own_page = re.compile(rf"{re.escape(base)}(?P<item>/[0-9]+)?(?:\?[^#]*)?")
+
+    def safe_back(target: str, item_page: bool = False) -> str | None:
+        """A return address inside this resource's list (or, with item_page, an item's page), or None."""
+        found = own_page.fullmatch(target)
+        if found is None or (found["item"] and not item_page) or safe_next(target) != target:
+            return None
+        return target if target.isascii() and target.isprintable() else None
 
     def back_to_list(request: Request) -> str:
-        """Where to return after a change: the list state the user came from."""
+        """Where to return after a change: the list state the user came from (the page that linked here)."""
         referer = request.headers.get("referer", "")
-        marker = f"{request.base_url}{name}"
-        if referer.startswith(marker) and "/" not in referer[len(marker) :].split("?")[0]:
-            return base + referer[len(marker) :]
+        origin = str(request.base_url).rstrip("/")
+        if referer.startswith(f"{origin}/"):
+            return safe_back(referer[len(origin) :].split("#")[0]) or base
         return base
+
+    def came_from(request: Request) -> str:
+        """The list state to go back to: the page's ``next`` parameter, else the list that linked here."""
+        return safe_back(str(request.query_params.get("next") or "")) or back_to_list(request)
+
+    def posted_back(formdata: MultiDict) -> str:
+        """The list state that a posted form carries (its ``next``), else the plain list."""
+        return safe_back(str(formdata.get("next") or "")) or base
+
+    def with_next(path: str, back: str) -> str:
+        """``path`` carrying the list state to go back to (nothing to carry for the plain list)."""
+        return f"{path}?{urlencode({'next': back})}" if back != base else path
 
     def expected_version(formdata: MultiDict) -> int | None:
         raw = str(formdata.get("_version") or "")
@@ -104,7 +127,7 @@ def make_router(resource: Resource) -> Router:
         posted = [(k, v) for k, v in formdata.multi_items() if k != "_version"]
         release(session)
         context = ctx(
-            request, actor, item=conflict.current, rows=rows, posted=posted, conflict=conflict,
+            request, actor, item=conflict.current, rows=rows, posted=posted, conflict=conflict, back=posted_back(formdata),
             action=f"{base}/{conflict.current.id}/{'row' if inline or names == resource.inline_fields else 'edit'}",
             inline=inline,
         )
@@ -112,11 +135,8 @@ def make_router(resource: Resource) -> Router:
             return Template("resource/_row_conflict.html", context=context)
         return Template("resource/conflict.html", context=context, status_code=409)
 
-    def safe_back(target: str) -> str | None:
-        """A return address inside this resource's list, or None."""
-        if target == base or (target.startswith(f"{base}?") and "//" not in target and "\\" not in target):
-            return target
-        return None
+    def cannot_delete(actor: Actor, item: Any) -> str:
+        return resource.cannot_delete(actor, item) if resource.cannot_delete else ""
 
     def missing() -> NotFoundException:
         return NotFoundException(f"No such {resource.singular}.")
@@ -201,7 +221,7 @@ def make_router(resource: Resource) -> Router:
     @get("/new", name=f"{name}:new", sync_to_thread=False)
     def new_view(request: Request, actor: NamedDependency[Actor]) -> Template:
         form = resource.store.bind(None, actor)
-        return Template("resource/form.html", context=ctx(request, actor, form=form, item=None))
+        return Template("resource/form.html", context=ctx(request, actor, form=form, item=None, back=came_from(request)))
 
     @post("/", name=f"{name}:create")
     async def create_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Response[Any]:
@@ -211,17 +231,28 @@ def make_router(resource: Resource) -> Router:
     def _create(request: Request, session: Session, actor: Actor, formdata: MultiDict) -> Response[Any]:
         formdata, rerender = _list_buttons(formdata)
         form = resource.store.bind(formdata, actor)
+        again = ctx(request, actor, form=form, item=None, back=posted_back(formdata))
         if rerender or not form.validate():
             status = 200 if rerender else 422
-            return Template("resource/form.html", context=ctx(request, actor, form=form, item=None), status_code=status)
+            return Template("resource/form.html", context=again, status_code=status)
         try:
             item = resource.store.create(session, actor, form)
         except Invalid as exc:
             release(session)
             _attach(form, exc)
-            return Template("resource/form.html", context=ctx(request, actor, form=form, item=None), status_code=422)
+            return Template("resource/form.html", context=again, status_code=422)
         flash(request, f"Created {resource.describe(item)}.", category="success")
         return Redirect(f"{base}?{urlencode({'q': resource.describe(item)})}", status_code=303)
+
+    # -- one item's page ----------------------------------------------------
+
+    @get("/{item_id:int}", name=f"{name}:show", **read_only)
+    def show_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
+        reads_only(session)
+        item = get_or_404(session, actor, item_id)
+        form = resource.store.bind(None, actor, item)
+        back = came_from(request)
+        return Template("resource/show.html", context=ctx(request, actor, item=item, form=form, back=back, here=with_next(f"{base}/{item.id}", back)))
 
     # -- full edit ---------------------------------------------------------
 
@@ -230,7 +261,7 @@ def make_router(resource: Resource) -> Router:
         reads_only(session)
         item = get_or_404(session, actor, item_id)
         form = resource.store.bind(None, actor, item)
-        return Template("resource/form.html", context=ctx(request, actor, form=form, item=item))
+        return Template("resource/form.html", context=ctx(request, actor, form=form, item=item, back=came_from(request)))
 
     @post("/{item_id:int}/edit", name=f"{name}:save")
     async def save_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Response[Any]:
@@ -244,7 +275,9 @@ def make_router(resource: Resource) -> Router:
         # Shown again, the form keeps the version the user's input is based on: saved later, it must
         # still meet any change made meanwhile (the item read now may be newer).
         version = expected_version(formdata)
-        again = ctx(request, actor, form=form, item=item, version=version)
+        # The list state the user came from, carried through the form (and through a refusal) to after the save.
+        back = posted_back(formdata)
+        again = ctx(request, actor, form=form, item=item, version=version, back=back)
         if rerender or not form.validate():
             release(session)
             return Template("resource/form.html", context=again, status_code=200 if rerender else 422)
@@ -257,7 +290,7 @@ def make_router(resource: Resource) -> Router:
         except Conflict as conflict:
             return conflict_page(request, session, actor, form, conflict, formdata, _all_fields(resource), inline=False)
         flash(request, f"Saved {resource.describe(item)}.", category="success")
-        return Redirect(base, status_code=303)
+        return Redirect(back, status_code=303)
 
     # -- rows: show, inline edit, inline save, toggle ---------------------------
 
@@ -309,7 +342,7 @@ def make_router(resource: Resource) -> Router:
         if item is None:
             raise missing()
         if not is_htmx(request):
-            return Redirect(back_to_list(request), status_code=303)
+            return Redirect(safe_back(str(formdata.get("next") or ""), item_page=True) or back_to_list(request), status_code=303)
         return Template("resource/_row.html", context=ctx(request, actor, item=item))
 
     # -- delete ------------------------------------------------------------
@@ -317,8 +350,13 @@ def make_router(resource: Resource) -> Router:
     @get("/{item_id:int}/delete", name=f"{name}:confirm_delete", **read_only)
     def confirm_delete_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
         item = get_or_404(session, actor, item_id)
-        template = "resource/_delete_dialog.html" if is_htmx(request) else "resource/delete.html"
-        return Template(template, context=ctx(request, actor, item=item, back=back_to_list(request)))
+        refusal = cannot_delete(actor, item)
+        if refusal:
+            raise PermissionDeniedException(refusal)
+        # In the dialog, htmx posts the answer into the list's row; the page of its own posts a plain form.
+        dialog = is_htmx(request)
+        context = ctx(request, actor, item=item, back=came_from(request), dialog=dialog, body="resource/_delete_body.html", title=f"Delete {resource.describe(item)}")
+        return Template("_confirm_dialog.html" if dialog else "confirm.html", context=context)
 
     @post("/{item_id:int}/delete", name=f"{name}:delete")
     async def delete_view(
@@ -382,7 +420,8 @@ def make_router(resource: Resource) -> Router:
         if item is None and not events:
             raise missing()
         labels = field_labels(resource.store.bind(None, actor))
-        return Template("resource/history.html", context=ctx(request, actor, item=item, item_id=item_id, events=events, labels=labels))
+        context = ctx(request, actor, item=item, item_id=item_id, events=events, labels=labels, back=came_from(request))
+        return Template("resource/history.html", context=context)
 
     # -- bulk actions ----------------------------------------------------------
 
@@ -424,6 +463,7 @@ def make_router(resource: Resource) -> Router:
             export_view,
             new_view,
             create_view,
+            show_view,
             edit_view,
             save_view,
             row_view,

@@ -114,6 +114,11 @@ CUSTOMERS = Resource(
     describe=lambda c: c.display_name or f"Customer #{c.account_scoped_id}",
     default_sort="name",
     empty_hint="Add your first customer with “New customer”.",
+    facts=(
+        Column("account_scoped_id", "Number"),
+        Column("created_at", "Created", kind="datetime"),
+        Column("updated_at", "Last changed", kind="datetime"),
+    ),
     bulk_actions=(("favourite", "Favourite"), ("unfavourite", "Unfavourite"), ("delete", "Delete")),
     has_trash=True,
     has_history=True,

@@ -19,6 +19,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
 from app.admin.resource import Actor
+from app.admin.views import is_htmx
 from app.integrations import service
 from app.integrations.forms import AppForm
 from app.web.auth import provide_actor
@@ -82,6 +83,35 @@ def detail_view(session: NamedDependency[Session], actor: NamedDependency[Actor]
     return Template("integrations/detail.html", context=_context(actor, app=app, grants=grants))
 
 
+def _confirm(request: Request, actor: Actor, title: str, back: str, **extra: Any) -> Template:
+    """A revocation's confirmation: in the dialog that htmx opens, or on a page of its own."""
+    template = "_confirm_dialog.html" if is_htmx(request) else "confirm.html"
+    return Template(template, context=_context(actor, body="integrations/_revoke.html", title=title, back=back, **extra))
+
+
+@get("/{app_id:int}/revoke", name="integrations:confirm_revoke", sync_to_thread=True)
+def confirm_revoke_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int]) -> Response[Any]:
+    app = _app_or_404(session, actor, app_id)
+    if app.revoked_at is not None:
+        return Redirect(f"/integrations/{app.id}", status_code=303)
+    detail = f"/integrations/{app.id}"
+    back = detail if request.query_params.get("next") == detail else "/integrations"
+    live = len(service.grants(session, actor.account_id, app.id))
+    return _confirm(request, actor, f"Revoke {app.name}?", back, app=app, live=live)
+
+
+@get("/{app_id:int}/grants/{family:str}/revoke", name="integrations:confirm_revoke_grant", sync_to_thread=True)
+def confirm_revoke_grant_view(
+    request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int], family: FromPath[str]
+) -> Template:
+    app = _app_or_404(session, actor, app_id)
+    grants = service.grants(session, actor.account_id, app.id) if FAMILY.fullmatch(family) else []
+    grant = next((g for g in grants if g.family == family), None)
+    if grant is None:
+        raise NotFoundException("No such grant.")
+    return _confirm(request, actor, f"Revoke this grant of {app.name}?", f"/integrations/{app.id}", app=app, grant=grant)
+
+
 @post("/{app_id:int}/revoke", name="integrations:revoke", sync_to_thread=True)
 def revoke_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int]) -> Redirect:
     app = service.revoke_app(session, actor.account_id, app_id)
@@ -103,7 +133,15 @@ def make_router() -> Router:
     """The Integrations pages, for admins only (checked by provide_actor on every request)."""
     return Router(
         path="/integrations",
-        route_handlers=[list_view, create_view, detail_view, revoke_view, revoke_grant_view],
+        route_handlers=[
+            list_view,
+            create_view,
+            detail_view,
+            confirm_revoke_view,
+            revoke_view,
+            confirm_revoke_grant_view,
+            revoke_grant_view,
+        ],
         dependencies={"actor": Provide(provide_actor)},
         opt={"roles": ("admin",)},
         include_in_schema=False,

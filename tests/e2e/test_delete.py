@@ -7,7 +7,14 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import CustomerRef, Staff, get_customer, row, search_for
+from tests.e2e.conftest import (
+    CustomerRef,
+    Staff,
+    create_user,
+    get_customer,
+    row,
+    search_for,
+)
 
 
 @pytest.fixture
@@ -88,7 +95,7 @@ def test_deleting_without_javascript_uses_a_confirmation_page(no_js_page: Page, 
 
 def test_deleting_without_javascript_returns_to_the_search(no_js_page: Page, pair, token: str) -> None:
     page = no_js_page
-    doomed, _kept = pair
+    doomed, _ = pair
     page.goto(f"/customers?q={token}")
     row(page, doomed).get_by_role("link", name=f"Delete {doomed.name}").click()
     page.get_by_role("button", name="Delete").click()
@@ -105,3 +112,37 @@ def test_the_count_follows_a_deletion(logged_in_page: Page, pair, token: str) ->
     page.get_by_role("dialog", name=f"Delete {doomed.name}?").get_by_role("button", name="Delete").click()
     expect(page.locator("#messages")).to_contain_text(f"Deleted {doomed.name}")
     expect(page.locator("#count")).to_have_text(f"1 customer matching “{token}”", timeout=1000)
+
+
+def test_the_delete_page_of_its_own_works_with_javascript(logged_in_page: Page, pair, admin: Staff, token: str) -> None:
+    """Opened by its address (or from a customer's page), the confirmation has no list row to update: it posts a plain form."""
+    page = logged_in_page
+    doomed, kept = pair
+    page.goto(f"/customers/{doomed.id}/delete?next=%2Fcustomers%3Fq%3D{token}")
+    expect(page.get_by_role("heading", name=f"Delete {doomed.name}?")).to_be_visible()
+    page.get_by_role("button", name="Delete").click()
+
+    expect(page).to_have_url(re.compile(rf"/customers\?q={token}$"))
+    expect(page.locator("#messages")).to_contain_text(f"Deleted {doomed.name}")
+    expect(page.locator("#results tbody tr")).to_have_count(1)
+    assert get_customer(admin.account_id, doomed.id) is None
+    assert get_customer(admin.account_id, kept.id) is not None
+
+
+def test_the_delete_page_of_its_own_works_for_users_too(logged_in_page: Page, admin: Staff) -> None:
+    from sqlalchemy import select
+
+    from app.accounts.models import User
+    from app.db import session_scope
+
+    page = logged_in_page
+    other = create_user(admin, "staff")
+    with session_scope() as session:
+        other_id = session.scalar(select(User.id).where(User.email == other.email))
+    page.goto(f"/users/{other_id}/delete")
+    page.get_by_role("button", name="Delete").click()
+
+    expect(page).to_have_url(re.compile(r"/users$"))
+    expect(page.locator("#messages")).to_contain_text(f"Deleted {other.email}")
+    with session_scope() as session:
+        assert session.get(User, other_id) is None

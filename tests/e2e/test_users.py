@@ -7,7 +7,7 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import PASSWORD, Staff, log_in, row
+from tests.e2e.conftest import PASSWORD, Staff, create_user, log_in, row
 
 
 def user_id(page: Page, email: str) -> int:
@@ -51,7 +51,8 @@ def test_admin_lists_creates_edits_and_deletes_a_user(logged_in_page: Page, admi
     page.get_by_label("Name").fill("Nina Neumann")
     page.get_by_label("Role").select_option("admin")
     page.get_by_role("button", name="Save", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/users$"))
+    # Back on the list as it was: the search for the new user that the create led to.
+    expect(page).to_have_url(re.compile(r"/users\?q=new-[0-9a-f]+%40example\.com$"))
     expect(page.locator("#messages")).to_have_text(f"Saved {email}.")
     expect(row(page, new_id, "users").locator("td[data-label='Name']")).to_have_text("Nina Neumann")
     expect(row(page, new_id, "users").locator("td[data-label='Role']")).to_have_text("admin")
@@ -80,16 +81,23 @@ def test_a_taken_email_is_refused_next_to_the_field(logged_in_page: Page, admin:
     expect(page.locator("#email-error")).to_have_text(f"A user with the email {admin.email} exists already.")
 
 
-def test_an_admin_cannot_delete_themselves(logged_in_page: Page, admin: Staff) -> None:
+def test_an_admin_is_not_offered_to_delete_themselves(logged_in_page: Page, admin: Staff) -> None:
     page = logged_in_page
-    page.goto(f"/users?q={admin.email}")
+    other = create_user(admin, "staff")
+    page.goto("/users")
     me = user_id(page, admin.email)
-    row(page, me, "users").get_by_role("link", name=f"Delete {admin.email}").click()
-    page.get_by_role("dialog", name=f"Delete {admin.email}?").get_by_role("button", name="Delete").click()
+    expect(row(page, user_id(page, other.email), "users").get_by_role("link", name=f"Delete {other.email}")).to_be_visible()
+    expect(row(page, me, "users").get_by_role("link", name=f"Edit {admin.email}")).to_be_visible()
+    expect(row(page, me, "users").get_by_role("link", name=re.compile("^Delete"))).to_have_count(0)
 
-    expect(page.locator("#messages")).to_have_text("You cannot delete yourself.")
-    expect(page.get_by_role("dialog")).to_have_count(0)
-    expect(row(page, me, "users")).to_be_visible()
+    # Nor on one's own page, and the confirmation opened by its address refuses.
+    row(page, me, "users").get_by_role("link", name=admin.email, exact=True).click()
+    expect(page.get_by_role("heading", name=admin.email, level=1, exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Delete")).to_have_count(0)
+    response = page.goto(f"/users/{me}/delete")
+    assert response is not None and response.status == 403
+    expect(page.get_by_text("You cannot delete yourself.")).to_be_visible()
+    expect(page.get_by_role("button", name="Delete")).to_have_count(0)
 
 
 def test_staff_cannot_see_or_open_users(page: Page, staff: Staff) -> None:
