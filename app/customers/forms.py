@@ -227,6 +227,19 @@ class BirthdayField(Field):
             return self._shown(self.data)
         return ""
 
+    def display(self, value: datetime | str) -> str:
+        """A stored birthday (or its ISO 8601 text, as the history keeps it) to read: the date in the
+        account's time zone, with the time of day when there is one."""
+        try:
+            moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+            local = moment.astimezone(self._zone()) if moment.tzinfo else moment
+        except (TypeError, ValueError, OverflowError):
+            return str(value)
+        shown = f"{local.day:02}.{local.month:02}.{local.year:04}"
+        if local.time() == time():
+            return shown
+        return f"{shown} {local:%H:%M}" + (f":{local.second:02}" if local.second or local.microsecond else "")
+
 
 def _length(maximum: int) -> Length:
     return Length(max=maximum, message=f"At most {maximum} characters.")
@@ -274,7 +287,7 @@ class CustomerForm(Form):
     is_vip = StrictBooleanField("VIP")
     is_confirmed = StrictBooleanField("Confirmed")
     billing_address = FormField(AddressForm, "Billing address")
-    shipping_address = FieldList(FormField(AddressForm), "Shipping addresses")
+    shipping_address = FieldList(FormField(AddressForm, "Shipping address"), "Shipping addresses")
 
     def validate_channel(self, field: Field) -> None:
         if field.data is None:
