@@ -38,9 +38,12 @@ def signed_in(app):
 
 # -- what the API accepts --------------------------------------------------------
 
-# Any character but surrogates and the control characters the form refuses; line breaks and tabs
-# and Unicode's own spaces and separators weighted in, since browsers and parsers treat them apart.
-CHARACTERS = st.characters(exclude_categories=("Cs", "Cc")) | st.sampled_from("\t\n\r \u00a0\u2028\u2029\u0085\u200b\u3000")
+# Any character but surrogates and the control characters the form refuses (C1 controls included);
+# line breaks, tabs and Unicode's own spaces and separators weighted in, since browsers and parsers treat them apart.
+REFUSED = "".join(map(chr, [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]))
+CHARACTERS = st.characters(exclude_categories=("Cs",), exclude_characters=REFUSED) | st.sampled_from(
+    "\t\n\r \u00a0\u2028\u2029\u0085\u200b\u3000"
+)
 LETTERS = st.characters(categories=("L", "M"))
 
 
@@ -128,6 +131,11 @@ def customers() -> st.SearchStrategy[dict[str, Any]]:
         "is_confirmed": st.booleans(),
         "billing_address": st.none() | address(),
         "shipping_address": st.lists(address(), max_size=3),
+        # The flat form of the billing address, over the nested one where both are sent.
+        "address1": text(200),
+        "zipcode": text(20),
+        "city": name(100),
+        "country": _countries(),
     }
     names = {"first_name": name(100), "last_name": name(100)}
     v10 = st.fixed_dictionaries(names, optional={**common, "phone_number": PHONES})
