@@ -262,3 +262,52 @@ def test_the_form_parser_reads_what_chromium_would_submit() -> None:
     (form,) = forms(html)
     assert form.fields == [("a", "onetwothree"), ("e", "a@b.de"), ("d", ""), ("k", "on"), ("s", "X Y"), ("t", "first\nsecond\n")]
     assert form.submitted()[-1] == ("t", "first\r\nsecond\r\n")
+
+
+def _api_put_unchanged(client, account: SignedIn, customer_id: int) -> dict:
+    response = client.put(f"/api/customers/{customer_id}/", json={}, headers=account.bearer)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_save_that_changes_no_field_writes_nothing_even_where_derived_columns_are_stale(signed_in) -> None:
+    """The search text and sort name a save recomputes are not written when no field changed: no UPDATE,
+    so no new version (ETag) and no new updated_at, whatever wrote them before (a bulk load, an older release)."""
+    from sqlalchemy import update
+
+    from app.customers.models import Customer
+    from app.db import session_scope
+
+    client, accounts = signed_in
+    account = accounts[0]
+    customer_id = _create(client, account, "10", {"first_name": "Olga", "last_name": "Krause", "email": "olga@example.com"})
+    with session_scope() as session:
+        session.execute(update(Customer).where(Customer.id == customer_id).values(sort_name="stale", search_text="stale"))
+    before = _state(client, account, customer_id)
+
+    save_unchanged(client, account, customer_id)
+    _api_put_unchanged(client, account, customer_id)
+
+    assert _state(client, account, customer_id) == before
+
+
+def test_a_customer_without_a_billing_address_saved_unchanged_still_has_none(signed_in) -> None:
+    """A save that changes nothing does not make the billing address a customer lacks (rows from before
+    every customer got one): the answer shows none, none is stored, nothing is recorded."""
+    from sqlalchemy import delete
+
+    from app.customers.models import BILLING, Address
+    from app.db import session_scope
+
+    client, accounts = signed_in
+    account = accounts[1]
+    customer_id = _create(client, account, "10", {"first_name": "Ben", "last_name": "Vogel"})
+    with session_scope() as session:
+        session.execute(delete(Address).where(Address.customer_id == customer_id, Address.kind == BILLING))
+    before = _state(client, account, customer_id)
+    assert json.loads(before[0])["billing_address"] is None
+
+    assert _api_put_unchanged(client, account, customer_id)["billing_address"] is None
+    save_unchanged(client, account, customer_id)
+
+    assert _state(client, account, customer_id) == before
