@@ -25,6 +25,7 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Stream, Template
 from sqlalchemy.orm import Session
 
+from app.admin.changes import rows as change_rows
 from app.admin.resource import Actor, Conflict, Invalid, ListQuery, Resource
 from app.db import get_engine, reads_only, session_scope
 from app.web.auth import provide_actor, safe_next
@@ -419,9 +420,9 @@ def make_router(resource: Resource) -> Router:
         events = resource.store.history(session, actor, item_id)
         if item is None and not events:
             raise missing()
-        labels = field_labels(resource.store.bind(None, actor))
-        context = ctx(request, actor, item=item, item_id=item_id, events=events, labels=labels, back=came_from(request))
-        return Template("resource/history.html", context=context)
+        form = resource.store.bind(None, actor)  # the labels and the way each field shows a value
+        entries = [(event, change_rows(form, event.changes or {}, created=event.action == "create")) for event in events]
+        return Template("resource/history.html", context=ctx(request, actor, item=item, item_id=item_id, entries=entries, back=came_from(request)))
 
     # -- bulk actions ----------------------------------------------------------
 
@@ -564,17 +565,6 @@ def differences(yours: Any, saved: Any, names) -> list[tuple[str, str, str]]:
         elif _shown(mine) != _shown(theirs):
             rows.append((str(mine.label.text), _shown(mine), _shown(theirs)))
     return rows
-
-
-def field_labels(form: Any, prefix: str = "", label_prefix: str = "") -> dict[str, str]:
-    """Dotted field path -> label, for showing history."""
-    labels: dict[str, str] = {}
-    for name, field in form._fields.items():
-        if field.type == "FormField":
-            labels.update(field_labels(field.form, f"{prefix}{name}.", f"{label_prefix}{field.label.text}: "))
-        elif field.type != "FieldList":
-            labels[f"{prefix}{name}"] = f"{label_prefix}{field.label.text}"
-    return labels
 
 
 def _attach(form: Any, exc: Invalid) -> None:

@@ -49,6 +49,15 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+def _lf(value: Any) -> Any:
+    """Line breaks as LF: a browser posts a textarea's line breaks as CRLF, and its HTML parser
+    reads a CR on the page as LF, so only LF comes back as it was sent."""
+    return LINE_BREAK.sub("\n", value) if isinstance(value, str) else value
+
+
+LINE_BREAK = re.compile(r"\r\n?")
+
+
 def no_control_characters(form, field) -> None:
     """Text may hold line breaks and tabs, but no NUL or other control characters."""
     if isinstance(field.data, str) and CONTROL.search(field.data):
@@ -58,15 +67,21 @@ def no_control_characters(form, field) -> None:
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def single_line(form, field) -> None:
+    """A one-line field holds no line break: a browser's text input drops them, so it could not show or keep one."""
+    if isinstance(field.data, str) and ("\n" in field.data or "\r" in field.data):
+        raise ValidationError("Must be a single line.")
+
+
 class TextField(StringField):
-    """A trimmed string that is never None, without control characters."""
+    """A trimmed single line that is never None, without control characters."""
 
     widget = TextInput()
 
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("default", "")
         kwargs.setdefault("filters", (_strip,))
-        super().__init__(label, [no_control_characters, *(validators or [])], **kwargs)
+        super().__init__(label, [no_control_characters, single_line, *(validators or [])], **kwargs)
 
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)
@@ -157,7 +172,13 @@ class CountryField(SelectField):
 
 
 class BirthdayField(Field):
-    """An ISO 8601 date or date-time; a bare date means midnight in the account's time zone."""
+    """An ISO 8601 date or date-time; a bare date means midnight in the account's time zone.
+
+    The page shows a birthday as its date in the account's time zone. That date, posted
+    back, keeps the stored birthday (its time of day included), so that a form saved
+    unchanged changes nothing; any other date is midnight of that date. The stored value
+    comes in as the field's object data (``CustomerForm.bind``).
+    """
 
     widget = DateInput()
 
@@ -186,6 +207,12 @@ class BirthdayField(Field):
                 self.data = parsed.astimezone(timezone.utc)
         except (ValueError, OverflowError):
             self._invalid = True
+            return
+        if isinstance(self.object_data, datetime) and self.raw == self._shown(self.object_data):
+            self.data = self.object_data
+
+    def _shown(self, value: datetime) -> str:
+        return value.astimezone(self._zone()).date().isoformat()
 
     def pre_validate(self, form):
         if self._invalid:
@@ -197,8 +224,21 @@ class BirthdayField(Field):
         if self.raw and self._invalid:
             return self.raw
         if isinstance(self.data, datetime):
-            return self.data.astimezone(self._zone()).date().isoformat()
+            return self._shown(self.data)
         return ""
+
+    def display(self, value: datetime | str) -> str:
+        """A stored birthday (or its ISO 8601 text, as the history keeps it) to read: the date in the
+        account's time zone, with the time of day when there is one."""
+        try:
+            moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+            local = moment.astimezone(self._zone()) if moment.tzinfo else moment
+        except (TypeError, ValueError, OverflowError):
+            return str(value)
+        shown = f"{local.day:02}.{local.month:02}.{local.year:04}"
+        if local.time() == time():
+            return shown
+        return f"{shown} {local:%H:%M}" + (f":{local.second:02}" if local.second or local.microsecond else "")
 
 
 def _length(maximum: int) -> Length:
@@ -238,7 +278,7 @@ class CustomerForm(Form):
     phone_type = TextField("Phone type", [_length(20)], default="normal")
     country_code = TextField("Phone country code", [_length(8), Regexp(r"^\+?[0-9]*$", message="Digits only, such as 49.")])
     birthday = BirthdayField("Birthday")
-    note = TextAreaField("Note", [no_control_characters, _length(5000)], default="", filters=(_strip, lambda v: v or ""), widget=TextArea())
+    note = TextAreaField("Note", [no_control_characters, _length(5000)], default="", filters=(_lf, _strip, lambda v: v or ""), widget=TextArea())
     tax_number = TextField("VAT ID", [_length(40)])
     channel = IntegerField("Channel", default=1, widget=NumberInput())
     email_marketing_agreed = StrictBooleanField("Agreed to marketing emails")
@@ -247,7 +287,7 @@ class CustomerForm(Form):
     is_vip = StrictBooleanField("VIP")
     is_confirmed = StrictBooleanField("Confirmed")
     billing_address = FormField(AddressForm, "Billing address")
-    shipping_address = FieldList(FormField(AddressForm), "Shipping addresses")
+    shipping_address = FieldList(FormField(AddressForm, "Shipping address"), "Shipping addresses")
 
     def validate_channel(self, field: Field) -> None:
         if field.data is None:
@@ -294,7 +334,7 @@ class CustomerForm(Form):
         if customer is None:
             return cls(formdata or MultiDict(), meta=meta)
         merged = overlay(stored_formdata(customer, timezone), formdata or MultiDict(), replace or ())
-        return cls(merged, meta=meta)
+        return cls(merged, meta=meta, birthday=customer.birthday)
 
     def errors_by_path(self) -> dict[str, list[str]]:
         """Every error keyed by its dotted path: ``billing_address.zipcode``."""

@@ -68,6 +68,7 @@ def _flat(data: dict[str, Any]) -> dict[str, Any]:
         if name == "billing_address":
             flat.update({f"billing_address.{k}": v for k, v in value.items()})
         elif name == "shipping_address":
+            flat[name] = len(value)  # how many: an address added or removed shows even when it holds nothing
             for index, entry in enumerate(value):
                 flat.update({f"shipping_address.{index}.{k}": v for k, v in entry.items()})
         else:
@@ -75,10 +76,20 @@ def _flat(data: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Equal values, or both empty: a field of an address added or removed that holds nothing
+    did not change (None there, "" here)."""
+    return a == b or (a in (None, "") and b in (None, ""))
+
+
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
-    """{field: [old, new]} for every field that differs (dotted paths for addresses)."""
+    """{field: [old, new]} for every field that differs: dotted paths for the addresses' fields
+    (``billing_address.city``, ``shipping_address.1.zipcode``), and ``shipping_address`` for
+    their number when it changes."""
     old, new = _flat(before), _flat(after)
-    return {k: [old.get(k), new.get(k)] for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)}
+    old.setdefault("shipping_address", 0)
+    new.setdefault("shipping_address", 0)
+    return {k: [old.get(k), new.get(k)] for k in sorted(old.keys() | new.keys()) if not _same(old.get(k), new.get(k))}
 
 
 def record(session: Session, customer_id: int, account_id: int, action: str, who: Who, changes: dict[str, Any]) -> None:

@@ -397,7 +397,9 @@ def update_customer(
     """Apply validated form data to a customer read with ``get_for_update``.
 
     With ``expected_version``, refuse (VersionConflict) if someone changed the
-    customer since; nothing is written then.
+    customer since; nothing is written then. Data that changes no field writes
+    nothing either (no version, no ``updated_at``, no history event): a form
+    saved unchanged, from either face, leaves the customer as it was.
     """
     _check_version(customer, expected_version)
     before = history.snapshot(customer)
@@ -405,7 +407,12 @@ def update_customer(
     _apply(customer, data)
     changes = history.diff(before, history.snapshot(customer))
     if not changes:
-        session.commit()
+        # Not even what _apply recomputed (search text, sort name) is flushed: the customer is
+        # detached as it is (equal to what is stored) and the transaction ends without a write.
+        for address in [a for a in customer.addresses if a.id is None]:
+            customer.addresses.remove(address)  # a billing address made for one that was missing: not stored
+        session.expunge(customer)
+        session.rollback()
         return customer
     customer.updated_at = utcnow()
     history.record(session, customer.id, customer.account_id, "update", who, changes)

@@ -1,4 +1,5 @@
-"""Small tools of the concurrency tests: start threads together, read forms, read the database."""
+"""Small tools of the concurrency tests: start threads together, read the database
+(the forms of a page are read by tests/htmlforms.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from html.parser import HTMLParser
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -28,101 +28,6 @@ def together(count: int, work: Callable[[int, threading.Barrier], T], timeout: f
 def etag_version(etag: str) -> int:
     """The version in an ETag ``"<id>-<version>"``."""
     return int(etag.strip('"').rsplit("-", 1)[1])
-
-
-class Form:
-    def __init__(self, action: str, method: str, classes: str) -> None:
-        self.action = action
-        self.method = method
-        self.classes = classes
-        self.fields: list[tuple[str, str]] = []
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        return next((v for k, v in self.fields if k == name), default)
-
-    def set(self, name: str, value: str) -> None:
-        """Replace every value of ``name`` by one (a checkbox: "y" ticks it, "" unticks it)."""
-        self.fields = [(k, v) for k, v in self.fields if k != name]
-        if value != "":
-            self.fields.append((name, value))
-
-    def data(self) -> dict[str, list[str]]:
-        """The fields as httpx's ``data=`` takes them (repeated names kept)."""
-        out: dict[str, list[str]] = {}
-        for name, value in self.fields:
-            out.setdefault(name, []).append(value)
-        return out
-
-
-class _FormParser(HTMLParser):
-    """Every form of a page with what a browser would submit (no buttons)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.forms: list[Form] = []
-        self._form: Form | None = None
-        self._select: str | None = None
-        self._select_value: str | None = None
-        self._select_first: str | None = None
-        self._option_value: str | None = None
-        self._textarea: str | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: (v or "") for k, v in attrs}
-        if tag == "form":
-            self._form = Form(a.get("action", ""), a.get("method", "get").lower(), a.get("class", ""))
-            self.forms.append(self._form)
-        if self._form is None:
-            return
-        name = a.get("name")
-        if tag == "input" and name:
-            kind = a.get("type", "text").lower()
-            if kind in ("submit", "button", "image", "reset"):
-                return
-            if kind in ("checkbox", "radio") and "checked" not in a:
-                return
-            self._form.fields.append((name, a.get("value", "on" if kind in ("checkbox", "radio") else "")))
-        elif tag == "select" and name:
-            self._select, self._select_value, self._select_first = name, None, None
-        elif tag == "option" and self._select is not None:
-            value = a.get("value", "")
-            if self._select_first is None:
-                self._select_first = value
-            if "selected" in a:
-                self._select_value = value
-        elif tag == "textarea" and name:
-            self._textarea, self._text = name, []
-
-    def handle_data(self, data: str) -> None:
-        if self._textarea is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "select" and self._select is not None and self._form is not None:
-            value = self._select_value if self._select_value is not None else (self._select_first or "")
-            self._form.fields.append((self._select, value))
-            self._select = None
-        elif tag == "textarea" and self._textarea is not None and self._form is not None:
-            text = "".join(self._text)
-            self._form.fields.append((self._textarea, text.removeprefix("\n")))
-            self._textarea = None
-        elif tag == "form":
-            self._form = None
-
-
-def forms(html: str) -> list[Form]:
-    parser = _FormParser()
-    parser.feed(html)
-    parser.close()
-    return parser.forms
-
-
-def form_to(html: str, action: str) -> Form:
-    """The form of a page that posts to ``action``."""
-    found = [f for f in forms(html) if f.action == action and f.method == "post"]
-    assert found, f"no form posting to {action} in:\n{html[:2000]}"
-    return found[0]
 
 
 # -- the database, read directly ----------------------------------------------------

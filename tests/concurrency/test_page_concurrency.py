@@ -11,11 +11,11 @@ import httpx
 
 from tests.concurrency.helpers import (
     counters_agree,
-    form_to,
     stored,
     together,
     trashed,
 )
+from tests.htmlforms import form_to
 
 HTMX = {"HX-Request": "true"}
 CONFLICT = "was changed meanwhile"

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import CustomerRef, Staff, get_customer, row, section
+from tests.e2e.conftest import CustomerRef, Staff, get_customer, row, search_for, section
 
 
 @pytest.fixture
@@ -142,3 +142,40 @@ def test_after_creating_a_company_with_a_short_word_the_list_shows_it(logged_in_
 
     expect(page.locator("#messages")).to_have_text(f"Created {token} AG.")
     expect(page.locator("#results tbody tr")).to_have_count(1)
+
+
+def _events(account_id: int, customer_id: int) -> int:
+    from app.customers import history
+    from app.db import session_scope
+
+    with session_scope() as session:
+        return len(history.events(session, account_id, customer_id))
+
+
+def test_saving_the_full_form_and_the_row_unchanged_changes_nothing(logged_in_page: Page, add_customer, admin: Staff, token: str) -> None:
+    """In Chromium itself: a birthday with a time of day, a note with line breaks, Unicode names and a
+    shipping address survive both saves as they were, and no change is recorded."""
+    page = logged_in_page
+    customer = add_customer(
+        first_name="Zoë", last_name=token, birthday="1985-04-30T10:49:52Z", note="Line one\r\nline two\rthree",
+        email="zoe@example.com", phone_number="+49 (30) 765-43.21", address1="Straße des 17. Juni 1", city="Berlin", country="DE",
+        **{"shipping_address-0-city": "Bremen", "shipping_address-0-country": "AT"},
+    )
+    before = get_customer(admin.account_id, customer.id)
+
+    page.goto(f"/customers/{customer.id}/edit")
+    expect(page.get_by_label("Birthday")).to_have_value("1985-04-30")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#messages")).to_have_text(f"Saved {customer.name}.")
+
+    search_for(page, token)
+    row(page, customer).get_by_role("link", name=f"Edit {customer.name}").click()
+    form = row(page, customer).get_by_role("form", name=f"Edit {customer.name}")
+    expect(form.get_by_label("First name")).to_be_focused()
+    form.get_by_role("button", name="Save").click()
+    expect(row(page, customer)).to_have_class("saved")
+
+    after = get_customer(admin.account_id, customer.id)
+    assert (after.version, after.updated_at, after.birthday, after.note) == (before.version, before.updated_at, before.birthday, "Line one\nline two\nthree")
+    assert [(a.kind, a.city, a.country) for a in after.addresses] == [(a.kind, a.city, a.country) for a in before.addresses]
+    assert _events(admin.account_id, customer.id) == 1  # its create

@@ -63,6 +63,12 @@ CASES = [
         {**NAMES, "shipping_address": [{"city": "y" * 101}]},
         {"shipping_address.0.city"},
     ),
+    Case(
+        "line-break-in-a-one-line-field",
+        [*NAMES_FORM, ("company", "Müller\nGmbH"), ("billing_address-address1", "Weg 1\rHof")],
+        {**NAMES, "company": "Müller\nGmbH", "billing_address": {"address1": "Weg 1\rHof"}},
+        {"company", "billing_address.address1"},
+    ),
     Case("channel-0", [*NAMES_FORM, ("channel", "0")], {**NAMES, "channel": 0}, {"channel"}),
     Case("phone-with-letters", [*NAMES_FORM, ("phone_number", "030 CALL ME")], {**NAMES, "phone_number": "030 CALL ME"}, {"phone_number"}),
     Case(
@@ -158,3 +164,36 @@ def test_form_and_api_store_the_same_country_code(client, shop):
     created = client.post("/api/customers/", json={"company": "C", "billing_address": {"country": "Deutschland"}}, headers=shop.headers).json()
 
     assert form.cleaned()["billing_address"]["country"] == created["billing_address"]["country"] == "DE"
+
+
+def test_both_faces_store_a_notes_line_breaks_as_lf(client, shop):
+    """A browser posts a textarea's line breaks as CRLF and reads a CR on the page as LF: only LF survives a round trip."""
+    form = CustomerForm.bind(MultiDict([*NAMES_FORM, ("note", "one\r\ntwo\rthree\nfour")]), timezone="Europe/Berlin")
+    assert form.validate()
+
+    created = client.post("/api/customers/", json={**NAMES, "note": "one\r\ntwo\rthree\nfour"}, headers=shop.headers).json()
+
+    assert form.cleaned()["note"] == created["note"] == "one\ntwo\nthree\nfour"
+
+
+def test_a_birthday_posted_back_as_the_date_shown_keeps_its_time(client, shop):
+    """The page shows a birthday as its date in the account's time zone; that date sent back changes nothing,
+    on either face; another date is midnight of that date there."""
+    from app.customers import service
+    from app.db import session_scope
+
+    created = client.post("/api/customers/", json={**NAMES, "birthday": "1985-04-30T10:49:52Z"}, headers=shop.headers).json()
+    with session_scope() as session:
+        customer = service.get(session, shop.id, created["id"])
+        form = CustomerForm.bind(MultiDict([("birthday", "1985-04-30")]), timezone="Europe/Berlin", customer=customer)
+        assert form.validate()
+        assert form.cleaned()["birthday"] == customer.birthday
+        moved = CustomerForm.bind(MultiDict([("birthday", "1985-05-01")]), timezone="Europe/Berlin", customer=customer)
+        assert moved.validate()
+        assert moved.cleaned()["birthday"].isoformat() == "1985-04-30T22:00:00+00:00"
+
+    url = f"/api/customers/{created['id']}/"
+    same = client.put(url, json={"birthday": "1985-04-30"}, headers=shop.headers).json()
+    assert same["birthday"] == created["birthday"] == "1985-04-30T12:49:52+02:00"
+    other = client.put(url, json={"birthday": "1985-05-01"}, headers=shop.headers).json()
+    assert other["birthday"] == "1985-05-01T00:00:00+02:00"
