@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -93,16 +94,17 @@ def login_submit(
     target = safe_next(str(data.get("next", "")))
     address = request.client.host if request.client else "unknown"
     context = {"next": target, "email": email}
-    wait = throttle.blocked_for(session, email, address)
-    if wait is not None:
-        minutes = max(1, round(wait.total_seconds() / 60))
+    # Counted before the password is checked, in the step that checks the lock: concurrent
+    # attempts can never check more passwords than the lock allows.
+    attempt = throttle.attempt(session, email, address)
+    if isinstance(attempt, timedelta):
+        minutes = max(1, round(attempt.total_seconds() / 60))
         message = f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
         return Template("auth/login.html", context={**context, "error": message}, status_code=429)
     user = accounts.authenticate(session, email, password) if email and password else None
     if user is None:
-        throttle.record_failure(session, email, address)
         return Template("auth/login.html", context={**context, "error": FAILED}, status_code=400)
-    throttle.clear(session, email)
+    throttle.succeeded(session, email, attempt)
     request.clear_session()
     request.set_session({"user_id": user.id})
     return Redirect(target, status_code=303)
