@@ -9,13 +9,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.base import Base, UTCDateTime, utcnow
 
+KEY_LENGTH = 128  # the store's namespace and the session id (64 characters)
+
 
 class WebSession(Base):
     """Server-side session data, keyed by the id in the session cookie."""
 
     __tablename__ = "web_sessions"
 
-    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
     value: Mapped[bytes] = mapped_column(LargeBinary)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
 
