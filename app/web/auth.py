@@ -121,6 +121,7 @@ def login_submit(
         return Template("auth/login.html", context={**context, "error": message}, status_code=429)
     user = accounts.authenticate(session, email, password) if email and password else None
     if user is None:
+        throttle.failed(session, attempt)
         return Template("auth/login.html", context={**context, "error": FAILED}, status_code=400)
     throttle.succeeded(session, email, attempt)
     start_session(request, user)

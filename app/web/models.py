@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, LargeBinary, String
+from sqlalchemy import Boolean, Index, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.base import Base, UTCDateTime, utcnow
@@ -23,12 +23,14 @@ class WebSession(Base):
 
 
 class LoginFailure(Base):
-    """A failed sign-in, counted per email and per client address to slow guessing down."""
+    """A failed sign-in, counted per email and per client address to slow guessing down; counted
+    before the password is checked, ``pending`` until that check has failed."""
 
     __tablename__ = "login_failures"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(300))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)

@@ -1,4 +1,4 @@
-"""ids never reused, sessions bound to their user, account and epoch
+"""ids never reused, sessions bound to their user, account and epoch, sign-in attempts pending
 
 Revision ID: 0008
 Revises: 0007
@@ -41,10 +41,14 @@ def upgrade() -> None:
         batch.drop_constraint("uq_users_email", type_="unique")
         batch.create_unique_constraint("uq_users_account_id_email", ["account_id", "email"])
         batch.create_index("ix_users_email", ["email"], unique=False)
+    with op.batch_alter_table("login_failures") as batch:
+        batch.add_column(sa.Column("pending", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
     sqlite = _sqlite()
+    with op.batch_alter_table("login_failures") as batch:
+        batch.drop_column("pending")
     kwargs = {"recreate": "always", "table_kwargs": {"sqlite_autoincrement": False}} if sqlite else {}
     # Fails if one email is now used in two accounts: that cannot be undone without choosing a user to drop.
     with op.batch_alter_table("users", **kwargs) as batch:
