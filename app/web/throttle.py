@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.base import utcnow
@@ -79,7 +79,9 @@ def failed(session: Session, counted: list[int]) -> None:
 
 
 def succeeded(session: Session, email: str, counted: list[int]) -> None:
-    """A successful sign-in clears the email's failures and takes back its own count for the address."""
+    """A successful sign-in clears the email's failures and takes back its own count for the address
+    (the attempts still being checked keep theirs)."""
     begin_write(session)
-    session.execute(delete(LoginFailure).where(or_(LoginFailure.key == _keys(email, "")[0], LoginFailure.id.in_(counted))))
+    settled = and_(LoginFailure.key == _keys(email, "")[0], LoginFailure.pending.is_(False))
+    session.execute(delete(LoginFailure).where(or_(settled, LoginFailure.id.in_(counted))))
     session.commit()
