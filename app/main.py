@@ -132,6 +132,7 @@ def create_app() -> Litestar:
             auth.login_page,
             auth.login_submit,
             auth.logout,
+            auth.logout_everywhere,
             auth.home,
             make_router(CUSTOMERS),
             make_router(USERS),

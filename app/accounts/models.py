@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.base import Base, UTCDateTime, utcnow
@@ -26,17 +26,26 @@ class Account(Base):
     customers_revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    # Ids that sessions, tokens and grants refer to are never handed out again (a sequence on PostgreSQL).
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
 
 class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # Unique within an account only: an admin learns nothing about other accounts' users.
+    email: Mapped[str] = mapped_column(String(254), index=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default="admin")
+    # Raised to end every session of the user at once (sign out everywhere, a new password or role):
+    # a session holds the value it was issued with and is refused once they differ.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("account_id", "email"), {"sqlite_autoincrement": True})
 
 
 class ApiToken(Base):
@@ -52,7 +61,7 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
-    __table_args__ = (Index("ix_api_tokens_account_id", "account_id"),)
+    __table_args__ = (Index("ix_api_tokens_account_id", "account_id"), {"sqlite_autoincrement": True})
 
     @property
     def scope_set(self) -> frozenset[str]:

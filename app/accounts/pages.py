@@ -12,6 +12,7 @@ from app.accounts.forms import UserForm
 from app.accounts.models import User
 from app.admin.resource import Actor, Column, Invalid, ListQuery, Resource, Section
 from app.paging import Page
+from app.web.store import ask_new_id
 
 SORTS = {"email": User.email, "name": User.name, "role": User.role}
 
@@ -66,13 +67,19 @@ class UserStore:
     def update(self, session: Session, actor: Actor, item: User, form: UserForm, expected_version: int | None = None) -> User:
         if item.id == actor.user_id and form.role.data != "admin":
             raise Invalid("role", "You cannot take the admin role from yourself.")
-        taken = session.scalar(select(User.id).where(User.email == form.email.data, User.id != item.id))
-        if taken is not None:
+        if accounts.email_taken(session, actor.account_id, form.email.data, other_than=item.id):
             raise Invalid("email", f"A user with the email {form.email.data} exists already.")
+        # A new password or role ends every session of the user; the admin's own goes on under a new id.
+        ends_sessions = bool(form.password.data) or form.role.data != item.role
         item.email, item.name, item.role = form.email.data, form.name.data, form.role.data
         if form.password.data:
             item.password_hash = accounts.hash_password(form.password.data)
+        if ends_sessions:
+            item.session_epoch = User.session_epoch + 1
         session.commit()
+        if ends_sessions and item.id == actor.user_id and actor.session is not None:
+            actor.session["epoch"] = item.session_epoch  # read back after the commit
+            ask_new_id(actor.session)
         return item
 
     def delete(self, session: Session, actor: Actor, item_id: int) -> bool:

@@ -7,7 +7,7 @@ A new resource needs a description, a form and a store; no templates.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -82,6 +82,8 @@ class Actor:
     timezone: str
     role: str
     email: str
+    # The signed-in session's data, for a store that changes what the session may do (app/web/store.py's ask_new_id).
+    session: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def who(self) -> Who:

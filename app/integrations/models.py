@@ -24,6 +24,8 @@ class OAuthApp(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
     @property
     def scope_list(self) -> list[str]:
         return self.scopes.split()
@@ -51,4 +53,5 @@ class OAuthToken(Base):
     __table_args__ = (
         Index("ix_oauth_tokens_app_id_family", "app_id", "family"),
         Index("ix_oauth_tokens_account_id", "account_id"),
+        {"sqlite_autoincrement": True},
     )

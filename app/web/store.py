@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from anyio import to_thread
 from litestar.connection import ASGIConnection
-from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.middleware.session.server_side import (
+    ServerSideSessionBackend,
+    ServerSideSessionConfig,
+)
 from litestar.stores.base import NamespacedStore
-from litestar.types import Empty, EmptyType, Message
-from sqlalchemy import bindparam, delete, select, update
+from litestar.types import Empty, Message, ScopeSession
+from litestar.utils.dataclass import extract_dataclass_items
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 
 from app.async_reads import PoolReads, SyncReads
 from app.base import utcnow
 from app.db import ephemeral_write, read_connection, upsert
-from app.web.models import WebSession
+from app.web.models import KEY_LENGTH, WebSession
 
-TABLE = WebSession.__table__
+TABLE = cast(Table, WebSession.__table__)
 MEMO_SIZE = 10_000
 # Built once: every back-office request runs it.
 _READ = select(TABLE.c.value, TABLE.c.expires_at).where(TABLE.c.key == bindparam("key"))
@@ -76,6 +82,17 @@ class DatabaseStore(NamespacedStore):
                        {"value": lambda new: new.value, "expires_at": lambda new: new.expires_at})
             )
 
+    def _insert(self, key: str, value: bytes, expires_in) -> None:
+        with ephemeral_write() as conn:
+            conn.execute(insert(TABLE).values(key=self._key(key), value=value, expires_at=_expiry(expires_in)))
+
+    def _update(self, key: str, value: bytes, expires_in) -> bool:
+        with ephemeral_write() as conn:
+            changed = conn.execute(
+                update(TABLE).where(TABLE.c.key == self._key(key)).values(value=value, expires_at=_expiry(expires_in))
+            )
+            return changed.rowcount > 0
+
     def _row(self, full_key: str):
         with read_connection() as conn:
             return conn.execute(_READ, {"key": full_key}).first()
@@ -116,7 +133,7 @@ class DatabaseStore(NamespacedStore):
             expires_at = conn.scalar(select(TABLE.c.expires_at).where(TABLE.c.key == self._key(key)))
         if expires_at is None:
             return None
-        return max(0, int((expires_at - datetime.now(timezone.utc)).total_seconds()))
+        return max(0, int((expires_at - datetime.now(UTC)).total_seconds()))
 
     def purge_expired(self) -> int:
         with ephemeral_write() as conn:
@@ -129,10 +146,24 @@ class DatabaseStore(NamespacedStore):
         if not self._unchanged(key, data, expires_in):  # most requests: no write, no thread
             await to_thread.run_sync(self._set, key, data, expires_in)
 
+    async def insert(self, key: str, value: bytes, expires_in: int | timedelta | None = None) -> None:
+        """A new session: its id was just made, so no row can hold it yet."""
+        await to_thread.run_sync(self._insert, key, value, expires_in)
+
+    async def update(self, key: str, value: bytes, expires_in: int | timedelta | None = None) -> bool:
+        """A session read at the start of the request, handed back: written only if it changed, and
+        only as an UPDATE, so that a session ended meanwhile (signed out, on another request) stays
+        ended. Whether the session still exists (an unchanged one: as read)."""
+        if self._unchanged(key, value, expires_in):  # most requests: no write, no thread
+            return True
+        return await to_thread.run_sync(self._update, key, value, expires_in)
+
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         # The read on the event loop (app/async_reads.py), or in a thread outside a running app;
         # a write, if the session expired or is renewed, in a thread.
         full = self._key(key)
+        if len(full) > KEY_LENGTH:
+            return None
         if self.reads is None:
             row = await to_thread.run_sync(self._row, full)
         else:
@@ -154,17 +185,84 @@ class DatabaseStore(NamespacedStore):
         return await to_thread.run_sync(self._expires_in, key)
 
 
-class SessionBackend(ServerSideSessionBackend):
-    """Litestar's server-side sessions, except that a visitor with no session who leaves
-    none (an anonymous page view: the sign-in form, a redirect to it) gets neither a row
-    nor a cookie. Litestar would store an empty session for every such request."""
+SESSION_ID_BYTES = 32
+_ISSUED = re.compile(f"[0-9a-f]{{{2 * SESSION_ID_BYTES}}}")  # what generate_session_id makes
+NEW_ID = "_new_id"
+_LOADED = "session_loaded"  # the id of the session read at the start of the request (connection state)
 
-    async def store_in_message(self, scope_session: dict[str, Any] | EmptyType, message: Message, connection: ASGIConnection) -> None:
-        if scope_session is not Empty and not scope_session and self.config.key not in connection.cookies:
+
+def ask_new_id(session: dict[str, Any]) -> None:
+    """Hand ``session`` back under a new id at the end of this request; the old id ends. For a change
+    of what the session may do (a new password, a new role), as a sign-in does."""
+    session[NEW_ID] = True
+
+
+class SessionBackend(ServerSideSessionBackend):
+    """Litestar's server-side sessions, with these differences:
+
+    - Only an id this server issued is ever used: a cookie value that is not of the form
+      ``generate_session_id`` makes (any length, any character) is not even looked up, and one
+      that names no stored session is not adopted. Such a visitor is anonymous, and a session
+      started for them gets a new id.
+    - A new id at every sign-in (``Request.clear_session`` then ``set_session``) and when a
+      handler asks for one (``ask_new_id``); the old row is deleted.
+    - A session read at the start of a request is handed back with an UPDATE only (and not at
+      all if unchanged): a request in flight while its session ends (sign out) cannot bring
+      it back.
+    - A visitor with no session who leaves none (an anonymous page view: the sign-in form, a
+      redirect to it) gets neither a row nor a cookie. Litestar would store an empty session
+      for every such request.
+    """
+
+    def _cookie_id(self, connection: ASGIConnection) -> str | None:
+        value = connection.cookies.get(self.config.key)
+        return value if value and _ISSUED.fullmatch(value) else None
+
+    async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
+        session_id = self._cookie_id(connection)
+        if session_id is not None:
+            data = await self.get(session_id, store=self.config.get_store_from_app(connection.scope["app"]))
+            if data is not None:
+                connection.state[_LOADED] = session_id
+                return self.deserialize_data(data)
+        return {}
+
+    def get_session_id(self, connection: ASGIConnection) -> str:
+        """The id of the session read at the start of the request, or Empty (kept in the connection
+        state, where ``Request.clear_session`` empties it): never a cookie's value as such."""
+        return connection.state.get(_LOADED, Empty)  # type: ignore[return-value]
+
+    async def store_in_message(self, scope_session: ScopeSession, message: Message, connection: ASGIConnection) -> None:
+        store = self.config.get_store_from_app(connection.scope["app"])
+        headers = MutableScopeHeaders.from_message(message)
+        loaded: str | None = connection.state.get(_LOADED)
+        current = connection.get_session_id()  # the loaded id, or None once cleared (sign-in, sign-out)
+        expires_in = int(self.config.max_age)
+
+        if scope_session is Empty or not scope_session:
+            if loaded is not None:
+                await self.delete(loaded, store=store)
+            if self.config.key in connection.cookies:
+                headers.add("Set-Cookie", self._cookie("null", expires=0))
             return
-        await super().store_in_message(scope_session, message, connection)
+        new_id = isinstance(scope_session, dict) and bool(scope_session.pop(NEW_ID, False))
+        data = self.serialize_data(scope_session, connection.scope)
+        if current is not None and not new_id:
+            kept = await store.update(current, data, expires_in=expires_in)  # type: ignore[attr-defined]
+            headers.add("Set-Cookie", self._cookie(current) if kept else self._cookie("null", expires=0))
+            return
+        if loaded is not None:
+            await self.delete(loaded, store=store)
+        session_id = self.generate_session_id()
+        await store.insert(session_id, data, expires_in=expires_in)  # type: ignore[attr-defined]
+        headers.add("Set-Cookie", self._cookie(session_id))
+
+    def _cookie(self, value: str, **extra: Any) -> str:
+        params = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
+        return Cookie(value=value, key=self.config.key, **params, **extra).to_header(header="")
 
 
 @dataclass
 class SessionConfig(ServerSideSessionConfig):
     _backend_class = SessionBackend
+    session_id_bytes: int = SESSION_ID_BYTES

@@ -35,7 +35,7 @@ def test_api_answers_503_with_retry_after(dead_database_server):
 
 def test_page_answers_503_page_with_retry_after(dead_database_server):
     with httpx.Client(base_url=dead_database_server, timeout=30) as client:
-        client.cookies.set("clientele_session", "a" * 40)  # the session store is read: the database
+        client.cookies.set("clientele_session", "a" * 64)  # an id of the form the server issues: the store is read
         response = client.get("/customers")
         assert response.status_code == 503
         assert response.headers["retry-after"] == str(RETRY_AFTER_UNAVAILABLE)

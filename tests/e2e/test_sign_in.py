@@ -66,7 +66,7 @@ def test_visiting_customers_signed_out_asks_to_sign_in_and_returns_there(page: P
 
 def test_log_out_ends_the_session(page: Page, admin: Staff) -> None:
     log_in(page, admin)
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
 
     expect(page).to_have_url(re.compile(r"/login$"))
     expect(page.get_by_role("button", name="Log in")).to_be_visible()

@@ -100,7 +100,22 @@ def test_log_in_and_out_without_javascript(new_context, admin: Staff) -> None:
     page = new_context(java_script_enabled=False).new_page()
     log_in(page, admin)
     expect(page).to_have_url(re.compile(r"/customers$"))
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
     expect(page).to_have_url(re.compile(r"/login$"))
+    page.goto("/customers")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+
+
+def test_log_out_everywhere_without_javascript(new_context, fresh_admin: Staff) -> None:
+    elsewhere = new_context().new_page()
+    log_in(elsewhere, fresh_admin)
+    page = new_context(java_script_enabled=False).new_page()
+    log_in(page, fresh_admin)
+
+    page.get_by_role("button", name="Log out everywhere").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    expect(page.locator("#messages")).to_have_text("Logged out on every device.")
+    elsewhere.goto("/customers")
+    expect(elsewhere).to_have_url(re.compile(r"/login\?next="))
     page.goto("/customers")
     expect(page).to_have_url(re.compile(r"/login\?next="))

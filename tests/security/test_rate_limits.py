@@ -182,7 +182,7 @@ def test_sign_in_is_locked_per_address_across_accounts(new_client, clean_login_f
 
     with session_scope() as session:
         for n in range(throttle.MAX_FAILURES * 4):
-            throttle.record_failure(session, f"spray-{n}-{time.time_ns()}@example.com", address)
+            assert isinstance(throttle.attempt(session, f"spray-{n}-{time.time_ns()}@example.com", address), list)
     account = make_account()
     page = client.get("/login")
     import re

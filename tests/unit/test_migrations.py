@@ -165,3 +165,30 @@ def test_migrations_leave_data_in_place_when_upgraded_again(fresh_database_url):
             assert conn.execute(text("SELECT name FROM accounts")).scalars().all() == ["Kept"]
     finally:
         engine.dispose()
+
+
+def test_0008_keeps_every_row_and_its_id_and_ends_the_sessions(fresh_database_url):
+    """The rebuild to AUTOINCREMENT (SQLite) keeps rows and ids, with foreign keys off so nothing
+    cascades; the sessions of before, which hold neither account nor epoch, are gone."""
+    url = fresh_database_url
+    migrate.upgrade(url, "0007")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO accounts (id, name, timezone, customer_seq, created_at) VALUES (7, 'Kept', 'UTC', 0, CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO users (id, account_id, email, name, password_hash, role, created_at) "
+                              "VALUES (41, 7, 'a@example.com', '', 'x', 'admin', CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO api_tokens (id, account_id, name, token_hash, prefix, scopes, created_at) "
+                              "VALUES (5, 7, '', 'h', 'clt_', 'customers', CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO web_sessions (key, value) VALUES ('sessions:old', '{\"user_id\": 41}')"))
+        migrate.upgrade(url)
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT id, account_id, email, session_epoch FROM users")).all() == [(41, 7, "a@example.com", 0)]
+            assert conn.execute(text("SELECT id FROM api_tokens WHERE account_id = 7")).scalars().all() == [5]
+            assert conn.execute(text("SELECT count(*) FROM web_sessions")).scalar() == 0
+            conn.execute(text("DELETE FROM users WHERE id = 41"))
+            new_id = conn.execute(text("INSERT INTO users (account_id, email, name, password_hash, role, session_epoch, created_at) "
+                                       "VALUES (7, 'b@example.com', '', 'x', 'admin', 0, CURRENT_TIMESTAMP) RETURNING id")).scalar()
+        assert new_id != 41
+    finally:
+        engine.dispose()

@@ -84,6 +84,24 @@ def test_an_unchanged_session_is_not_written_back() -> None:
         pool.submit(asyncio.run, scenario()).result()
 
 
+def test_a_session_handed_back_is_updated_never_created_again() -> None:
+    """What the session middleware writes back for a session it read: an UPDATE, so a session
+    deleted meanwhile (signed out by another request) stays deleted."""
+    store = DatabaseStore(f"test-{uuid.uuid4().hex[:8]}")
+
+    async def scenario() -> None:
+        await store.insert("k", b'{"user_id":1}', HOUR)
+        assert await store.get("k") == b'{"user_id":1}'
+        await store.delete("k")  # signed out meanwhile
+        assert await store.update("k", b'{"user_id":1,"flash":[]}', HOUR) is False
+        assert stored(store, "k") is None
+        assert await store.update("k", b'{"user_id":1}', HOUR) is False  # unchanged and unread: still looked up
+        assert stored(store, "k") is None
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, scenario()).result()
+
+
 @pytest.mark.parametrize("on_loop", [False, True], ids=["read in a thread", "read on the event loop"])
 def test_an_expired_session_is_gone_and_a_renewed_one_moves_its_expiry(on_loop: bool) -> None:
     """Both ways the store reads (without and with the app's reads on the event loop) settle a
@@ -147,7 +165,10 @@ def test_anonymous_requests_leave_no_session_behind() -> None:
         assert signed_in.status_code == 303 and "clientele_session" in client.cookies
         session_id = client.cookies["clientele_session"]
         assert row(session_id) is not None
+        writes.clear()
         assert client.get("/customers").status_code == 200
+        assert client.get("/customers?q=x").status_code == 200
+        assert writes == []  # a signed-in page with its session unchanged: read, not written
 
         client.post("/logout", headers={"x-csrftoken": token}, follow_redirects=False)
         assert row(session_id) is None
