@@ -65,7 +65,7 @@ def provide_version(request: Request, principal: NamedDependency[Principal]) -> 
     ``principal``): an unauthenticated caller learns nothing about the API, and the
     two dependencies resolve one after the other instead of in a task group."""
     raw = request.headers.get("x-api-version")
-    if raw is None or raw.strip() == "":
+    if raw is None:
         return CURRENT_VERSION
     raw = raw.strip()
     if raw.isdigit() and MIN_VERSION <= int(raw) <= CURRENT_VERSION:

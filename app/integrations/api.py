@@ -170,6 +170,8 @@ def token(request: Request, session: NamedDependency[Session], body: RawBody) ->
     in_body = "client_id" in params or "client_secret" in params
     if basic and in_body:
         raise _invalid_request("Authenticate the client one way only: HTTP Basic or the body, not both.")
+    if not basic and not in_body:
+        raise _invalid_client()  # RFC 6749 §5.2: no client authentication included
     client_id, secret = basic or (params.get("client_id", ""), params.get("client_secret", ""))
     grant_type = params.get("grant_type", "")
     if not grant_type:
