@@ -9,8 +9,9 @@ from app import ratelimit
 from app.accounts import tokens
 from app.accounts.tokens import Principal
 from app.async_reads import PoolReads, SyncReads
+from app.customers.forms import NAME_MESSAGE
 from app.customers.payload import CURRENT_VERSION, MIN_VERSION
-from app.errors import UNAVAILABLE_RESPONSE, ApiError, error_response
+from app.errors import SERVER_ERROR_RESPONSE, UNAVAILABLE_RESPONSE, ApiError, error_response
 from app.integrations import service as oauth
 
 
@@ -65,7 +66,7 @@ def provide_version(request: Request, principal: NamedDependency[Principal]) -> 
     ``principal``): an unauthenticated caller learns nothing about the API, and the
     two dependencies resolve one after the other instead of in a task group."""
     raw = request.headers.get("x-api-version")
-    if raw is None or raw.strip() == "":
+    if raw is None:
         return CURRENT_VERSION
     raw = raw.strip()
     if raw.isdigit() and MIN_VERSION <= int(raw) <= CURRENT_VERSION:
@@ -77,21 +78,42 @@ def provide_version(request: Request, principal: NamedDependency[Principal]) -> 
     )
 
 
+SCOPE_EXAMPLE = "This token lacks the scope 'customers:update'."
+
+# Every status an API operation may answer with the envelope, with real examples of its keys;
+# each operation lists the statuses it can really return (app.api_docs.responses).
 API_RESPONSES = {
     400: error_response(
         "Bad request. Keys: `common.serializer_error` (field errors, every failing field listed), "
-        "`common.malformed_json`, `common.invalid_body`, `common.invalid_parameter`, `common.invalid_api_version`."
+        "`common.malformed_json`, `common.invalid_body`, `common.invalid_parameter`, `common.invalid_api_version`.",
+        ("common.serializer_error", "Serialization error", {name: [NAME_MESSAGE] for name in ("first_name", "last_name", "company")}),
+        ("common.invalid_parameter", "A query parameter is not valid.", {"limit": ["Must be a positive integer."]}),
+        ("common.malformed_json", "The request body is not valid JSON: JSON is malformed: invalid character (byte 0)", {}),
+        ("common.invalid_body", "The request body must be a JSON object.", {}),
+        ("common.invalid_api_version", f"X-Api-Version must be a whole number from {MIN_VERSION} to {CURRENT_VERSION}.", {}),
     ),
-    401: error_response("No token, or an unknown or revoked one. Key: `auth.not_authenticated`."),
-    403: error_response("The token lacks the scope. Key: `auth.insufficient_scope`."),
-    404: error_response("No such customer in this account. Key: `common.unknown`."),
-    405: error_response("Method not allowed. Key: `common.method_not_allowed`."),
-    412: error_response("If-Match names a version the customer no longer has. Key: `common.precondition_failed`."),
-    413: error_response("Request body larger than 1 MiB. Key: `common.request_too_large`."),
+    401: error_response(
+        "No token, or an unknown or revoked one. Key: `auth.not_authenticated`.",
+        ("auth.not_authenticated", "Authentication credentials were not provided or are not valid.", {}),
+    ),
+    403: error_response(
+        "The token lacks the scope. Key: `auth.insufficient_scope`.", ("auth.insufficient_scope", SCOPE_EXAMPLE, {})
+    ),
+    404: error_response(
+        "No such customer in this account. Key: `common.unknown`.", ("common.unknown", None, {})),
+    412: error_response(
+        "If-Match names a version the customer no longer has; `ETag` tells the current one. Key: `common.precondition_failed`.",
+        ("common.precondition_failed", "The customer was changed since that version. GET it again, then retry with its new ETag.", {}),
+    ),
+    413: error_response(
+        "Request body larger than 1 MiB. Key: `common.request_too_large`.",
+        ("common.request_too_large", "The request body is too large.", {}),
+    ),
     429: error_response(
         "More than 20 requests in a second from one client (a static token, or an OAuth app with all its tokens). "
-        "Key: `common.rate_limited`; the `Retry-After` header tells the seconds to wait."
+        "Key: `common.rate_limited`; the `Retry-After` header tells the seconds to wait.",
+        ("common.rate_limited", "Too many requests: at most 20 a second. Retry after 1 s.", {}),
     ),
-    500: error_response("Unexpected error; no details are shown. Key: `common.server_error`."),
+    500: SERVER_ERROR_RESPONSE,
     503: UNAVAILABLE_RESPONSE,
 }

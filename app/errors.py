@@ -11,6 +11,7 @@ import psycopg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from psycopg_pool import PoolTimeout
 from sqlalchemy.exc import DataError, DBAPIError
@@ -77,15 +78,29 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def error_response(description: str) -> ResponseSpec:
-    """An OpenAPI response whose body is the error envelope."""
-    return ResponseSpec(data_container=ErrorEnvelope, description=description)
+def error_response(description: str, *examples: tuple[str, str | None, dict[str, list[str]]]) -> ResponseSpec:
+    """An OpenAPI response whose body is the error envelope, with a real example of each key it
+    may carry: (key, description, fields)."""
+    return ResponseSpec(
+        data_container=ErrorEnvelope,
+        description=description,
+        generate_examples=False,
+        examples=[
+            Example(summary=key, value={"error": {"fields": fields, "description": text, "key": key}})
+            for key, text, fields in examples
+        ],
+    )
 
 
-# The 503 of every API operation.
+# The 503 and 500 of every API operation.
 UNAVAILABLE_RESPONSE = error_response(
     "The database cannot be reached or is too busy for now. Key: `common.unavailable`; "
-    "the `Retry-After` header tells the seconds to wait."
+    "the `Retry-After` header tells the seconds to wait.",
+    ("common.unavailable", UNAVAILABLE, {}),
+)
+SERVER_ERROR = "Internal server error."
+SERVER_ERROR_RESPONSE = error_response(
+    "Unexpected error; no details are shown. Key: `common.server_error`.", ("common.server_error", SERVER_ERROR, {})
 )
 
 
@@ -146,4 +161,4 @@ def api_exception_handler(request: Request, exc: Exception) -> Response[Any]:
             ApiError(503, "common.unavailable", UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})
         )
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return envelope_response(ApiError(HTTP_500_INTERNAL_SERVER_ERROR, "common.server_error", "Internal server error."))
+    return envelope_response(ApiError(HTTP_500_INTERNAL_SERVER_ERROR, "common.server_error", SERVER_ERROR))

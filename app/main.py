@@ -12,17 +12,19 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine as Jinja
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from app.accounts.pages import USERS
+from app.accounts.tokens import SCOPES
 from app.admin.views import make_router
 from app.async_reads import reads_for
 from app.config import BASE_DIR, get_settings
 from app.customers.api import CustomersApi
+from app.customers.openapi import request_schemas
 from app.customers.pages import CUSTOMERS
 from app.customers.search import clean_trgm_pending_list, merge_fts_step
 from app.db import get_engine, maintenance
@@ -38,6 +40,7 @@ from app.web.store import DatabaseStore, SessionConfig
 from app.web.swagger import StrictSwaggerRenderPlugin
 
 MAX_BODY = 1024 * 1024
+TOKEN_URL = "/api/auth/token"
 
 
 def exception_handler(request: Request, exc: Exception) -> Response[Any]:
@@ -66,6 +69,13 @@ def openapi_config() -> OpenAPIConfig:
             security_schemes={
                 "BearerToken": SecurityScheme(type="http", scheme="bearer", description="An API token or an OAuth2 access token"),
                 "ClientBasic": SecurityScheme(type="http", scheme="basic", description="An OAuth2 app's client id and secret"),
+                "OAuth2": SecurityScheme(
+                    type="oauth2",
+                    description="Access tokens of an OAuth2 app (Integrations page), sent as bearer tokens",
+                    flows=OAuthFlows(
+                        client_credentials=OAuthFlow(token_url=TOKEN_URL, refresh_url=TOKEN_URL, scopes={scope: f"The {scope} scope" for scope in sorted(SCOPES)})
+                    ),
+                ),
             }
         ),
         create_examples=False,
@@ -125,7 +135,7 @@ def create_app() -> Litestar:
         cookie_samesite="lax",
         exclude=["/api", "/static", "/schema"],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             CustomersApi,
             oauth_api.token,
@@ -154,3 +164,7 @@ def create_app() -> Litestar:
         on_startup=[start_maintenance, open_reads, freeze_startup_objects],
         on_shutdown=[close_reads, maintenance().stop],
     )
+    # Litestar makes component schemas of the handlers' types only; the request bodies the API
+    # reads itself are described from the form (app/customers/openapi.py).
+    app.openapi_schema.components.schemas.update(request_schemas())
+    return app

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, MediaType, Request, Response, delete, get, post, put
 from litestar.concurrency import sync_to_thread
 from litestar.di import NamedDependency, Provide
-from litestar.openapi.spec import Operation
+from litestar.openapi.spec import OpenAPIResponse, OpenAPIType, Schema
 from litestar.params import FromPath, FromQuery
 from litestar.serialization import encode_json
 from sqlalchemy.orm import Session
@@ -17,10 +16,10 @@ from sqlalchemy.orm import Session
 from app.accounts.tokens import Principal
 from app.api_auth import API_RESPONSES, provide_principal, provide_version
 from app.api_body import provide_json_body
+from app.api_docs import ETAG, LINK, documented, request_header, responses
 from app.customers import service
 from app.customers.forms import CustomerForm
-from app.customers.openapi import customer_request_body
-from app.customers.payload import client_paths, flatten, to_json
+from app.customers.payload import CURRENT_VERSION, MIN_VERSION, PHONE_LIST_MAX_VERSION, client_paths, flatten, to_json
 from app.customers.schemas import CustomerList, CustomerV9, CustomerV10
 from app.db import reads_only, released_on_error, session_factory
 from app.errors import ApiError, not_found, serializer_error
@@ -29,12 +28,36 @@ from app.response_cache import ResponseCache, header_lists
 CustomerOut = CustomerV10 | CustomerV9
 
 
-@dataclass
-class CustomerBodyOperation(Operation):
-    """Documents the request body the handlers read themselves."""
-
-    def __post_init__(self) -> None:
-        self.request_body = customer_request_body()
+# What the OpenAPI document says beyond what Litestar infers (app/api_docs.py): the headers read
+# and answered, the statuses each operation really returns, and the query parameters parsed here.
+X_API_VERSION = request_header(
+    "X-Api-Version",
+    f"The response shape: {PHONE_LIST_MAX_VERSION} and below show `phone_numbers`, later ones `phone_number`. "
+    f"Absent: {CURRENT_VERSION}.",
+    Schema(type=OpenAPIType.INTEGER, enum=list(range(MIN_VERSION, CURRENT_VERSION + 1))),
+)
+IF_MATCH = request_header(
+    "If-Match", "ETags (or `*`) of the versions this request may change; another version answers 412.", Schema(type=OpenAPIType.STRING)
+)
+IF_NONE_MATCH = request_header(
+    "If-None-Match", "The list's ETag from an earlier answer: 304 without a body while nothing changed.", Schema(type=OpenAPIType.STRING)
+)
+LIST_QUERY = {
+    "limit": Schema(type=OpenAPIType.INTEGER, minimum=1, description=f"Customers a page, at most {service.PAGE_SIZE} (more counts as {service.PAGE_SIZE})."),
+    "page": Schema(type=OpenAPIType.INTEGER, minimum=1, description="The page, from 1. Not with `after`."),
+    "after": Schema(type=OpenAPIType.INTEGER, minimum=0, description="The id of the last customer received (0 to start): the customers after it, oldest first. Not with `page`."),
+}
+ListOperation = documented(
+    query=LIST_QUERY,
+    headers=[X_API_VERSION, IF_NONE_MATCH],
+    response_headers={200: {"ETag": ETAG, "Link": LINK}},
+    extra_responses={304: OpenAPIResponse(description="Not modified: the list is the one that ETag names. No body.", headers={"ETag": ETAG})},
+)
+LIST_RESPONSES = responses(API_RESPONSES, 400, 401, 403, 429, 500, 503)
+GetOperation = documented(headers=[X_API_VERSION], response_headers={200: {"ETag": ETAG}})
+CreateOperation = documented(body="CustomerCreate", headers=[X_API_VERSION], response_headers={201: {"ETag": ETAG}})
+UpdateOperation = documented(body="CustomerUpdate", headers=[X_API_VERSION, IF_MATCH], response_headers={200: {"ETag": ETAG}, 412: {"ETag": ETAG}})
+DeleteOperation = documented(headers=[IF_MATCH], response_headers={412: {"ETag": ETAG}}, without=[400])
 
 
 def etag(customer) -> str:
@@ -145,7 +168,7 @@ class CustomersApi(Controller):
     }
     security = [{"BearerToken": []}]
 
-    @get("/", responses=API_RESPONSES, opt={"scope": "customers:read"}, summary="List customers")
+    @get("/", responses=LIST_RESPONSES, opt={"scope": "customers:read"}, summary="List customers", operation_id="list_customers", operation_class=ListOperation)
     async def list_customers(
         self, request: Request, principal: NamedDependency[Principal], version: NamedDependency[int], limit: FromQuery[str | None] = None, page: FromQuery[str | None] = None,
         after: FromQuery[str | None] = None, search: FromQuery[str] = ""
@@ -156,7 +179,7 @@ class CustomersApi(Controller):
         The ``ETag`` changes with any change to the account's customers; send it as ``If-None-Match`` to get 304 while nothing changed."""
         return await _list(request, principal, version, False, limit, page, after, search)
 
-    @get("/favourites", responses=API_RESPONSES, opt={"scope": "customers:read"}, summary="List favourite customers")
+    @get("/favourites", responses=LIST_RESPONSES, opt={"scope": "customers:read"}, summary="List favourite customers", operation_id="list_favourites", operation_class=ListOperation)
     async def list_favourites(
         self, request: Request, principal: NamedDependency[Principal], version: NamedDependency[int], limit: FromQuery[str | None] = None, page: FromQuery[str | None] = None,
         after: FromQuery[str | None] = None, search: FromQuery[str] = ""
@@ -164,7 +187,10 @@ class CustomersApi(Controller):
         """Favourite customers only; otherwise as the list."""
         return await _list(request, principal, version, True, limit, page, after, search)
 
-    @get("/{customer_id:int}", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:read"}, summary="Get a customer")
+    @get(
+        "/{customer_id:int}", sync_to_thread=True, responses=responses(API_RESPONSES, 400, 401, 403, 404, 429, 500, 503),
+        opt={"scope": "customers:read"}, summary="Get a customer", operation_id="get_customer", operation_class=GetOperation,
+    )
     def get_customer(self, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], customer_id: FromPath[int]) -> Response[CustomerOut]:
         """The customer; its ``ETag`` can be sent back as ``If-Match`` to update or delete only that version."""
         reads_only(session)
@@ -173,13 +199,19 @@ class CustomersApi(Controller):
             raise not_found()
         return Response(to_json(customer, version, principal.timezone), headers={"ETag": etag(customer)})
 
-    @post("/", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:create"}, summary="Create a customer", operation_class=CustomerBodyOperation)
+    @post(
+        "/", sync_to_thread=True, responses=responses(API_RESPONSES, 400, 401, 403, 413, 429, 500, 503),
+        opt={"scope": "customers:create"}, summary="Create a customer", operation_id="create_customer", operation_class=CreateOperation,
+    )
     def create_customer(self, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], payload: NamedDependency[dict[str, Any]]) -> Response[CustomerOut]:
         form = _validated(payload, version, principal)
         customer = service.create(session, principal.account_id, form.cleaned(), principal.who)
         return Response(to_json(customer, version, principal.timezone), status_code=201, headers={"ETag": etag(customer)})
 
-    @put("/{customer_id:int}", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:update"}, summary="Update a customer (partial)", operation_class=CustomerBodyOperation)
+    @put(
+        "/{customer_id:int}", sync_to_thread=True, responses=responses(API_RESPONSES, 400, 401, 403, 404, 412, 413, 429, 500, 503),
+        opt={"scope": "customers:update"}, summary="Update a customer (partial)", operation_id="update_customer", operation_class=UpdateOperation,
+    )
     def update_customer(
         self, request: Request, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], customer_id: FromPath[int], payload: NamedDependency[dict[str, Any]]
     ) -> Response[CustomerOut]:
@@ -194,7 +226,11 @@ class CustomersApi(Controller):
         customer = service.update_customer(session, customer, form.cleaned(), principal.who)
         return Response(to_json(customer, version, principal.timezone), headers={"ETag": etag(customer)})
 
-    @delete("/{customer_id:int}", sync_to_thread=True, responses=API_RESPONSES, opt={"scope": "customers:delete"}, status_code=200, media_type="text/plain", response_description="Deleted: moved to the trash. The body is empty.", summary="Delete a customer")
+    @delete(
+        "/{customer_id:int}", sync_to_thread=True, responses=responses(API_RESPONSES, 401, 403, 404, 412, 429, 500, 503),
+        opt={"scope": "customers:delete"}, status_code=200, media_type="text/plain", response_description="Deleted: moved to the trash. The body is empty.",
+        summary="Delete a customer", operation_id="delete_customer", operation_class=DeleteOperation,
+    )
     def delete_customer(self, request: Request, session: NamedDependency[Session], principal: NamedDependency[Principal], customer_id: FromPath[int]) -> Response[bytes]:
         """Moves the customer to the back office's trash (restorable for 30 days); the API answers 404 for it from then on.
         With ``If-Match``, a customer changed since that ETag is not deleted: 412."""

@@ -42,6 +42,7 @@ TITLE_MESSAGE = 'Must be one of "Mr.", "Mrs.", "Ms." or empty.'
 NAME_MESSAGE = "Name or company must be set"
 CHANNEL_MESSAGE = "The channel cannot be changed."
 MAX_SHIPPING_ADDRESSES = 20
+MAX_CHANNEL = 2**31 - 1
 SHIPPING_LIMIT_MESSAGE = f"At most {MAX_SHIPPING_ADDRESSES} shipping addresses."
 
 
@@ -294,7 +295,7 @@ class CustomerForm(Form):
             if not field.process_errors:
                 raise ValidationError("Must be a positive whole number.")
             return
-        if not 1 <= field.data <= 2**31 - 1:
+        if not 1 <= field.data <= MAX_CHANNEL:
             raise ValidationError("Must be a positive whole number.")
         original = self.meta.original_channel
         if original is not None and field.data != original:

@@ -20,6 +20,7 @@ from app.customers.forms import (
     MAX_SHIPPING_ADDRESSES,
     SCALAR_FIELDS,
     SHIPPING_LIMIT_MESSAGE,
+    CustomerForm,
 )
 from app.customers.models import ADDRESS_FIELDS, Address, Customer
 from app.customers.schemas import (
@@ -69,6 +70,8 @@ def _scalar(flat: Flattened, key: str, path: str, value: Any, kind: str) -> None
     if value is None:
         flat.add(key, "")
         return
+    if kind == "int" and isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON does not tell 1.0 from 1, and JSON Schema calls both an integer
     ok = {
         "bool": isinstance(value, bool),
         "int": isinstance(value, int) and not isinstance(value, bool),
@@ -109,11 +112,19 @@ def flatten(body: dict[str, Any], version: int) -> Flattened:
     for name in SCALAR_FIELDS:
         if name in body and name not in ("phone_number", "phone_type"):
             _scalar(flat, name, name, body[name], _kind(name))
+    # The phone field of the request's version is kept; the other version's is checked all the same.
+    other = Flattened()
     if version > PHONE_LIST_MAX_VERSION:
         if "phone_number" in body:
             _scalar(flat, "phone_number", "phone_number", body["phone_number"], "str")
-    elif "phone_numbers" in body:
-        _phone_numbers(flat, body["phone_numbers"])
+        if "phone_numbers" in body:
+            _phone_numbers(other, body["phone_numbers"])
+    else:
+        if "phone_numbers" in body:
+            _phone_numbers(flat, body["phone_numbers"])
+        if "phone_number" in body:
+            _scalar(other, "phone_number", "phone_number", body["phone_number"], "str")
+    _check_only(flat, other)
     _address(flat, "billing_address-", "billing_address.", body.get("billing_address"))
     for name in FLAT_ADDRESS_FIELDS:
         if name in body:
@@ -155,10 +166,31 @@ def _phone_numbers(flat: Flattened, value: Any) -> None:
     if not isinstance(entry, dict):
         flat.error("phone_numbers.0", "object")
         return
+    sent = {key for key, _ in flat.items}
     for source, target in PHONE_ENTRY_FIELDS.items():
-        if source in entry:
-            _scalar(flat, target, f"phone_numbers.0.{source}", entry[source], "str")
-            flat.aliases[target] = f"phone_numbers.0.{source}"
+        if source not in entry:
+            continue
+        path = f"phone_numbers.0.{source}"
+        # Also sent at the top level (country_code), whose value is kept: this one is checked all the same.
+        into = Flattened() if target in sent else flat
+        _scalar(into, target, path, entry[source], "str")
+        into.aliases[target] = path
+        if into is not flat:
+            _check_only(flat, into)
+
+
+def _check_only(flat: Flattened, other: Flattened) -> None:
+    """The errors the JSON types and the customer form find in ``other``'s fields, added to ``flat``'s;
+    its values are not kept."""
+    for path, messages in other.errors.items():
+        flat.errors.setdefault(path, []).extend(messages)
+    if not other.items:
+        return
+    form = CustomerForm(other.formdata)
+    for name, _ in other.items:
+        form[name].validate(form)
+        for message in form[name].errors:
+            flat.errors.setdefault(other.aliases.get(name, name), []).append(message)
 
 
 def client_paths(errors: dict[str, list[str]], flat: Flattened) -> dict[str, list[str]]:

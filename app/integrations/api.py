@@ -19,7 +19,6 @@ from litestar.di import NamedDependency
 from litestar.openapi.spec import (
     OpenAPIMediaType,
     OpenAPIType,
-    Operation,
     Reference,
     RequestBody,
     Schema,
@@ -29,13 +28,17 @@ from sqlalchemy.orm import Session
 
 from app import ratelimit
 from app.accounts.tokens import SCOPES
-from app.api_auth import rate_limited
-from app.errors import UNAVAILABLE_RESPONSE, ApiError, error_response
+from app.api_auth import API_RESPONSES, rate_limited
+from app.api_docs import NO_STORE as NO_STORE_HEADERS
+from app.api_docs import WWW_AUTHENTICATE, documented
+from app.errors import SERVER_ERROR_RESPONSE, UNAVAILABLE_RESPONSE, ApiError, error_response
 from app.integrations import service
 
 GRANT_TYPES = ("client_credentials", "refresh_token")
 PARAMETERS = ("grant_type", "refresh_token", "scope", "client_id", "client_secret")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+INVALID_CLIENT = "Client authentication failed: send the client id and secret with HTTP Basic."
+UNSUPPORTED = "Send the parameters as application/x-www-form-urlencoded."
 
 
 @dataclass
@@ -55,7 +58,7 @@ def _invalid_client() -> ApiError:
     return ApiError(
         401,
         "auth.invalid_client",
-        "Client authentication failed: send the client id and secret with HTTP Basic.",
+        INVALID_CLIENT,
         headers={**NO_STORE, "WWW-Authenticate": 'Basic realm="api"'},
     )
 
@@ -82,7 +85,7 @@ def _parameters(request: Request, body: bytes) -> dict[str, str]:
             raise _invalid_request("The request body is not a valid form.") from exc
     else:
         raise ApiError(
-            415, "common.unsupported_media_type", "Send the parameters as application/x-www-form-urlencoded.", headers=NO_STORE
+            415, "common.unsupported_media_type", UNSUPPORTED, headers=NO_STORE
         )
     params: dict[str, str] = {}
     for name, value in pairs:
@@ -117,33 +120,54 @@ def _client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-class TokenOperation(Operation):
-    def __post_init__(self) -> None:
-        properties: dict[str, Schema | Reference] = {
-            "grant_type": Schema(type=OpenAPIType.STRING, enum=list(GRANT_TYPES)),
-            "refresh_token": Schema(type=OpenAPIType.STRING, description="For grant_type=refresh_token: the refresh token to rotate."),
-            "scope": Schema(
-                type=OpenAPIType.STRING,
-                description=f"Optional, space-separated: a subset of the app's scopes ({', '.join(sorted(SCOPES))}).",
-            ),
-        }
-        schema = Schema(type=OpenAPIType.OBJECT, properties=properties, required=["grant_type"])
-        self.request_body = RequestBody(
-            content={"application/x-www-form-urlencoded": OpenAPIMediaType(schema=schema)}, required=True
-        )
+def _token_body() -> RequestBody:
+    properties: dict[str, Schema | Reference] = {
+        "grant_type": Schema(type=OpenAPIType.STRING, enum=list(GRANT_TYPES)),
+        "refresh_token": Schema(type=OpenAPIType.STRING, description="For grant_type=refresh_token: the refresh token to rotate."),
+        "scope": Schema(
+            type=OpenAPIType.STRING,
+            description=f"Optional, space-separated: a subset of the app's scopes ({', '.join(sorted(SCOPES))}).",
+        ),
+    }
+    schema = Schema(type=OpenAPIType.OBJECT, properties=properties, required=["grant_type"])
+    return RequestBody(content={"application/x-www-form-urlencoded": OpenAPIMediaType(schema=schema)}, required=True)
+
+
+TokenOperation = documented(
+    body=_token_body(),
+    response_headers={
+        200: NO_STORE_HEADERS,
+        400: NO_STORE_HEADERS,
+        401: {**NO_STORE_HEADERS, "WWW-Authenticate": WWW_AUTHENTICATE},
+    },
+)
 
 
 TOKEN_RESPONSES = {
     400: error_response(
         "Keys: `auth.invalid_request` (a missing, repeated or unreadable parameter), `auth.unsupported_grant_type`, "
         "`auth.invalid_grant` (an unknown, expired, revoked or reused refresh token; a reused one also revokes "
-        "every token of its grant), `auth.invalid_scope`, `common.malformed_json`."
+        "every token of its grant), `auth.invalid_scope`, `common.malformed_json`.",
+        ("auth.invalid_request", "The parameter grant_type is required.", {}),
+        ("auth.unsupported_grant_type", f"Supported grant types: {', '.join(GRANT_TYPES)}.", {}),
+        ("auth.invalid_grant", "The refresh token is invalid, expired, revoked or already used.", {}),
+        ("auth.invalid_scope", "The requested scope is not granted to this client.", {}),
     ),
-    401: error_response("The client id or secret is wrong, or the app is revoked. Key: `auth.invalid_client`."),
-    413: error_response("Request body larger than 1 MiB. Key: `common.request_too_large`."),
-    415: error_response("The body is neither form-encoded nor JSON. Key: `common.unsupported_media_type`."),
-    429: error_response("More than 20 token requests in a second from one address. Key: `common.rate_limited`."),
-    500: error_response("Unexpected error; no details are shown. Key: `common.server_error`."),
+    401: error_response(
+        "No client authentication, a wrong client id or secret, or a revoked app. Key: `auth.invalid_client`.",
+        ("auth.invalid_client", INVALID_CLIENT, {}),
+    ),
+    413: API_RESPONSES[413],
+    415: error_response(
+        "The body is neither form-encoded nor JSON. Key: `common.unsupported_media_type`.",
+        ("common.unsupported_media_type", UNSUPPORTED, {}),
+    ),
+    429: error_response(
+        "More than 20 token requests in a second from one address. Key: `common.rate_limited`; "
+        "the `Retry-After` header tells the seconds to wait.",
+        ("common.rate_limited", "Too many requests: at most 20 a second. Retry after 1 s.", {}),
+    ),
+    500: SERVER_ERROR_RESPONSE,
     503: UNAVAILABLE_RESPONSE,
 }
 
@@ -154,6 +178,7 @@ TOKEN_RESPONSES = {
     status_code=200,
     sync_to_thread=True,
     summary="Get an access token",
+    operation_id="get_token",
     tags=["Authentication"],
     security=[{"ClientBasic": []}],
     responses=TOKEN_RESPONSES,
@@ -170,6 +195,8 @@ def token(request: Request, session: NamedDependency[Session], body: RawBody) ->
     in_body = "client_id" in params or "client_secret" in params
     if basic and in_body:
         raise _invalid_request("Authenticate the client one way only: HTTP Basic or the body, not both.")
+    if not basic and not in_body:
+        raise _invalid_client()  # RFC 6749 §5.2: no client authentication included
     client_id, secret = basic or (params.get("client_id", ""), params.get("client_secret", ""))
     grant_type = params.get("grant_type", "")
     if not grant_type:

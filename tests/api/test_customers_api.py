@@ -411,6 +411,16 @@ def test_json_booleans_are_stored_as_sent(client, shop):
     assert {k: customer[k] for k in sent} == sent
 
 
+@pytest.mark.parametrize("raw, value", [("2.0", 2), ("1e1", 10)])
+def test_channel_may_be_an_integral_number_written_with_a_fraction(client, shop, raw, value):
+    """JSON Schema calls 2.0 an integer; a client that serialises numbers as floats sends it."""
+    body = f'{{"company": "C", "channel": {raw}}}'
+    response = client.post("/api/customers/", content=body, headers={**shop.headers, "Content-Type": "application/json"})
+
+    assert response.status_code == 201, response.text
+    assert response.json()["channel"] == value
+
+
 @pytest.mark.parametrize("value", ["1", 1.5, True], ids=repr)
 def test_channel_must_be_a_json_integer(client, shop, value):
     response = client.post("/api/customers/", json={"company": "C", "channel": value}, headers=shop.headers)
@@ -1131,7 +1141,7 @@ def test_v10_and_missing_version_show_phone_number_as_a_string(client, shop, ver
         assert "phone_numbers" not in body
 
 
-@pytest.mark.parametrize("version", ["abc", "2", "13", "0", "-1", "9.0", "v10"])
+@pytest.mark.parametrize("version", ["abc", "2", "13", "0", "-1", "9.0", "v10", ""])
 def test_bad_api_version_is_400_in_the_envelope(client, shop, version):
     customer = create(client, shop)
 
@@ -1401,3 +1411,21 @@ def test_a_500_is_the_envelope_without_a_stack_trace():
     for leak in ("Traceback", 'File "', ".py", "Error:", "sqlite", "psycopg", "SELECT", "Overflow"):
         assert leak not in text, leak
     assert error["fields"] == {}
+
+
+@pytest.mark.parametrize(
+    "version, body, path",
+    [
+        ("12", {"phone_numbers": [{"national_number": "abc"}]}, "phone_numbers.0.national_number"),
+        ("12", {"phone_numbers": "030 1234"}, "phone_numbers"),
+        ("9", {"phone_number": "abc"}, "phone_number"),
+        ("9", {"phone_number": 42}, "phone_number"),
+        ("9", {"country_code": "49", "phone_numbers": [{"national_number": "030 1", "country_code": "x"}]}, "phone_numbers.0.country_code"),
+    ],
+)
+def test_a_phone_field_the_request_does_not_keep_is_checked_all_the_same(client, shop, version, body, path):
+    """The other version's phone field, and a phone entry's country_code when country_code is sent too, are
+    not what is stored, but an invalid one is refused rather than passed over (the schema declares them)."""
+    response = client.post("/api/customers/", json={"company": "C", **body}, headers=_headers(shop, version))
+
+    assert set(field_errors(response)) == {path}

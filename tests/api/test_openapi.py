@@ -57,16 +57,21 @@ def test_request_bodies_of_post_and_put_describe_the_customer_fields(schema, pat
     for name in ("first_name", "last_name", "company", "title", "email", "phone_number", "birthday", "note", "tax_number", "country_code"):
         assert "string" in _types(properties[name]), name
     for name in ("is_vip", "is_b2b", "is_favourite", "is_confirmed", "email_marketing_agreed"):
-        assert _types(properties[name]) == {"boolean"}, name
-    assert _types(properties["channel"]) == {"integer"}
-    assert set(properties["title"]["enum"]) >= {"Mr.", "Mrs.", "Ms."}
+        assert _types(properties[name]) == {"boolean", "null"}, name  # null counts as false
+    if method == "post":
+        assert _types(properties["channel"]) == {"integer"}
+    else:
+        assert "channel" not in properties  # set at creation only
+    title = properties["title"]["oneOf"][0]
+    assert set(title["enum"]) >= {"Mr.", "Mrs.", "Ms."}
 
-    billing = _resolve(schema, properties["billing_address"])
+    billing = _resolve(schema, properties["billing_address"]["oneOf"][0])
     assert "object" in _types(billing)
+    assert _types(properties["billing_address"]["oneOf"][1]) == {"null"}
     assert {"address1", "address2", "zipcode", "city", "state", "country"} <= set(billing["properties"])
 
     shipping = _resolve(schema, properties["shipping_address"])
-    assert _types(shipping) == {"array"}
+    assert _types(shipping) == {"array", "null"}
     entry = _resolve(schema, shipping["items"])
     assert {"address1", "zipcode", "city", "country"} <= set(entry["properties"])
 
@@ -74,7 +79,7 @@ def test_request_bodies_of_post_and_put_describe_the_customer_fields(schema, pat
     for name in ("address1", "address2", "zipcode", "city", "state", "country"):
         assert name in properties, name
     phones = _resolve(schema, properties["phone_numbers"])
-    assert _types(phones) == {"array"}
+    assert _types(phones) == {"array", "null"}
     assert {"national_number", "country_code", "type"} <= set(_resolve(schema, phones["items"])["properties"])
 
 
@@ -92,7 +97,7 @@ def test_error_envelope_is_described(schema):
 @pytest.mark.parametrize(
     "path, method, statuses",
     [
-        ("/api/customers", "get", {"400", "401", "403"}),
+        ("/api/customers", "get", {"400", "401", "403", "429"}),
         ("/api/customers", "post", {"400", "401", "403", "413"}),
         ("/api/customers/{customer_id}", "get", {"401", "403", "404"}),
         ("/api/customers/{customer_id}", "put", {"400", "401", "403", "404", "413"}),
@@ -189,3 +194,92 @@ def test_swagger_ui_page_loads_nothing_from_an_outside_host(swagger):
 
     external = [u for u in assets.scripts + assets.styles + assets.other if re.match(r"^(https?:)?//", u)]
     assert external == []
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def test_a_partial_update_body_has_no_default_anywhere(schema):
+    """A generated client sends every default: a "note only" update must not also send the flags."""
+    update = schema["components"]["schemas"]["CustomerUpdate"]
+    referenced = [schema["components"]["schemas"][name] for name in ("AddressIn", "PhoneNumberIn")]
+
+    assert [n for n in _walk([update, *referenced]) if "default" in n] == []
+    # The create body does say what an absent field becomes.
+    create = schema["components"]["schemas"]["CustomerCreate"]["properties"]
+    assert create["is_vip"]["default"] is False and create["channel"]["default"] == 1
+
+
+def test_the_create_body_states_the_name_rule(schema):
+    create = schema["components"]["schemas"]["CustomerCreate"]
+
+    assert create["if"]["not"]["required"] == ["company"]
+    assert create["then"]["required"] == ["first_name", "last_name"]
+
+
+def _parameters(schema, path, method) -> dict[str, dict]:
+    return {p["name"]: p for p in schema["paths"][path][method].get("parameters", [])}
+
+
+@pytest.mark.parametrize("path", ["/api/customers", "/api/customers/favourites"])
+def test_list_parameters_and_answers_are_typed_as_the_server_reads_them(schema, path):
+    parameters = _parameters(schema, path, "get")
+    responses = schema["paths"][path]["get"]["responses"]
+
+    assert parameters["limit"]["schema"] == {**parameters["limit"]["schema"], "type": "integer", "minimum": 1}
+    assert parameters["page"]["schema"]["type"] == "integer" and parameters["page"]["schema"]["minimum"] == 1
+    assert parameters["after"]["schema"]["type"] == "integer" and parameters["after"]["schema"]["minimum"] == 0
+    assert parameters["X-Api-Version"]["in"] == "header"
+    assert parameters["X-Api-Version"]["schema"]["enum"] == list(range(3, 13))
+    assert parameters["If-None-Match"]["in"] == "header"
+    assert set(responses) == {"200", "304", "400", "401", "403", "429", "500", "503"}  # no 404, 412 or 413
+    assert responses["200"]["headers"]["ETag"]["required"] is True
+    assert responses["200"]["headers"]["Link"]["required"] is False
+    assert "content" not in responses["304"] and responses["304"]["headers"]["ETag"]["required"] is True
+    assert set(responses["401"]["headers"]) == {"WWW-Authenticate"}
+    assert set(responses["429"]["headers"]) == {"Retry-After"} == set(responses["503"]["headers"])
+
+
+@pytest.mark.parametrize(
+    "path, method, headers, statuses",
+    [
+        ("/api/customers", "post", {"X-Api-Version"}, {"201", "400", "401", "403", "413", "429", "500", "503"}),
+        ("/api/customers/{customer_id}", "get", {"X-Api-Version"}, {"200", "400", "401", "403", "404", "429", "500", "503"}),
+        ("/api/customers/{customer_id}", "put", {"X-Api-Version", "If-Match"}, {"200", "400", "401", "403", "404", "412", "413", "429", "500", "503"}),
+        ("/api/customers/{customer_id}", "delete", {"If-Match"}, {"200", "401", "403", "404", "412", "429", "500", "503"}),
+    ],
+)
+def test_each_operation_declares_the_headers_it_reads_and_the_statuses_it_answers(schema, path, method, headers, statuses):
+    operation = schema["paths"][path][method]
+
+    assert {name for name, p in _parameters(schema, path, method).items() if p["in"] == "header"} == headers
+    assert set(operation["responses"]) == statuses
+    success = next(s for s in statuses if s.startswith("2"))
+    if method != "delete":
+        assert operation["responses"][success]["headers"]["ETag"]["required"] is True
+    if "412" in statuses:
+        assert operation["responses"]["412"]["headers"]["ETag"]["required"] is True
+
+
+def test_error_examples_are_real_envelopes(schema):
+    """No generated random strings: every example is an envelope with a key the API uses."""
+    components = schema["components"]["schemas"]
+    assert "examples" not in components["ErrorEnvelope"] and "examples" not in components["ErrorBody"]
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if not status.startswith(("4", "5")):
+                    continue
+                examples = response["content"]["application/json"]["examples"]
+                assert examples, (path, method, status)
+                for example in examples.values():
+                    error = example["value"]["error"]
+                    assert re.fullmatch(r"(common|auth)\.[a-z_]+", error["key"]), (path, method, status, error)
+                    assert error["key"] in response["description"], (path, method, status, error["key"])

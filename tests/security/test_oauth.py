@@ -99,6 +99,15 @@ def test_bad_client_credentials_are_401_invalid_client(client, headers):
     assert response.headers["www-authenticate"].startswith("Basic")
 
 
+@pytest.mark.parametrize("data", [{}, {"grant_type": "client_credentials"}, {"grant_type": "refresh_token", "refresh_token": "x"}])
+def test_no_client_authentication_at_all_is_401_invalid_client(client, data):
+    """RFC 6749 §5.2: no client authentication included is invalid_client, whatever else is missing."""
+    response = client.post(TOKEN_URL, data=data)
+
+    assert_envelope(response, 401, "auth.invalid_client")
+    assert response.headers["www-authenticate"].startswith("Basic")
+
+
 def test_a_wrong_secret_is_401_invalid_client(client, account_a):
     app = make_app(account_a.id)
     wrong = App(app.id, app.account_id, app.client_id, app.client_secret[:-2] + "xx")
