@@ -230,7 +230,7 @@ class SessionBackend(ServerSideSessionBackend):
     def get_session_id(self, connection: ASGIConnection) -> str:
         """The id of the session read at the start of the request, or Empty (kept in the connection
         state, where ``Request.clear_session`` empties it): never a cookie's value as such."""
-        return connection.state.get(_LOADED, Empty)  # type: ignore[return-value]
+        return connection.state.get(_LOADED, Empty)
 
     async def store_in_message(self, scope_session: ScopeSession, message: Message, connection: ASGIConnection) -> None:
         store = self.config.get_store_from_app(connection.scope["app"])
