@@ -49,6 +49,16 @@ class Column:
 
 
 @dataclass(frozen=True)
+class ExportField:
+    """One column of an export: its heading and how to read it from an item. The value's type
+    decides the cell's: str is text, int a whole number, bool yes/no, date and datetime dates
+    (aware date-times are shown in the account's time zone)."""
+
+    label: str
+    value: Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
 class Filter:
     """A yes/no filter of the list, shown as a checkbox next to the search."""
 
@@ -119,7 +129,7 @@ class Resource:
     per_page: int = 30
     empty_hint: str = ""
     # Optional features; the store then offers the matching methods
-    # (bulk; trash_listing/restore; history).
+    # (bulk; trash_listing/restore; history; export).
     bulk_actions: tuple[tuple[str, str], ...] = ()
     has_trash: bool = False
     has_history: bool = False

@@ -6,8 +6,6 @@ asks for to an htmx request; both render the same partial templates.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -24,6 +22,7 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Stream, Template
 from sqlalchemy.orm import Session
 
+from app.admin.export import columns_as_fields, csv_chunks, xlsx_chunks
 from app.admin.resource import Actor, Conflict, Invalid, ListQuery, Resource
 from app.db import get_engine, reads_only, session_scope
 from app.web.auth import provide_actor
@@ -171,30 +170,41 @@ def make_router(resource: Resource) -> Router:
 
     # -- export ------------------------------------------------------------
 
+    def export_stream(request: Request, actor: Actor, kind: str) -> Stream:
+        """The list as CSV ("csv"), CSV for Excel ("excel.csv") or Excel ("xlsx"), streamed."""
+        query = list_query(resource, request.query_params)
+
+        def items(session: Session) -> tuple[list[Any], Iterator[Any]]:
+            exporter = getattr(resource.store, "export", None)
+            if exporter is not None:
+                return exporter(session, actor, query)
+            return columns_as_fields([c for c in resource.columns if c.printed], column_text), resource.store.stream(session, actor, query)
+
+        def chunks() -> Iterator[bytes]:
+            # Its own session: the stream outlives the request's.
+            with session_scope() as session:
+                fields, rows = items(session)
+                if kind == "xlsx":
+                    yield from xlsx_chunks(fields, rows, actor.timezone, resource.plural)
+                else:
+                    yield from csv_chunks(fields, rows, actor.timezone, excel=kind == "excel.csv")
+
+        stamp = f"{datetime.now(ZoneInfo(actor.timezone)):%Y-%m-%d}"
+        filename = f"{resource.name}-{stamp}{'-excel.csv' if kind == 'excel.csv' else '.' + kind}"
+        media_type = XLSX if kind == "xlsx" else "text/csv"  # Litestar adds "; charset=utf-8"
+        return Stream(chunks(), media_type=media_type, headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'})
+
     @get("/export.csv", name=f"{name}:export")
     async def export_view(request: Request, actor: NamedDependency[Actor]) -> Stream:
-        query = list_query(resource, request.query_params)
-        columns = [c for c in resource.columns if c.printed]
+        return export_stream(request, actor, "csv")
 
-        def rows() -> Iterator[str]:
-            out = io.StringIO()
-            writer = csv.writer(out)
-            writer.writerow([c.label for c in columns])
-            with session_scope() as session:
-                for item in resource.store.stream(session, actor, query):
-                    writer.writerow([csv_cell(column_text(c, item)) for c in columns])
-                    if out.tell() > 65536:
-                        yield out.getvalue()
-                        out.seek(0)
-                        out.truncate()
-            yield out.getvalue()
+    @get("/export-excel.csv", name=f"{name}:export_excel_csv")
+    async def export_excel_csv_view(request: Request, actor: NamedDependency[Actor]) -> Stream:
+        return export_stream(request, actor, "excel.csv")
 
-        filename = f"{resource.name}-{datetime.now(ZoneInfo(actor.timezone)):%Y-%m-%d}.csv"
-        return Stream(
-            rows(),
-            media_type="text/csv; charset=utf-8",
-            headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+    @get("/export.xlsx", name=f"{name}:export_xlsx")
+    async def export_xlsx_view(request: Request, actor: NamedDependency[Actor]) -> Stream:
+        return export_stream(request, actor, "xlsx")
 
     # -- create ------------------------------------------------------------
 
@@ -422,6 +432,8 @@ def make_router(resource: Resource) -> Router:
             list_view,
             print_view,
             export_view,
+            export_excel_csv_view,
+            export_xlsx_view,
             new_view,
             create_view,
             edit_view,
@@ -449,12 +461,7 @@ async def _run(fn, *args: Any) -> Any:
 
 
 NO_STORE = {"Cache-Control": "no-store"}
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: str) -> str:
-    """A cell that a spreadsheet shows as text, never runs as a formula."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def column_text(column: Any, item: Any) -> str:

@@ -4,6 +4,9 @@ and the store that connects the generic views to the form and the service."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -11,14 +14,15 @@ from app.admin.resource import (
     Actor,
     Column,
     Conflict,
+    ExportField,
     Filter,
     ListQuery,
     Resource,
     Section,
 )
 from app.customers import history, service, trash
-from app.customers.forms import CustomerForm
-from app.customers.models import Customer
+from app.customers.forms import AddressForm, CustomerForm
+from app.customers.models import ADDRESS_FIELDS, Customer
 from app.paging import Page
 
 
@@ -79,11 +83,52 @@ class CustomerStore:
     def trash_listing(self, session: Session, actor: Actor) -> list:
         return trash.listing(session, actor.account_id)
 
+    def export(self, session: Session, actor: Actor, query: ListQuery) -> tuple[list[ExportField], Iterator[Any]]:
+        """Every field of every matching customer, addresses included (a group of columns for each
+        shipping address, as many as the account's customer with the most has)."""
+        shipping = service.most_shipping_addresses(session, actor.account_id)
+        return export_fields(actor.timezone, shipping), service.stream_with_addresses(session, actor.account_id, _query(query))
+
     def restore(self, session: Session, actor: Actor, item_id: int) -> Customer | None:
         return service.restore(session, actor.account_id, item_id, actor.who)
 
     def history(self, session: Session, actor: Actor, item_id: int) -> list:
         return history.events(session, actor.account_id, item_id)
+
+
+def export_fields(timezone: str, shipping: int) -> list[ExportField]:
+    """The columns of a customers export, labelled as the edit form labels the fields."""
+    form = CustomerForm(meta={"timezone": timezone})
+    zone = ZoneInfo(timezone)
+
+    def birthday(item: Any) -> Any:
+        # Stored as midnight in the account's time zone (see BirthdayField): shown as that date.
+        value = item.birthday
+        return value.astimezone(zone).date() if isinstance(value, datetime) else None
+
+    fields = [ExportField("ID", lambda c: c.id), ExportField("Number", lambda c: c.account_scoped_id)]
+    for name in history.SCALARS:
+        getter = birthday if name == "birthday" else (lambda c, name=name: getattr(c, name))
+        fields.append(ExportField(str(form[name].label.text), getter))
+    fields += [ExportField("Created", lambda c: c.created_at), ExportField("Changed", lambda c: c.updated_at)]
+    labels = {name: str(AddressForm()[name].label.text) for name in ADDRESS_FIELDS}
+
+    def address_field(prefix: str, name: str, pick) -> ExportField:
+        def value(c: Any) -> str:
+            address = pick(c)
+            return getattr(address, name) if address is not None else ""
+
+        return ExportField(f"{prefix}: {labels[name]}", value)
+
+    fields += [address_field("Billing address", name, lambda c: c.billing_address) for name in ADDRESS_FIELDS]
+    for index in range(shipping):
+
+        def pick(c: Any, index: int = index) -> Any:
+            addresses = c.shipping_addresses
+            return addresses[index] if index < len(addresses) else None
+
+        fields += [address_field(f"Shipping address {index + 1}", name, pick) for name in ADDRESS_FIELDS]
+    return fields
 
 
 CUSTOMERS = Resource(

@@ -286,6 +286,34 @@ def stream(session: Session, account_id: int, query: Query = Query(), batch: int
     yield from _as_records(session.connection().execute(stmt, params))
 
 
+def stream_with_addresses(session: Session, account_id: int, query: Query = Query(), batch: int = 500) -> Iterator[CustomerRecord]:
+    """``stream`` with every customer's addresses, read for each batch in one query (for export)."""
+    pending: list[CustomerRecord] = []
+    for item in stream(session, account_id, query, batch):
+        pending.append(item)
+        if len(pending) == batch:
+            _attach_addresses(session, pending)
+            yield from pending
+            pending = []
+    if pending:
+        _attach_addresses(session, pending)
+        yield from pending
+
+
+_SHIPPING_COUNTS = (
+    select(func.count().label("n"))
+    .where(ADDRESSES.c.account_id == bindparam("account_id"), ADDRESSES.c.kind == SHIPPING)
+    .group_by(ADDRESSES.c.customer_id)
+    .subquery()
+)
+_MOST_SHIPPING = select(func.max(_SHIPPING_COUNTS.c.n))
+
+
+def most_shipping_addresses(session: Session, account_id: int) -> int:
+    """The most shipping addresses any customer of the account has (an export's columns for them)."""
+    return session.connection().scalar(_MOST_SHIPPING, {"account_id": account_id}) or 0
+
+
 # -- writes ----------------------------------------------------------------
 
 
