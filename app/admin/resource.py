@@ -49,6 +49,14 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Done:
+    """What a bulk action changed; ``undo``, if set, is a token that the store's ``undo`` takes to put it back."""
+
+    changed: int
+    undo: str | None = None
+
+
+@dataclass(frozen=True)
 class ExportField:
     """One column of an export: its heading and how to read it from an item. The value's type
     decides the cell's: str is text, int a whole number, bool yes/no, date and datetime dates
@@ -129,9 +137,10 @@ class Resource:
     per_page: int = 30
     empty_hint: str = ""
     # Optional features; the store then offers the matching methods
-    # (bulk; trash_listing/restore; history; export).
+    # (bulk; trash_page/restore/restore_many/undo; history; export).
     bulk_actions: tuple[tuple[str, str], ...] = ()
     has_trash: bool = False
+    trash_days: int = 0  # how long a deleted item stays restorable
     has_history: bool = False
     versioned: bool = False
 

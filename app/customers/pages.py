@@ -14,12 +14,14 @@ from app.admin.resource import (
     Actor,
     Column,
     Conflict,
+    Done,
     ExportField,
     Filter,
     ListQuery,
     Resource,
     Section,
 )
+from app.base import utcnow
 from app.customers import history, service, trash
 from app.customers.forms import AddressForm, CustomerForm
 from app.customers.models import ADDRESS_FIELDS, Customer
@@ -70,18 +72,40 @@ class CustomerStore:
             return None
         return service.set_favourite(session, actor.account_id, item_id, value, actor.who)
 
-    def bulk(self, session: Session, actor: Actor, action: str, ids: list[int] | None, query: ListQuery) -> int:
+    def bulk(self, session: Session, actor: Actor, action: str, ids: list[int] | None, query: ListQuery) -> Done:
         if ids is None:
             ids = service.matching_ids(session, actor.account_id, _query(query))
-        return service.bulk(session, actor.account_id, ids, action, actor.who)
+        at = utcnow()
+        changed = service.bulk(session, actor.account_id, ids, action, actor.who, at)
+        # A delete is undone by its time: every customer it moved to the trash carries it.
+        return Done(changed, at.isoformat() if action == "delete" and changed else None)
+
+    def undo(self, session: Session, actor: Actor, token: str) -> int | None:
+        """Undo a bulk delete (``token`` from ``bulk``); None for a token that is not one."""
+        try:
+            at = datetime.fromisoformat(token)
+        except ValueError:
+            return None
+        if at.tzinfo is None:
+            return None
+        return service.restore_deleted_together(session, actor.account_id, at, actor.who)
 
     def count_selection(self, session: Session, actor: Actor, ids: list[int] | None, query: ListQuery) -> int:
         if ids is None:
             return len(service.matching_ids(session, actor.account_id, _query(query)))
         return len(ids)
 
-    def trash_listing(self, session: Session, actor: Actor) -> list:
-        return trash.listing(session, actor.account_id)
+    def trash_page(self, session: Session, actor: Actor, query: ListQuery, page: int, per_page: int) -> Page:
+        return trash.page(session, actor.account_id, query.search, query.sort, query.descending, page, per_page)
+
+    def trash_count(self, session: Session, actor: Actor) -> int:
+        return trash.count(session, actor.account_id)
+
+    def restore_many(self, session: Session, actor: Actor, ids: list[int] | None, query: ListQuery) -> int:
+        """Restore the given customers, or (``ids`` None) every one in the trash that the search finds."""
+        if ids is None:
+            ids = trash.matching_ids(session, actor.account_id, query.search, service.BULK_LIMIT)
+        return service.restore_many(session, actor.account_id, ids, actor.who)
 
     def export(self, session: Session, actor: Actor, query: ListQuery) -> tuple[list[ExportField], Iterator[Any]]:
         """Every field of every matching customer, addresses included (a group of columns for each
@@ -161,6 +185,7 @@ CUSTOMERS = Resource(
     empty_hint="Add your first customer with “New customer”.",
     bulk_actions=(("favourite", "Favourite"), ("unfavourite", "Unfavourite"), ("delete", "Delete")),
     has_trash=True,
+    trash_days=trash.RETENTION_DAYS,
     has_history=True,
     versioned=True,
 )
