@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import xlsxwriter
+import xlsxwriter  # type: ignore[import-untyped]
 
 from app.admin.resource import ExportField
 
@@ -124,7 +124,10 @@ def write_xlsx(output: Any, fields: list[ExportField], items: Iterator[Any], tim
         options = {"constant_memory": True, "use_zip64": True, "strings_to_formulas": False, "tmpdir": tmpdir}
         workbook = xlsxwriter.Workbook(output, options)
         heading = workbook.add_format({"bold": True})
-        formats = {date: workbook.add_format({"num_format": "yyyy-mm-dd"}), datetime: workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})}
+        formats: dict[type, Any] = {
+            date: workbook.add_format({"num_format": "yyyy-mm-dd"}),
+            datetime: workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
+        }
         sheets: list[Any] = []
 
         def new_sheet() -> Any:
@@ -196,4 +199,8 @@ class _Pipe:
 
 def columns_as_fields(columns: list[Any], text_of: Callable[[Any, Any], str]) -> list[ExportField]:
     """A resource without an export of its own exports its list's printed columns."""
-    return [ExportField(c.label, lambda item, c=c: text_of(c, item)) for c in columns]
+
+    def field(column: Any) -> ExportField:
+        return ExportField(column.label, lambda item: text_of(column, item))
+
+    return [field(c) for c in columns]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy.orm import Session
 from wtforms import Form
@@ -120,6 +120,16 @@ class Store(Protocol):
     def toggle(self, session: Session, actor: Actor, item_id: int, name: str, value: bool) -> Any | None: ...
 
 
+class TrashStore(Protocol):
+    """What a store with a trash (``Resource.has_trash``) offers besides ``Store``."""
+
+    def trash_page(self, session: Session, actor: Actor, query: ListQuery, page: int, per_page: int) -> Page: ...
+    def trash_count(self, session: Session, actor: Actor) -> int: ...
+    def restore(self, session: Session, actor: Actor, item_id: int) -> Any | None: ...
+    def restore_many(self, session: Session, actor: Actor, ids: list[int] | None, query: ListQuery) -> int: ...
+    def undo(self, session: Session, actor: Actor, token: str) -> int | None: ...
+
+
 @dataclass(frozen=True)
 class Resource:
     name: str  # URL segment
@@ -143,6 +153,11 @@ class Resource:
     trash_days: int = 0  # how long a deleted item stays restorable
     has_history: bool = False
     versioned: bool = False
+
+    @property
+    def trash(self) -> TrashStore:
+        """The store as a trash; only for a resource that ``has_trash``."""
+        return cast("TrashStore", self.store)
 
     @property
     def toggles(self) -> tuple[str, ...]:

@@ -181,7 +181,7 @@ def make_router(resource: Resource) -> Router:
             listing = resource.store.listing(session, actor, query, number, resource.per_page)
         in_trash = 0
         if resource.has_trash and not listing.items and not query.search and not query.filters:
-            in_trash = resource.store.trash_count(session, actor)
+            in_trash = resource.trash.trash_count(session, actor)
         context = ctx(request, actor, query=query, listing=listing, in_trash=in_trash)
         if is_htmx(request) and request.headers.get("hx-target") == "results":
             return Template("resource/_results.html", context={**context, "partial": True})
@@ -416,7 +416,7 @@ def make_router(resource: Resource) -> Router:
         reads_only(session)
         query = trash_query(request.query_params)
         number = _page_number(request.query_params.get("page"))
-        listing = resource.store.trash_page(session, actor, query, number, resource.per_page)
+        listing = resource.trash.trash_page(session, actor, query, number, resource.per_page)
         context = ctx(request, actor, query=query, listing=listing, screen=trash_screen)
         if is_htmx(request) and request.headers.get("hx-target") == "results":
             return Template("resource/_results.html", context={**context, "partial": True})
@@ -437,7 +437,7 @@ def make_router(resource: Resource) -> Router:
         if ids == []:
             flash(request, f"Select one or more {resource.plural.lower()} first.", category="error")
             return Redirect(back, status_code=303)
-        restored = resource.store.restore_many(session, actor, ids, query)
+        restored = resource.trash.restore_many(session, actor, ids, query)
         noun = resource.singular if restored == 1 else resource.plural.lower()
         flash(request, f"Restored {restored} {noun}.", category="success")
         return Redirect(back, status_code=303)
@@ -451,7 +451,7 @@ def make_router(resource: Resource) -> Router:
         """Put back what one bulk delete moved to the trash."""
         if not resource.has_trash:
             raise NotFoundException()
-        restored = resource.store.undo(session, actor, token[:100])
+        restored = resource.trash.undo(session, actor, token[:100])
         if restored is None:
             raise NotFoundException("Nothing to undo.")
         if restored:
@@ -467,7 +467,7 @@ def make_router(resource: Resource) -> Router:
     def restore_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Response[Any]:
         if not resource.has_trash:
             raise NotFoundException()
-        item = resource.store.restore(session, actor, item_id)
+        item = resource.trash.restore(session, actor, item_id)
         if item is None:
             flash(request, f"That {resource.singular} is no longer in the trash.", category="error")
             return Redirect(f"{base}/trash", status_code=303)

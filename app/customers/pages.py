@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -132,8 +133,7 @@ def export_fields(timezone: str, shipping: int) -> list[ExportField]:
 
     fields = [ExportField("ID", lambda c: c.id), ExportField("Number", lambda c: c.account_scoped_id)]
     for name in history.SCALARS:
-        getter = birthday if name == "birthday" else (lambda c, name=name: getattr(c, name))
-        fields.append(ExportField(str(form[name].label.text), getter))
+        fields.append(ExportField(str(form[name].label.text), birthday if name == "birthday" else attrgetter(name)))
     fields += [ExportField("Created", lambda c: c.created_at), ExportField("Changed", lambda c: c.updated_at)]
     labels = {name: str(AddressForm()[name].label.text) for name in ADDRESS_FIELDS}
 

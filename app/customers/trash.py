@@ -78,11 +78,7 @@ def page(session: Session, account_id: int, search: str = "", sort: str = "", de
     total = session.scalar(select(func.count()).select_from(TrashedCustomer).where(*where)) or 0
     number = min(number, max(1, -(-total // per_page)))
     stmt = select(*_SHOWN).where(*where).order_by(*_order(sort, descending)).offset((number - 1) * per_page).limit(per_page)
-    items = []
-    for row in session.execute(stmt):
-        item = Record(dict(row._mapping))
-        item.purge_at = row.deleted_at + timedelta(days=RETENTION_DAYS)
-        items.append(item)
+    items = [Record({**row._mapping, "purge_at": row.deleted_at + timedelta(days=RETENTION_DAYS)}) for row in session.execute(stmt)]
     return Page(items=items, total=total, page=number, per_page=per_page)
 
 
