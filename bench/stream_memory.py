@@ -65,6 +65,7 @@ def main() -> int:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--account", default="Bench")
     parser.add_argument("--paths", nargs="*", default=list(PATHS), choices=list(PATHS))
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the next bytes (the .xlsx sends its first after its last row)")
     args = parser.parse_args()
     env = {**os.environ, "DATABASE_URL": args.database_url, "CLIENTELE_RATE_LIMIT": "0",
            "CLIENTELE_VAR_DIR": str(ROOT / "var" / "stream-memory")}
@@ -77,7 +78,7 @@ def main() -> int:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(base_url=base, timeout=600) as client:
+        with httpx.Client(base_url=base, timeout=args.timeout) as client:
             for _ in range(100):
                 try:
                     page = client.get("/login")
