@@ -2,10 +2,12 @@
 
     python -m bench.stream_memory --database-url sqlite:///var/bench/sqlite/clientele.db --account Bench
 
-Signs in as a user it creates, then downloads /customers/print and
-/customers/export.csv for every customer of the account while sampling the
+Signs in as a user it creates, then downloads /customers/print and the
+exports (/customers/export.csv, /customers/export-excel.csv,
+/customers/export.xlsx) for every customer of the account while sampling the
 server process's resident memory (VmRSS) every 20 ms. Prints the baseline,
-the peak, the rows and the time for each.
+the peak, the rows (lines; the .xlsx is compressed: its size only) and the
+time for each. ``--paths`` picks some of them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+# What each download is counted by: a row's start, or None (compressed).
+PATHS = {
+    "/customers/print": b"<tr>",
+    "/customers/export.csv": b"\n",
+    "/customers/export-excel.csv": b"\n",
+    "/customers/export.xlsx": None,
+}
 
 
 def _rss_mb(pid: int) -> float:
@@ -55,6 +64,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--account", default="Bench")
+    parser.add_argument("--paths", nargs="*", default=list(PATHS), choices=list(PATHS))
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the next bytes (the .xlsx sends its first after its last row)")
     args = parser.parse_args()
     env = {**os.environ, "DATABASE_URL": args.database_url, "CLIENTELE_RATE_LIMIT": "0",
            "CLIENTELE_VAR_DIR": str(ROOT / "var" / "stream-memory")}
@@ -67,7 +78,7 @@ def main() -> int:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(base_url=base, timeout=600) as client:
+        with httpx.Client(base_url=base, timeout=args.timeout) as client:
             for _ in range(100):
                 try:
                     page = client.get("/login")
@@ -79,7 +90,8 @@ def main() -> int:
             client.get("/customers")  # warm up
             baseline = _rss_mb(server.pid)
             print(f"server baseline RSS: {baseline:.0f} MB")
-            for path, marker in (("/customers/print", b"<tr>"), ("/customers/export.csv", b"\n")):
+            for path in args.paths:
+                marker = PATHS[path]
                 peak = [baseline]
                 done = threading.Event()
 
@@ -95,14 +107,17 @@ def main() -> int:
                 tail = b""
                 with client.stream("GET", path) as response:
                     for chunk in response.iter_bytes():
+                        size += len(chunk)
+                        if marker is None:
+                            continue
                         window = tail + chunk  # a marker may straddle two chunks
                         rows += window.count(marker) - tail.count(marker)
                         tail = window[-(len(marker) - 1):] if len(marker) > 1 else b""
-                        size += len(chunk)
                 elapsed = time.perf_counter() - started
                 done.set()
                 sampler.join()
-                print(f"{path}: {rows:,} rows, {size / 1e6:.1f} MB in {elapsed:.1f} s; peak server RSS {peak[0]:.0f} MB")
+                counted = f"{rows:,} rows, " if marker is not None else ""
+                print(f"{path}: {counted}{size / 1e6:.1f} MB in {elapsed:.1f} s; peak server RSS {peak[0]:.0f} MB", flush=True)
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy.orm import Session
 from wtforms import Form
@@ -46,6 +46,24 @@ class Column:
     kind: str = "text"  # text | title | email | phone | toggle | badges | datetime
     badges: tuple[tuple[str, str], ...] = ()  # for kind="badges": (attribute, label)
     printed: bool = True
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a bulk action changed; ``undo``, if set, is a token that the store's ``undo`` takes to put it back."""
+
+    changed: int
+    undo: str | None = None
+
+
+@dataclass(frozen=True)
+class ExportField:
+    """One column of an export: its heading and how to read it from an item. The value's type
+    decides the cell's: str is text, int a whole number, bool yes/no, date and datetime dates
+    (aware date-times are shown in the account's time zone)."""
+
+    label: str
+    value: Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -104,6 +122,29 @@ class Store(Protocol):
     def toggle(self, session: Session, actor: Actor, item_id: int, name: str, value: bool) -> Any | None: ...
 
 
+class TrashStore(Protocol):
+    """What a store with a trash (``Resource.has_trash``) offers besides ``Store``."""
+
+    def trash_page(self, session: Session, actor: Actor, query: ListQuery, page: int, per_page: int) -> Page: ...
+    def trash_count(self, session: Session, actor: Actor) -> int: ...
+    def restore(self, session: Session, actor: Actor, item_id: int) -> Any | None: ...
+    def restore_many(self, session: Session, actor: Actor, ids: list[int] | None, query: ListQuery) -> int: ...
+    def undo(self, session: Session, actor: Actor, token: str) -> int | None: ...
+
+
+class HistoryStore(Protocol):
+    """What a store with a history (``Resource.has_history``) offers besides ``Store``."""
+
+    def history(self, session: Session, actor: Actor, item_id: int) -> list[Any]: ...
+
+
+class BulkStore(Protocol):
+    """What a store with bulk actions (``Resource.bulk_actions``) offers besides ``Store``."""
+
+    def count_selection(self, session: Session, actor: Actor, ids: list[int] | None, query: ListQuery) -> int: ...
+    def bulk(self, session: Session, actor: Actor, action: str, ids: list[int] | None, query: ListQuery) -> Done: ...
+
+
 @dataclass(frozen=True)
 class Resource:
     name: str  # URL segment
@@ -126,11 +167,27 @@ class Resource:
     # and the confirmation refuses (the store refuses the delete itself too).
     cannot_delete: Callable[[Actor, Any], str] | None = None
     # Optional features; the store then offers the matching methods
-    # (bulk; trash_listing/restore; history).
+    # (bulk; trash_page/restore/restore_many/undo; history; export).
     bulk_actions: tuple[tuple[str, str], ...] = ()
     has_trash: bool = False
+    trash_days: int = 0  # how long a deleted item stays restorable
     has_history: bool = False
     versioned: bool = False
+
+    @property
+    def trash(self) -> TrashStore:
+        """The store as a trash; only for a resource that ``has_trash``."""
+        return cast("TrashStore", self.store)
+
+    @property
+    def history(self) -> HistoryStore:
+        """The store as a history; only for a resource that ``has_history``."""
+        return cast("HistoryStore", self.store)
+
+    @property
+    def bulk(self) -> BulkStore:
+        """The store with bulk actions; only for a resource that has ``bulk_actions``."""
+        return cast("BulkStore", self.store)
 
     @property
     def toggles(self) -> tuple[str, ...]:

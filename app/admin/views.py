@@ -6,10 +6,9 @@ asks for to an htmx request; both render the same partial templates.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -26,11 +25,33 @@ from litestar.response import Redirect, Stream, Template
 from sqlalchemy.orm import Session
 
 from app.admin.changes import rows as change_rows
-from app.admin.resource import Actor, Conflict, Invalid, ListQuery, Resource
+from app.admin.export import columns_as_fields, csv_chunks, xlsx_chunks
+from app.admin.resource import (
+    Actor,
+    Column,
+    Conflict,
+    Filter,
+    Invalid,
+    ListQuery,
+    Resource,
+)
 from app.db import get_engine, reads_only, session_scope
 from app.web.auth import provide_actor, safe_next
 
 TRUE = {"1", "y", "yes", "on", "true"}
+
+
+@dataclass(frozen=True)
+class Screen:
+    """One list page of a resource (its list, or its trash): where it lives and what it shows.
+    ``list.html`` and ``_results.html`` render either."""
+
+    path: str
+    columns: tuple[Column, ...]
+    filters: tuple[Filter, ...] = ()
+    bulk_actions: tuple[tuple[str, str], ...] = ()
+    search_label: str = ""
+    trash: bool = False
 
 
 def list_query(resource: Resource, params: MultiDict | dict) -> ListQuery:
@@ -84,8 +105,22 @@ def make_router(resource: Resource) -> Router:
     # for a lock, and cost less than the hop to a worker thread and back); on PostgreSQL in a worker thread.
     read_only: dict[str, Any] = {"sync_to_thread": get_engine().dialect.name != "sqlite"}
 
+    screen = Screen(base, resource.columns, resource.filters, resource.bulk_actions, resource.search_label)
+    trash_screen = Screen(
+        f"{base}/trash",
+        (
+            Column("label", resource.singular.capitalize(), sort="name", kind="title"),
+            Column("deleted_at", "Deleted", sort="deleted", kind="datetime"),
+            Column("deleted_by", "Deleted by"),
+            Column("purge_at", "Removed for good", kind="date"),
+        ),
+        bulk_actions=(("restore", "Restore"),),
+        search_label=f"Search deleted {resource.plural.lower()} by name",
+        trash=True,
+    )
+
     def ctx(request: Request, actor: Actor, **extra: Any) -> dict[str, Any]:
-        return {"resource": resource, "actor": actor, "query_string": query_string, "query_params": query_params, "with_next": with_next, **extra}
+        return {"resource": resource, "actor": actor, "query_string": query_string, "query_params": query_params, "with_next": with_next, "screen": screen, **extra}
 
     # This resource's list (in any state) or one item's page: the only places a return address may lead.
     own_page = re.compile(rf"{re.escape(base)}(?P<item>/[0-9]+)?(?:\?[^#]*)?")
@@ -165,7 +200,10 @@ def make_router(resource: Resource) -> Router:
         if number > listing.pages:
             number = listing.pages
             listing = resource.store.listing(session, actor, query, number, resource.per_page)
-        context = ctx(request, actor, query=query, listing=listing)
+        in_trash = 0
+        if resource.has_trash and not listing.items and not query.search and not query.filters:
+            in_trash = resource.trash.trash_count(session, actor)
+        context = ctx(request, actor, query=query, listing=listing, in_trash=in_trash)
         if is_htmx(request) and request.headers.get("hx-target") == "results":
             return Template("resource/_results.html", context={**context, "partial": True})
         return Template("resource/list.html", context=context)
@@ -175,8 +213,9 @@ def make_router(resource: Resource) -> Router:
     @get("/print", name=f"{name}:print")
     async def print_view(request: Request, actor: NamedDependency[Actor]) -> Stream:
         query = list_query(resource, request.query_params)
-        environment = request.app.template_engine.engine
-        template = environment.get_template("resource/print.html")
+        engine = request.app.template_engine
+        assert engine is not None  # the app is built with its templates
+        template = engine.engine.get_template("resource/print.html")
         printed_at = datetime.now(ZoneInfo(actor.timezone))
 
         def chunks() -> Iterator[str]:
@@ -192,30 +231,41 @@ def make_router(resource: Resource) -> Router:
 
     # -- export ------------------------------------------------------------
 
+    def export_stream(request: Request, actor: Actor, kind: str) -> Stream:
+        """The list as CSV ("csv"), CSV for Excel ("excel.csv") or Excel ("xlsx"), streamed."""
+        query = list_query(resource, request.query_params)
+
+        def items(session: Session) -> tuple[list[Any], Iterator[Any]]:
+            exporter = getattr(resource.store, "export", None)
+            if exporter is not None:
+                return exporter(session, actor, query)
+            return columns_as_fields([c for c in resource.columns if c.printed], column_text), resource.store.stream(session, actor, query)
+
+        def chunks() -> Iterator[bytes]:
+            # Its own session: the stream outlives the request's.
+            with session_scope() as session:
+                fields, rows = items(session)
+                if kind == "xlsx":
+                    yield from xlsx_chunks(fields, rows, actor.timezone, resource.plural)
+                else:
+                    yield from csv_chunks(fields, rows, actor.timezone, excel=kind == "excel.csv")
+
+        stamp = f"{datetime.now(ZoneInfo(actor.timezone)):%Y-%m-%d}"
+        filename = f"{resource.name}-{stamp}{'-excel.csv' if kind == 'excel.csv' else '.' + kind}"
+        media_type = XLSX if kind == "xlsx" else "text/csv"  # Litestar adds "; charset=utf-8"
+        return Stream(chunks(), media_type=media_type, headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'})
+
     @get("/export.csv", name=f"{name}:export")
     async def export_view(request: Request, actor: NamedDependency[Actor]) -> Stream:
-        query = list_query(resource, request.query_params)
-        columns = [c for c in resource.columns if c.printed]
+        return export_stream(request, actor, "csv")
 
-        def rows() -> Iterator[str]:
-            out = io.StringIO()
-            writer = csv.writer(out)
-            writer.writerow([c.label for c in columns])
-            with session_scope() as session:
-                for item in resource.store.stream(session, actor, query):
-                    writer.writerow([csv_cell(column_text(c, item)) for c in columns])
-                    if out.tell() > 65536:
-                        yield out.getvalue()
-                        out.seek(0)
-                        out.truncate()
-            yield out.getvalue()
+    @get("/export-excel.csv", name=f"{name}:export_excel_csv")
+    async def export_excel_csv_view(request: Request, actor: NamedDependency[Actor]) -> Stream:
+        return export_stream(request, actor, "excel.csv")
 
-        filename = f"{resource.name}-{datetime.now(ZoneInfo(actor.timezone)):%Y-%m-%d}.csv"
-        return Stream(
-            rows(),
-            media_type="text/csv; charset=utf-8",
-            headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+    @get("/export.xlsx", name=f"{name}:export_xlsx")
+    async def export_xlsx_view(request: Request, actor: NamedDependency[Actor]) -> Stream:
+        return export_stream(request, actor, "xlsx")
 
     # -- create ------------------------------------------------------------
 
@@ -379,7 +429,7 @@ def make_router(resource: Resource) -> Router:
             return Redirect(back, status_code=303)
         if not deleted:
             raise missing()
-        message = f"Deleted {label}."
+        message = f"Deleted {label}." + (f" It is in the trash for {resource.trash_days} days." if resource.has_trash else "")
         undo = f"{base}/trash/{item_id}/restore" if resource.has_trash else None
         if is_htmx(request):
             return Template(
@@ -392,18 +442,72 @@ def make_router(resource: Resource) -> Router:
 
     # -- trash and history ---------------------------------------------------
 
+    def trash_query(params: MultiDict | dict) -> ListQuery:
+        """The trash's search and order (newest first unless a column is chosen)."""
+        search = list_query(resource, params).search
+        sort = str(params.get("sort") or "")
+        sorts = [c.sort for c in trash_screen.columns if c.sort]
+        return ListQuery(search=search, sort=sort if sort in sorts else "", descending=params.get("dir") == "desc")
+
     @get("/trash", name=f"{name}:trash", **read_only)
     def trash_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Template:
         if not resource.has_trash:
             raise NotFoundException()
-        items = resource.store.trash_listing(session, actor)
-        return Template("resource/trash.html", context=ctx(request, actor, items=items))
+        reads_only(session)
+        query = trash_query(request.query_params)
+        number = _page_number(request.query_params.get("page"))
+        listing = resource.trash.trash_page(session, actor, query, number, resource.per_page)
+        context = ctx(request, actor, query=query, listing=listing, screen=trash_screen)
+        if is_htmx(request) and request.headers.get("hx-target") == "results":
+            return Template("resource/_results.html", context={**context, "partial": True})
+        return Template("resource/trash.html", context=context)
+
+    @post("/trash/bulk", name=f"{name}:trash_bulk")
+    async def trash_bulk_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Response[Any]:
+        formdata = await _formdata(request)
+        return await _run(_trash_bulk, request, session, actor, formdata)
+
+    def _trash_bulk(request: Request, session: Session, actor: Actor, formdata: MultiDict) -> Response[Any]:
+        """Restore the selected items, or every one the trash's search finds; no confirmation (nothing is lost)."""
+        if not resource.has_trash or str(formdata.get("action") or "") != "restore":
+            raise NotFoundException()
+        query = trash_query(formdata)
+        back = f"{base}/trash?{query_string(query)}".rstrip("?")
+        ids = None if str(formdata.get("all") or "") == "1" else selected_ids(formdata)
+        if ids == []:
+            flash(request, f"Select one or more {resource.plural.lower()} first.", category="error")
+            return Redirect(back, status_code=303)
+        restored = resource.trash.restore_many(session, actor, ids, query)
+        noun = resource.singular if restored == 1 else resource.plural.lower()
+        flash(request, f"Restored {restored} {noun}.", category="success")
+        return Redirect(back, status_code=303)
+
+    @post("/trash/undo", name=f"{name}:undo")
+    async def undo_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Response[Any]:
+        await _formdata(request)
+        return await _run(_undo, request, session, actor, str(request.query_params.get("batch") or ""))
+
+    def _undo(request: Request, session: Session, actor: Actor, token: str) -> Response[Any]:
+        """Put back what one bulk delete moved to the trash."""
+        if not resource.has_trash:
+            raise NotFoundException()
+        restored = resource.trash.undo(session, actor, token[:100])
+        if restored is None:
+            raise NotFoundException("Nothing to undo.")
+        if restored:
+            noun = resource.singular if restored == 1 else resource.plural.lower()
+            flash(request, f"Restored {restored} {noun}.", category="success")
+        else:
+            flash(request, f"Those {resource.plural.lower()} are no longer in the trash.", category="error")
+        if is_htmx(request):
+            return Response(b"", headers={"HX-Redirect": back_to_list(request)})
+        return Redirect(back_to_list(request), status_code=303)
 
     @post("/trash/{item_id:int}/restore", name=f"{name}:restore", sync_to_thread=True)
     def restore_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Response[Any]:
         if not resource.has_trash:
             raise NotFoundException()
-        item = resource.store.restore(session, actor, item_id)
+        item = resource.trash.restore(session, actor, item_id)
         if item is None:
             flash(request, f"That {resource.singular} is no longer in the trash.", category="error")
             return Redirect(f"{base}/trash", status_code=303)
@@ -417,7 +521,7 @@ def make_router(resource: Resource) -> Router:
         if not resource.has_history:
             raise NotFoundException()
         item = resource.store.get(session, actor, item_id)
-        events = resource.store.history(session, actor, item_id)
+        events = resource.history.history(session, actor, item_id)
         if item is None and not events:
             raise missing()
         form = resource.store.bind(None, actor)  # the labels and the way each field shows a value
@@ -433,8 +537,10 @@ def make_router(resource: Resource) -> Router:
         query = list_query(resource, formdata)
         if str(formdata.get("all") or "") == "1":
             return action, None, query
-        ids = [int(v) for v in formdata.getall("ids", []) if str(v).isascii() and str(v).isdigit() and 0 < int(v) < 2**31]
-        return action, ids, query
+        return action, selected_ids(formdata), query
+
+    def selected_ids(formdata: MultiDict) -> list[int]:
+        return [int(v) for v in formdata.getall("ids", []) if str(v).isascii() and str(v).isdigit() and 0 < int(v) < 2**31]
 
     @post("/bulk", name=f"{name}:bulk")
     async def bulk_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Response[Any]:
@@ -447,13 +553,17 @@ def make_router(resource: Resource) -> Router:
             flash(request, f"Select one or more {resource.plural.lower()} first.", category="error")
             return Redirect(f"{base}?{query_string(query)}", status_code=303)
         if str(formdata.get("confirm") or "") != "1":
-            count = resource.store.count_selection(session, actor, ids, query)
+            count = resource.bulk.count_selection(session, actor, ids, query)
             context = ctx(request, actor, action=action, label=dict(resource.bulk_actions)[action], ids=ids, query=query, count=count)
             return Template("resource/bulk_confirm.html", context=context)
-        changed = resource.store.bulk(session, actor, action, ids, query)
-        noun = resource.singular if changed == 1 else resource.plural.lower()
+        done = resource.bulk.bulk(session, actor, action, ids, query)
+        noun = resource.singular if done.changed == 1 else resource.plural.lower()
         verb = {"delete": "Deleted", "favourite": "Marked as favourite:", "unfavourite": "No longer favourite:"}.get(action, "Changed")
-        flash(request, f"{verb} {changed} {noun}." + (" They are in the trash for 30 days." if action == "delete" and changed else ""), category="success")
+        text = f"{verb} {done.changed} {noun}."
+        if action == "delete" and done.changed and resource.has_trash:
+            text += f" {'It is' if done.changed == 1 else 'They are'} in the trash for {resource.trash_days} days."
+        undo = f"{base}/trash/undo?{urlencode({'batch': done.undo})}" if done.undo and resource.has_trash else None
+        flash(request, {"text": text, "undo": undo} if undo else text, category="success")
         return Redirect(f"{base}?{query_string(query)}", status_code=303)
 
     return Router(
@@ -462,6 +572,8 @@ def make_router(resource: Resource) -> Router:
             list_view,
             print_view,
             export_view,
+            export_excel_csv_view,
+            export_xlsx_view,
             new_view,
             create_view,
             show_view,
@@ -474,6 +586,8 @@ def make_router(resource: Resource) -> Router:
             confirm_delete_view,
             delete_view,
             trash_view,
+            trash_bulk_view,
+            undo_view,
             restore_view,
             history_view,
             bulk_view,
@@ -490,12 +604,7 @@ async def _run(fn, *args: Any) -> Any:
 
 
 NO_STORE = {"Cache-Control": "no-store"}
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: str) -> str:
-    """A cell that a spreadsheet shows as text, never runs as a formula."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def column_text(column: Any, item: Any) -> str:

@@ -4,6 +4,10 @@ and the store that connects the generic views to the form and the service."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime
+from operator import attrgetter
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -11,14 +15,17 @@ from app.admin.resource import (
     Actor,
     Column,
     Conflict,
+    Done,
+    ExportField,
     Filter,
     ListQuery,
     Resource,
     Section,
 )
+from app.base import utcnow
 from app.customers import history, service, trash
-from app.customers.forms import CustomerForm
-from app.customers.models import Customer, CustomerRecord
+from app.customers.forms import AddressForm, CustomerForm
+from app.customers.models import ADDRESS_FIELDS, Customer, CustomerRecord
 from app.paging import Page
 
 
@@ -66,24 +73,86 @@ class CustomerStore:
             return None
         return service.set_favourite(session, actor.account_id, item_id, value, actor.who)
 
-    def bulk(self, session: Session, actor: Actor, action: str, ids: list[int] | None, query: ListQuery) -> int:
+    def bulk(self, session: Session, actor: Actor, action: str, ids: list[int] | None, query: ListQuery) -> Done:
         if ids is None:
             ids = service.matching_ids(session, actor.account_id, _query(query))
-        return service.bulk(session, actor.account_id, ids, action, actor.who)
+        at = utcnow()
+        changed = service.bulk(session, actor.account_id, ids, action, actor.who, at)
+        # A delete is undone by its time: every customer it moved to the trash carries it.
+        return Done(changed, at.isoformat() if action == "delete" and changed else None)
+
+    def undo(self, session: Session, actor: Actor, token: str) -> int | None:
+        """Undo a bulk delete (``token`` from ``bulk``); None for a token that is not one."""
+        try:
+            at = datetime.fromisoformat(token)
+        except ValueError:
+            return None
+        if at.tzinfo is None:
+            return None
+        return service.restore_deleted_together(session, actor.account_id, at, actor.who)
 
     def count_selection(self, session: Session, actor: Actor, ids: list[int] | None, query: ListQuery) -> int:
         if ids is None:
             return len(service.matching_ids(session, actor.account_id, _query(query)))
         return len(ids)
 
-    def trash_listing(self, session: Session, actor: Actor) -> list:
-        return trash.listing(session, actor.account_id)
+    def trash_page(self, session: Session, actor: Actor, query: ListQuery, page: int, per_page: int) -> Page:
+        return trash.page(session, actor.account_id, query.search, query.sort, query.descending, page, per_page)
+
+    def trash_count(self, session: Session, actor: Actor) -> int:
+        return trash.count(session, actor.account_id)
+
+    def restore_many(self, session: Session, actor: Actor, ids: list[int] | None, query: ListQuery) -> int:
+        """Restore the given customers, or (``ids`` None) every one in the trash that the search finds."""
+        if ids is None:
+            ids = trash.matching_ids(session, actor.account_id, query.search, service.BULK_LIMIT)
+        return service.restore_many(session, actor.account_id, ids, actor.who)
+
+    def export(self, session: Session, actor: Actor, query: ListQuery) -> tuple[list[ExportField], Iterator[Any]]:
+        """Every field of every matching customer, addresses included (a group of columns for each
+        shipping address, as many as the account's customer with the most has)."""
+        shipping = service.most_shipping_addresses(session, actor.account_id)
+        return export_fields(actor.timezone, shipping), service.stream_with_addresses(session, actor.account_id, _query(query))
 
     def restore(self, session: Session, actor: Actor, item_id: int) -> Customer | None:
         return service.restore(session, actor.account_id, item_id, actor.who)
 
     def history(self, session: Session, actor: Actor, item_id: int) -> list:
         return history.events(session, actor.account_id, item_id)
+
+
+def export_fields(timezone: str, shipping: int) -> list[ExportField]:
+    """The columns of a customers export, labelled as the edit form labels the fields."""
+    form = CustomerForm(meta={"timezone": timezone})
+    zone = ZoneInfo(timezone)
+
+    def birthday(item: Any) -> Any:
+        # Stored as midnight in the account's time zone (see BirthdayField): shown as that date.
+        value = item.birthday
+        return value.astimezone(zone).date() if isinstance(value, datetime) else None
+
+    fields = [ExportField("ID", lambda c: c.id), ExportField("Number", lambda c: c.account_scoped_id)]
+    for name in history.SCALARS:
+        fields.append(ExportField(str(form[name].label.text), birthday if name == "birthday" else attrgetter(name)))
+    fields += [ExportField("Created", lambda c: c.created_at), ExportField("Changed", lambda c: c.updated_at)]
+    labels = {name: str(AddressForm()[name].label.text) for name in ADDRESS_FIELDS}
+
+    def address_field(prefix: str, name: str, pick) -> ExportField:
+        def value(c: Any) -> str:
+            address = pick(c)
+            return getattr(address, name) if address is not None else ""
+
+        return ExportField(f"{prefix}: {labels[name]}", value)
+
+    fields += [address_field("Billing address", name, lambda c: c.billing_address) for name in ADDRESS_FIELDS]
+    for index in range(shipping):
+
+        def pick(c: Any, index: int = index) -> Any:
+            addresses = c.shipping_addresses
+            return addresses[index] if index < len(addresses) else None
+
+        fields += [address_field(f"Shipping address {index + 1}", name, pick) for name in ADDRESS_FIELDS]
+    return fields
 
 
 CUSTOMERS = Resource(
@@ -121,6 +190,7 @@ CUSTOMERS = Resource(
     ),
     bulk_actions=(("favourite", "Favourite"), ("unfavourite", "Unfavourite"), ("delete", "Delete")),
     has_trash=True,
+    trash_days=trash.RETENTION_DAYS,
     has_history=True,
     versioned=True,
 )

@@ -286,6 +286,34 @@ def stream(session: Session, account_id: int, query: Query = Query(), batch: int
     yield from _as_records(session.connection().execute(stmt, params))
 
 
+def stream_with_addresses(session: Session, account_id: int, query: Query = Query(), batch: int = 500) -> Iterator[CustomerRecord]:
+    """``stream`` with every customer's addresses, read for each batch in one query (for export)."""
+    pending: list[CustomerRecord] = []
+    for item in stream(session, account_id, query, batch):
+        pending.append(item)
+        if len(pending) == batch:
+            _attach_addresses(session, pending)
+            yield from pending
+            pending = []
+    if pending:
+        _attach_addresses(session, pending)
+        yield from pending
+
+
+_SHIPPING_COUNTS = (
+    select(func.count().label("n"))
+    .where(ADDRESSES.c.account_id == bindparam("account_id"), ADDRESSES.c.kind == SHIPPING)
+    .group_by(ADDRESSES.c.customer_id)
+    .subquery()
+)
+_MOST_SHIPPING = select(func.max(_SHIPPING_COUNTS.c.n))
+
+
+def most_shipping_addresses(session: Session, account_id: int) -> int:
+    """The most shipping addresses any customer of the account has (an export's columns for them)."""
+    return session.connection().scalar(_MOST_SHIPPING, {"account_id": account_id}) or 0
+
+
 # -- writes ----------------------------------------------------------------
 
 
@@ -440,7 +468,7 @@ def _set_flag(session: Session, customer: Customer, name: str, value: bool, who:
     history.record(session, customer.id, customer.account_id, "update", who, {name: [old, value]})
 
 
-def _to_trash(session: Session, customer: Customer, who: Who) -> None:
+def _to_trash(session: Session, customer: Customer, who: Who, at: datetime | None = None) -> None:
     data = history.snapshot(customer)
     data["created_at"] = customer.created_at.isoformat()
     data["version"] = customer.version
@@ -451,7 +479,7 @@ def _to_trash(session: Session, customer: Customer, who: Who) -> None:
             account_scoped_id=customer.account_scoped_id,
             label=(customer.display_name or f"Customer #{customer.account_scoped_id}")[:300],
             data=data,
-            deleted_at=utcnow(),
+            deleted_at=at or utcnow(),
             deleted_by=who.label[:254],
         )
     )
@@ -483,6 +511,37 @@ def restore(session: Session, account_id: int, customer_id: int, who: Who = SYST
     if trashed is None:
         session.rollback()
         return None
+    customer = _restore(session, trashed, who)
+    session.commit()
+    return customer
+
+
+def restore_many(session: Session, account_id: int, customer_ids: list[int], who: Who = SYSTEM) -> int:
+    """Bring customers back from the trash in one transaction; returns how many came back
+    (ids no longer in the trash are skipped)."""
+    begin_write(session)
+    restored = 0
+    for customer_id in dict.fromkeys(i for i in customer_ids if 0 < i <= MAX_ID):
+        trashed = trash.get(session, account_id, customer_id)
+        if trashed is not None:
+            _restore(session, trashed, who)
+            restored += 1
+    session.commit()
+    return restored
+
+
+def restore_deleted_together(session: Session, account_id: int, deleted_at: datetime, who: Who = SYSTEM) -> int:
+    """Undo one bulk delete of ``who``: bring back what it moved to the trash (and is still there)."""
+    begin_write(session)
+    batch = trash.deleted_together(session, account_id, deleted_at, who.label[:254])
+    for trashed in batch:
+        _restore(session, trashed, who)
+    session.commit()
+    return len(batch)
+
+
+def _restore(session: Session, trashed: TrashedCustomer, who: Who) -> Customer:
+    account_id = trashed.account_id
     data = dict(trashed.data)
     taken = session.scalar(select(Customer.id).where(Customer.id == trashed.customer_id)) is not None
     fields = {name: data.get(name) for name in history.SCALARS}
@@ -502,7 +561,6 @@ def restore(session: Session, account_id: int, customer_id: int, who: Who = SYST
     _account_change(session, account_id, customers=1, favourites=1 if customer.is_favourite else 0)
     history.record(session, customer.id, account_id, "restore", who, {})
     session.delete(trashed)
-    session.commit()
     return customer
 
 
@@ -510,11 +568,14 @@ BULK_ACTIONS = ("favourite", "unfavourite", "delete")
 BULK_LIMIT = 5_000
 
 
-def bulk(session: Session, account_id: int, ids: list[int], action: str, who: Who = SYSTEM) -> int:
-    """Favourite, unfavourite or delete many customers in one transaction; returns how many changed."""
+def bulk(session: Session, account_id: int, ids: list[int], action: str, who: Who = SYSTEM, at: datetime | None = None) -> int:
+    """Favourite, unfavourite or delete many customers in one transaction; returns how many changed.
+    A delete stamps every customer it moves to the trash with the same time, ``at`` (now if not
+    given): ``restore_deleted_together`` undoes it by that time."""
     if action not in BULK_ACTIONS:
         raise ValueError(f"unknown bulk action {action!r}")
     begin_write(session)
+    at = at or utcnow()
     changed = 0
     ids = [i for i in ids if 0 < i <= MAX_ID]
     for start in range(0, len(ids), 500):
@@ -526,7 +587,7 @@ def bulk(session: Session, account_id: int, ids: list[int], action: str, who: Wh
         )
         for customer in session.scalars(stmt):
             if action == "delete":
-                _to_trash(session, customer, who)
+                _to_trash(session, customer, who, at)
                 changed += 1
             elif customer.is_favourite != (action == "favourite"):
                 _set_flag(session, customer, "is_favourite", action == "favourite", who)
