@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -37,6 +38,9 @@ class Settings:
     debug: bool
     secure_cookies: bool
     api_cache_entries: int = 512
+    # Addresses (or networks) of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed;
+    # empty: none, the headers are ignored. In uvicorn's spelling (forwarded_allow_ips).
+    trusted_proxies: str = ""
 
 
 def _whole_number(name: str, default: int) -> int:
@@ -46,6 +50,19 @@ def _whole_number(name: str, default: int) -> int:
     if not raw.isdecimal():
         raise ValueError(f"{name} must be a whole number, not {raw!r}")
     return int(raw)
+
+
+def _trusted_proxies(name: str) -> str:
+    """A comma-separated list of IP addresses or networks (``10.0.0.0/8``), or ``*`` (any peer)."""
+    items = [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+    for item in items:
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"{name} must list IP addresses or networks (or *), not {item!r}") from None
+    return ",".join(items)
 
 
 def _default_database_url() -> str:
@@ -73,4 +90,5 @@ def get_settings() -> Settings:
         secure_cookies=os.environ.get("CLIENTELE_SECURE_COOKIES", "") == "1",
         # API list responses each worker remembers (app/response_cache.py); 0 turns remembering off.
         api_cache_entries=_whole_number("CLIENTELE_API_CACHE_ENTRIES", 512),
+        trusted_proxies=_trusted_proxies("CLIENTELE_TRUSTED_PROXIES"),
     )
