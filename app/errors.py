@@ -16,6 +16,8 @@ from psycopg_pool import PoolTimeout
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.exc import TimeoutError as QueuePoolTimeout
 
+from app.write_slots import WritesBusy
+
 logger = logging.getLogger("clientele")
 
 # The database refused a value the checks let through (a safety net; the forms should catch these).
@@ -31,7 +33,7 @@ _SQLITE_TRANSIENT = ("database is locked", "database table is locked", "unable t
 def database_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` says the database is out of reach or too busy for now (a retry may succeed),
     rather than that the request or the code is wrong."""
-    if isinstance(exc, (PoolTimeout, QueuePoolTimeout)):
+    if isinstance(exc, (PoolTimeout, QueuePoolTimeout, WritesBusy)):
         return True
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
