@@ -34,11 +34,13 @@ def _answers(url: str) -> bool:
 
 @contextmanager
 def serve(
-    name: str, workers: int = 1, env: dict[str, str] | None = None, start_timeout: float = 60, command: str = "uvicorn"
+    name: str, workers: int = 1, env: dict[str, str] | None = None, start_timeout: float = 60, command: str = "uvicorn",
+    wrapper: tuple[str, ...] = (),
 ) -> Iterator[str]:
     """Serve the app on a free port of 127.0.0.1 with the test environment
     (DATABASE_URL etc. from tests/conftest.py) plus ``env``; yields the base URL.
-    ``command``: ``uvicorn`` (its command line) or ``clientele`` (``clientele run``, as deployed).
+    ``command``: ``uvicorn`` (its command line) or ``clientele`` (``clientele run``, as deployed);
+    ``wrapper``: a command the server runs under (one that drops privileges, say).
     The server's output goes to a log file named after ``name``."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -52,7 +54,7 @@ def serve(
         ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            argv,
+            [*wrapper, *argv],
             cwd=ROOT,
             env={**os.environ, **(env or {})},
             stdout=log,
