@@ -4,9 +4,9 @@ Synchronous handlers run in each server process's thread pool (CLIENTELE_THREADS
 threads). A write that waits for a lock (a row another connection holds, SQLite's
 write lock) keeps its thread until the lock comes or the lock timeout ends the
 wait. So a write takes a slot before its handler runs: one account's writes hold
-at most CLIENTELE_ACCOUNT_WRITES slots at once, and all writes together at most
-half the threads, which leaves the other half to reads whatever the writes wait
-for. A write that finds no free slot waits for one on the event loop, without a
+at most CLIENTELE_ACCOUNT_WRITES slots at once (and at most half the slots), and
+all writes together at most half the threads, which leaves the other half to
+reads whatever the writes wait for. A write that finds no free slot waits for one on the event loop, without a
 thread, for at most the lock timeout, then answers 503 as a lock timeout does.
 Reads take no slot.
 
@@ -88,7 +88,8 @@ def _slots() -> _Slots:
     if slots is None:
         settings = get_settings()
         total = max(1, settings.threads // 2)
-        slots = _by_loop[loop] = _Slots(min(settings.account_writes, total), total, settings.lock_timeout)
+        per_account = max(1, min(settings.account_writes, total // 2))  # never every slot: others' writes always get one
+        slots = _by_loop[loop] = _Slots(per_account, total, settings.lock_timeout)
     return slots
 
 
