@@ -6,7 +6,8 @@ write lock) keeps its thread until the lock comes or the lock timeout ends the
 wait. So a write takes a slot before its handler runs: one account's writes hold
 at most CLIENTELE_ACCOUNT_WRITES slots at once (and at most half the slots), and
 all writes together at most half the threads, which leaves the other half to
-reads whatever the writes wait for. A write that finds no free slot waits for one on the event loop, without a
+reads whatever the writes wait for. On SQLite, which writes one transaction at a
+time, a process has one write slot. A write that finds no free slot waits for one on the event loop, without a
 thread, for at most the lock timeout, then answers 503 as a lock timeout does.
 Reads take no slot.
 
@@ -25,6 +26,7 @@ from anyio import to_thread
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.config import get_settings
+from app.db import get_engine
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _HELD = "clientele.write_slots"  # the scope key of the release callbacks of a request's slots
@@ -87,7 +89,9 @@ def _slots() -> _Slots:
     slots = _by_loop.get(loop)
     if slots is None:
         settings = get_settings()
-        total = max(1, settings.threads // 2)
+        # SQLite writes one transaction at a time: more writers in threads only poll for its lock, each
+        # after a sleep, which leaves it idle between them; here they queue on the loop, in order, instead.
+        total = 1 if get_engine().dialect.name == "sqlite" else max(1, settings.threads // 2)
         per_account = max(1, min(settings.account_writes, total // 2))  # never every slot: others' writes always get one
         slots = _by_loop[loop] = _Slots(per_account, total, settings.lock_timeout)
     return slots
