@@ -7,9 +7,9 @@ wait. So a write takes a slot before its handler runs: one account's writes hold
 at most CLIENTELE_ACCOUNT_WRITES slots at once (and at most half the slots), and
 all writes together at most half the threads, which leaves the other half to
 reads whatever the writes wait for. On SQLite, which writes one transaction at a
-time, a process has one write slot. A write that finds no free slot waits for one on the event loop, without a
-thread, for at most the lock timeout, then answers 503 as a lock timeout does.
-Reads take no slot.
+time, a process has one write slot. A write that finds no free slot waits for one
+on the event loop, without a thread, for at most the lock timeout, then answers
+503 as a lock timeout does. Reads take no slot.
 
 The slot is taken where the request's account is known (``take``, called by the
 API's principal and the back office's actor) and given back by the middleware
