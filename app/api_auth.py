@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Request
 from litestar.di import NamedDependency
 
-from app import ratelimit
+from app import ratelimit, write_slots
 from app.accounts import tokens
 from app.accounts.tokens import Principal
 from app.async_reads import PoolReads, SyncReads
@@ -58,6 +58,7 @@ async def provide_principal(request: Request) -> Principal:
     needed = request.route_handler.opt.get("scope")
     if needed and not tokens.grants(principal.scopes, needed):
         raise ApiError(403, "auth.insufficient_scope", f"This token lacks the scope {needed!r}.")
+    await write_slots.take(request.scope, principal.account_id)
     return principal
 
 

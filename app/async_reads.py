@@ -32,6 +32,9 @@ from weakref import WeakKeyDictionary
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, Select
 
+from app.config import get_settings
+from app.db import postgres_timeouts
+
 
 def _row_type(names: list[str]) -> Any:
     """A named tuple type with these fields, known only at run time."""
@@ -157,13 +160,14 @@ class PoolReads(_Compiling):
         async with self._opening.setdefault(loop, asyncio.Lock()):
             pool = self._pools.get(loop)
             if pool is None:
+                settings = get_settings()
                 # min_size 0: nothing is connected before the first read, nor re-made in the background while
                 # idle (an app that serves nothing, or whose database went away, does not keep trying).
                 # timeout 2 s: a read waits at most that long for a connection, so with the database down a
                 # request fails in 2 s instead of hanging (the pool retries connecting in the background).
                 pool = AsyncConnectionPool(
                     self.conninfo, min_size=0, max_size=self.max_size, open=False, timeout=2, name="clientele-async-reads",
-                    kwargs={"autocommit": True},
+                    kwargs={"autocommit": True, "options": postgres_timeouts(settings.lock_timeout, settings.statement_timeout)},
                 )
                 await pool.open(wait=False)
                 self._pools[loop] = pool

@@ -97,7 +97,10 @@ def run(host: str | None, port: int | None, workers: int, demo: bool) -> None:
         port=port or settings.port,
         workers=workers,
         access_log=False,
-        proxy_headers=False,
+        # X-Forwarded-For and X-Forwarded-Proto are believed only from CLIENTELE_TRUSTED_PROXIES (none by default):
+        # from anyone else they are ignored, so a client cannot choose the address it is throttled by, or the scheme.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -37,6 +38,17 @@ class Settings:
     debug: bool
     secure_cookies: bool
     api_cache_entries: int = 512
+    # Addresses (or networks) of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed;
+    # empty: none, the headers are ignored. In uvicorn's spelling (forwarded_allow_ips).
+    trusted_proxies: str = ""
+    # Seconds a statement waits for a lock (PostgreSQL's lock_timeout, SQLite's busy timeout) and
+    # seconds a statement may run (PostgreSQL's statement_timeout) before the request answers 503.
+    lock_timeout: float = 5.0
+    statement_timeout: float = 10.0
+    # Worker threads of each server process for the synchronous handlers, and how many of them the
+    # writes of one account may hold at once (its further writes wait for one of those, not for a thread).
+    threads: int = 32
+    account_writes: int = 8
 
 
 def _whole_number(name: str, default: int) -> int:
@@ -46,6 +58,32 @@ def _whole_number(name: str, default: int) -> int:
     if not raw.isdecimal():
         raise ValueError(f"{name} must be a whole number, not {raw!r}")
     return int(raw)
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw) if raw.isascii() else -1.0
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 86_400:
+        raise ValueError(f"{name} must be a number of seconds above 0, not {raw!r}")
+    return value
+
+
+def _trusted_proxies(name: str) -> str:
+    """A comma-separated list of IP addresses or networks (``10.0.0.0/8``), or ``*`` (any peer)."""
+    items = [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+    for item in items:
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"{name} must list IP addresses or networks (or *), not {item!r}") from None
+    return ",".join(items)
 
 
 def _default_database_url() -> str:
@@ -73,4 +111,9 @@ def get_settings() -> Settings:
         secure_cookies=os.environ.get("CLIENTELE_SECURE_COOKIES", "") == "1",
         # API list responses each worker remembers (app/response_cache.py); 0 turns remembering off.
         api_cache_entries=_whole_number("CLIENTELE_API_CACHE_ENTRIES", 512),
+        trusted_proxies=_trusted_proxies("CLIENTELE_TRUSTED_PROXIES"),
+        lock_timeout=_seconds("CLIENTELE_LOCK_TIMEOUT", 5.0),
+        statement_timeout=_seconds("CLIENTELE_STATEMENT_TIMEOUT", 10.0),
+        threads=max(2, _whole_number("CLIENTELE_THREADS", 32)),
+        account_writes=max(1, _whole_number("CLIENTELE_ACCOUNT_WRITES", 8)),
     )

@@ -18,12 +18,19 @@ from sqlalchemy.sql.dml import Insert
 from app.config import get_settings
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, timeouts: bool = True) -> Engine:
+    """The engine for ``url``. With ``timeouts`` (the app's, not the migrations'), a statement waits for a
+    lock at most CLIENTELE_LOCK_TIMEOUT seconds (PostgreSQL's lock_timeout, SQLite's busy timeout) and runs
+    at most CLIENTELE_STATEMENT_TIMEOUT seconds (PostgreSQL); then it fails, and the request answers 503."""
+    settings = get_settings()
     if url.startswith("sqlite"):
+        busy_ms = round(settings.lock_timeout * 1000) if timeouts else 30_000
         # No limit on connections (an in-process SQLite connection costs a file handle): the read-only
         # views run on the event loop, and a checkout that waited there for a connection held by a
         # request whose session the loop has yet to close would wait for itself.
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=10, max_overflow=-1)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": busy_ms / 1000}, pool_size=10, max_overflow=-1
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -35,7 +42,7 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -49,9 +56,19 @@ def make_engine(url: str) -> Engine:
     # No ping before each checkout (a round trip per connection use): a
     # connection the server dropped fails one request, and SQLAlchemy then
     # replaces the whole pool; connections are renewed hourly in any case.
-    return create_engine(
-        url, pool_size=10, max_overflow=20, pool_recycle=3600, connect_args={"prepare_threshold": None}
-    )
+    # A connection for every handler thread and a few more (printing and export keep theirs between
+    # chunks), so that no thread waits for one; a checkout waits at most the lock timeout.
+    connect_args: dict = {"prepare_threshold": None}
+    pool: dict = {}
+    if timeouts:
+        connect_args["options"] = postgres_timeouts(settings.lock_timeout, settings.statement_timeout)
+        pool = {"max_overflow": max(20, settings.threads + 4 - 10), "pool_timeout": settings.lock_timeout}
+    return create_engine(url, **{"pool_size": 10, "max_overflow": 20, **pool}, pool_recycle=3600, connect_args=connect_args)
+
+
+def postgres_timeouts(lock_timeout: float, statement_timeout: float) -> str:
+    """libpq's ``options`` that set a connection's lock and statement timeouts (seconds)."""
+    return f"-c lock_timeout={round(lock_timeout * 1000)} -c statement_timeout={round(statement_timeout * 1000)}"
 
 
 @lru_cache(maxsize=4)
@@ -140,17 +157,28 @@ def read_connection() -> Iterator[Connection]:
 
 
 @contextmanager
-def ephemeral_write() -> Iterator[Connection]:
+def ephemeral_write(wait: float | None = None) -> Iterator[Connection]:
     """A connection for single writes whose loss in a crash costs nothing (a
     rate-limit count, a sign-in session): on PostgreSQL autocommit, without
-    waiting for the WAL flush; on SQLite a BEGIN IMMEDIATE transaction."""
+    waiting for the WAL flush; on SQLite a BEGIN IMMEDIATE transaction, which
+    waits for the write lock ``wait`` seconds if given (else the lock timeout)."""
     ephemeral = ephemeral_engine()
-    if ephemeral is None:
+    if ephemeral is not None:
+        with ephemeral.connect() as conn:
+            yield conn
+        return
+    if wait is None:
         with write_connection() as conn:
             yield conn
         return
-    with ephemeral.connect() as conn:
-        yield conn
+    with get_engine().connect() as conn:
+        driver: Any = conn.connection.driver_connection
+        driver.execute(f"PRAGMA busy_timeout={round(wait * 1000)}").close()
+        try:
+            with conn.execution_options(sqlite_begin="IMMEDIATE").begin():
+                yield conn
+        finally:
+            driver.execute(f"PRAGMA busy_timeout={round(get_settings().lock_timeout * 1000)}").close()
 
 
 def ephemeral_engine() -> Engine | None:
@@ -161,9 +189,14 @@ def ephemeral_engine() -> Engine | None:
 
 @lru_cache(maxsize=4)
 def _ephemeral_engine_for(engine: Engine) -> Engine:
+    settings = get_settings()
     return create_engine(
         engine.url, pool_size=5, max_overflow=5, pool_recycle=3600, isolation_level="AUTOCOMMIT",
-        connect_args={"prepare_threshold": None, "options": "-c synchronous_commit=off"},
+        pool_timeout=settings.lock_timeout,
+        connect_args={
+            "prepare_threshold": None,
+            "options": f"-c synchronous_commit=off {postgres_timeouts(settings.lock_timeout, settings.statement_timeout)}",
+        },
     )
 
 

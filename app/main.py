@@ -38,6 +38,7 @@ from app.web import auth, filters
 from app.web.security import security_headers
 from app.web.store import DatabaseStore, SessionConfig
 from app.web.swagger import StrictSwaggerRenderPlugin
+from app.write_slots import release_slots, use_thread_pool
 
 MAX_BODY = 1024 * 1024
 TOKEN_URL = "/api/auth/token"
@@ -154,14 +155,14 @@ def create_app() -> Litestar:
         request_max_body_size=MAX_BODY,
         openapi_config=openapi_config(),
         template_config=templates,
-        middleware=[sessions.middleware],
+        middleware=[release_slots, sessions.middleware],
         stores={"sessions": DatabaseStore("sessions")},
         csrf_config=csrf,
         plugins=[FlashPlugin(FlashConfig(template_config=templates))],
         before_send=[security_headers],
         # API list responses, remembered per account revision (app/response_cache.py).
         state=State({"api_lists": ResponseCache(max_entries=settings.api_cache_entries)}),
-        on_startup=[start_maintenance, open_reads, freeze_startup_objects],
+        on_startup=[use_thread_pool, start_maintenance, open_reads, freeze_startup_objects],
         on_shutdown=[close_reads, maintenance().stop],
     )
     # Litestar makes component schemas of the handlers' types only; the request bodies the API

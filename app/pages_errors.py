@@ -10,7 +10,7 @@ from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 from sqlalchemy.exc import DataError
 
-from app.errors import DATA_ERROR, RETRY_AFTER_UNAVAILABLE, UNAVAILABLE, database_unavailable, log_unavailable
+from app.errors import DATA_ERROR, RETRY_AFTER_UNAVAILABLE, log_unavailable, unavailable_detail
 from app.web.auth import LoginRequired, login_url
 
 logger = logging.getLogger("clientele")
@@ -35,9 +35,10 @@ def page_exception_handler(request: Request, exc: Exception) -> Response[Any]:
         return Redirect(target, status_code=303)
     status = exc.status_code if isinstance(exc, HTTPException) else 400 if isinstance(exc, DataError) else 500
     headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) and status < 500 else {}
-    if status == 500 and database_unavailable(exc):
+    unavailable = unavailable_detail(exc) if status == 500 else None
+    if unavailable is not None:
         log_unavailable(request, exc)
-        status, detail = 503, UNAVAILABLE
+        status, detail = 503, unavailable
         headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
     elif status >= 500:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)

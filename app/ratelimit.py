@@ -18,6 +18,7 @@ default, 20) are counted exactly, one statement per request.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
@@ -28,6 +29,7 @@ from typing import cast
 
 from litestar.concurrency import sync_to_thread
 from sqlalchemy import BigInteger, Integer, String, Table, bindparam, case
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.base import Base
@@ -115,8 +117,12 @@ def hit(key: str, limit: int | None = None, now: float | None = None) -> Verdict
     window, retry_after = _window(now)
     key = key[:200]
     size = max(1, limit // LEASE_SHARE)
-    with ephemeral_write() as conn:  # a count lost to a crash costs nothing
-        count = conn.execute(_upsert(conn.dialect.name), {"key": key, "window": window, "n": size}).scalar_one()
+    try:
+        with ephemeral_write(wait=COUNT_WAIT) as conn:  # a count lost to a crash costs nothing
+            count = conn.execute(_upsert(conn.dialect.name), {"key": key, "window": window, "n": size}).scalar_one()
+    except SQLAlchemyError as exc:
+        _uncounted(key, exc)
+        return Verdict(True, 0, limit, retry_after)
     before = count - size
     granted = min(size, limit - before)
     if granted <= 0:
@@ -125,6 +131,27 @@ def hit(key: str, limit: int | None = None, now: float | None = None) -> Verdict
         with _leases_lock:
             _leases[key] = _Lease(window, granted - 1, before + granted)
     return Verdict(True, before + 1, limit, retry_after)
+
+
+# Seconds a count waits for SQLite's write lock. A count that cannot be made in that time (another
+# process holds the lock) or at all (a read-only database) lets the request through: a read never
+# waits for a write lock, and what the request itself needs from the database decides its answer.
+COUNT_WAIT = 0.1
+LOG_EVERY = 60.0  # seconds between two log lines about uncounted requests
+
+_log = logging.getLogger("clientele")
+_uncounted_state = {"since": 0, "logged": -LOG_EVERY}
+
+
+def _uncounted(key: str, exc: SQLAlchemyError) -> None:
+    """Log a request let through uncounted: the first one, then at most one line a minute with how many since."""
+    now = time.monotonic()
+    with _leases_lock:
+        _uncounted_state["since"] += 1
+        if now - _uncounted_state["logged"] < LOG_EVERY:
+            return
+        since, _uncounted_state["since"], _uncounted_state["logged"] = _uncounted_state["since"], 0, now
+    _log.warning("rate limit not counted for %s (%d request(s) let through uncounted): %s", key, since, str(exc).splitlines()[0])
 
 
 def from_lease(key: str, limit: int | None = None, now: float | None = None) -> Verdict | None:

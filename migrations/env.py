@@ -49,7 +49,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = make_engine(_url())
+    engine = make_engine(_url(), timeouts=False)  # a migration may wait for locks and run long
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:

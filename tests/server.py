@@ -33,19 +33,28 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def serve(name: str, workers: int = 1, env: dict[str, str] | None = None, start_timeout: float = 60) -> Iterator[str]:
+def serve(
+    name: str, workers: int = 1, env: dict[str, str] | None = None, start_timeout: float = 60, command: str = "uvicorn",
+    wrapper: tuple[str, ...] = (),
+) -> Iterator[str]:
     """Serve the app on a free port of 127.0.0.1 with the test environment
     (DATABASE_URL etc. from tests/conftest.py) plus ``env``; yields the base URL.
+    ``command``: ``uvicorn`` (its command line) or ``clientele`` (``clientele run``, as deployed);
+    ``wrapper``: a command the server runs under (one that drops privileges, say).
     The server's output goes to a log file named after ``name``."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = Path(tempfile.gettempdir()) / f"clientele-{name}-server-{os.getpid()}.log"
+    if command == "clientele":
+        argv = [sys.executable, "-m", "app.cli", "run", "--no-demo", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    else:
+        argv = [
+            sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(workers), "--no-access-log",
+        ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [
-                sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
-                "--port", str(port), "--workers", str(workers), "--no-access-log",
-            ],
+            [*wrapper, *argv],
             cwd=ROOT,
             env={**os.environ, **(env or {})},
             stdout=log,

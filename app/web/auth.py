@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from app import ratelimit
+from app import ratelimit, write_slots
 from app.accounts import service as accounts
 from app.accounts.models import Account, User
 from app.admin.resource import Actor
@@ -80,6 +80,7 @@ async def provide_actor(request: Request) -> Actor:
     verdict = await ratelimit.hit_from_loop(f"user:{actor.user_id}")
     if not verdict.allowed:
         raise TooManyRequests(headers={"Retry-After": str(verdict.retry_after)})
+    await write_slots.take(request.scope, actor.account_id)
     return actor
 
 
