@@ -13,14 +13,35 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, column, func, select, table, text, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    column,
+    func,
+    select,
+    table,
+    text,
+    union,
+    update,
+)
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.accounts.models import Account
 from app.base import utcnow
 from app.customers import history, search, trash
 from app.customers.history import SYSTEM, Who
-from app.customers.models import ADDRESS_FIELDS, BILLING, SHIPPING, Address, Customer, CustomerRecord, Record
+from app.customers.models import (
+    ADDRESS_FIELDS,
+    BILLING,
+    SHIPPING,
+    Address,
+    Customer,
+    CustomerRecord,
+    CustomerWord,
+    Record,
+    SearchWord,
+)
 from app.customers.trash import TrashedCustomer
 from app.db import begin_write
 from app.paging import Page
@@ -84,6 +105,9 @@ class _Shape:
 
     favourites: bool = False
     fts: bool = False  # SQLite: ids found in the trigram index (:fts_query)
+    posted: bool = False  # ids found in the word postings of :words (a rare word: its matches are sorted)
+    counted: bool = False  # a common word: :like_0, counted from the postings of :words
+    merged: int = 0  # ... and its words' postings (:word_0 …) read in name order, merged, for a page by name
     long_likes: int = 0  # search_text LIKE :like_0 … (words the index did not take)
     prefix: bool = False  # sort_name in [:low, :high): a search of short words only
     short_likes: int = 0
@@ -94,48 +118,159 @@ def _like(word: str) -> str:
     return "%" + word.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 
+# A search word of letters is found through the word postings: the account's words that
+# contain it, then how many postings those hold, counted up to WORDS_GATHER + 1. A word
+# with at most WORDS_GATHER postings has its matches gathered and sorted (whatever the
+# order); a more common one is read from its postings in name order, several words
+# merged (up to WORDS_MERGE of them), and counted from them.
+WORDS_GATHER = 2_000
+WORDS_MERGE = 16
+WORDS_AT_MOST = 64  # a search word inside more words than this is matched as text
+
+_WORDS = SearchWord.__table__
+_POSTINGS = CustomerWord.__table__
+_WORDS_CONTAINING = (
+    select(_WORDS.c.word)
+    .where(_WORDS.c.account_id == bindparam("account_id"), _WORDS.c.word.like(bindparam("pattern"), escape="/"))
+    .order_by(_WORDS.c.word)
+    .limit(WORDS_AT_MOST + 1)
+)
+_POSTED_IDS = select(_POSTINGS.c.customer_id).where(
+    _POSTINGS.c.account_id == bindparam("account_id"), _POSTINGS.c.word.in_(bindparam("words", expanding=True))
+)
+_POSTINGS_COUNT = select(func.count()).select_from(_POSTED_IDS.limit(WORDS_GATHER + 1).subquery())
+
+
+def _posted_words(session: Session, account_id: int, word: str) -> tuple[int, list[str]] | None:
+    """The words that contain a search word of letters and how many postings they hold (up to
+    WORDS_GATHER + 1); None when it is inside too many words to list."""
+    connection = session.connection()
+    words = list(connection.scalars(_WORDS_CONTAINING, {"account_id": account_id, "pattern": _like(word)}))
+    if len(words) > WORDS_AT_MOST:
+        return None
+    if not words:
+        return 0, words
+    return connection.scalar(_POSTINGS_COUNT, {"account_id": account_id, "words": words}) or 0, words
+
+
 def _filter(session: Session, account_id: int, query: Query) -> tuple[_Shape, dict[str, Any]]:
     """The WHERE clause of a list as a shape and its parameters: account, favourites, every search word.
 
-    On SQLite, words that together are rare are looked up in the trigram index
-    and the rows found are sorted; common ones are matched while reading the
-    account's rows in the list's order, which fills a page quickly.
+    The rarest search word of letters, measured in the word postings, leads: a rare one's
+    matches are gathered and sorted; a common one's are read in name order from its postings
+    for a page by name, and counted from them. Otherwise, on SQLite, words that together are
+    rare are looked up in the trigram index and the rows found are sorted; common ones are
+    matched while reading the account's rows in the list's order, which fills a page quickly.
     PostgreSQL's planner makes that choice itself with the pg_trgm index.
     """
     params: dict[str, Any] = {"account_id": account_id}
     terms = search.words(query.search)
     long_words = [w for w in terms if len(w) >= search.TRIGRAM]
     short_words = [w for w in terms if len(w) < search.TRIGRAM]
-    fts = False
+    lead: tuple[int, list[str], str] | None = None
+    for word in long_words:
+        found = _posted_words(session, account_id, word) if search.is_word(word) else None
+        if found is not None and (lead is None or found[0] < lead[0]):
+            lead = (found[0], found[1], word)
+    posted = counted = fts = False
+    merged = 0
+    if lead is not None:
+        params["words"] = lead[1]
+        long_words.remove(lead[2])
+        if lead[0] <= WORDS_GATHER:
+            posted = True
+        else:
+            counted, long_words = True, [lead[2], *long_words]
+            merged = len(lead[1]) if len(lead[1]) <= WORDS_MERGE else 0
+            params.update({f"word_{i}": w for i, w in enumerate(lead[1][:merged])})
     expression = " AND ".join(_fts_phrase(w) for w in long_words)
-    if long_words and session.get_bind().dialect.name == "sqlite" and _fts_matches(session, expression) <= SEARCH_COUNT_CAP:
+    if (
+        long_words
+        and not posted
+        and session.get_bind().dialect.name == "sqlite"
+        and _fts_matches(session, expression) <= SEARCH_COUNT_CAP
+    ):
         params["fts_query"] = expression
-        fts, long_words = True, []
+        fts, long_words, counted, merged = True, [], False, 0
     prefix = bool(short_words) and len(short_words) == len(terms)
     if prefix:
         params["low"], params["high"] = search.prefix_bounds(short_words[0])
         short_words = short_words[1:]
     for index, word in enumerate(long_words + short_words):
         params[f"like_{index}"] = _like(word)
-    return _Shape(query.favourites, fts, len(long_words), prefix, len(short_words)), params
+    return _Shape(query.favourites, fts, posted, counted, merged, len(long_words), prefix, len(short_words)), params
 
 
 @lru_cache(maxsize=512)
 def _where(shape: _Shape) -> tuple[ColumnElement[bool], ...]:
     c = CUSTOMERS.c
-    # "+ 0" keeps SQLite from walking the account's sort index: the few rows the trigram index found are sorted instead.
-    account = ((c.account_id + 0) if shape.fts else c.account_id) == bindparam("account_id")
+    # "+ 0" keeps the database from walking the account's sort index: the few rows an index found are sorted instead.
+    account = ((c.account_id + 0) if shape.fts or shape.posted else c.account_id) == bindparam("account_id")
     conds: list[ColumnElement[bool]] = [account]
     if shape.favourites:
         conds.append(c.is_favourite.is_(True))
     if shape.fts:
         conds.append(c.id.in_(_FTS_ROWIDS))
-    likes = [c.search_text.like(bindparam(f"like_{i}"), escape="/") for i in range(shape.long_likes + shape.short_likes)]
+    if shape.posted:
+        conds.append(c.id.in_(_POSTED_IDS))
+    likes = _likes(shape)
     conds.extend(likes[: shape.long_likes])
     if shape.prefix:
         conds.append(and_(c.sort_name >= bindparam("low"), c.sort_name < bindparam("high")))
     conds.extend(likes[shape.long_likes :])
     return tuple(conds)
+
+
+def _likes(shape: _Shape) -> list[ColumnElement[bool]]:
+    return [CUSTOMERS.c.search_text.like(bindparam(f"like_{i}"), escape="/") for i in range(shape.long_likes + shape.short_likes)]
+
+
+def _beside_postings(shape: _Shape) -> list[ColumnElement[bool]]:
+    """What a customer read from the postings of a common word must also be: the rest of ``_where``."""
+    conds = [CUSTOMERS.c.is_favourite.is_(True)] if shape.favourites else []
+    return conds + _likes(shape)[1:]
+
+
+def _from_postings(shape: _Shape, word: ColumnElement[bool]):
+    p = _POSTINGS.c
+    stmt = select(p.customer_id.label("id"), p.sort_name.label("key")).where(p.account_id == bindparam("account_id"), word)
+    if beside := _beside_postings(shape):
+        stmt = stmt.join_from(_POSTINGS, CUSTOMERS, CUSTOMERS.c.id == p.customer_id).where(*beside)
+    return stmt
+
+
+@lru_cache(maxsize=256)
+def _posted_count(shape: _Shape):
+    """A common word's matches counted from its postings, up to the cap."""
+    found = _from_postings(shape, _POSTINGS.c.word.in_(bindparam("words", expanding=True))).with_only_columns(_POSTINGS.c.customer_id)
+    return select(func.count()).select_from(found.distinct().limit(SEARCH_COUNT_CAP + 1).subquery())
+
+
+@lru_cache(maxsize=256)
+def _merged_slice(shape: _Shape, descending: bool):
+    """One page by name (:offset, :limit) of a common word's matches: each of its words' postings
+    read in name order up to :branch_limit, merged."""
+
+    def direction(col):
+        return col.desc() if descending else col.asc()
+
+    p = _POSTINGS.c
+    branches = [
+        _from_postings(shape, p.word == bindparam(f"word_{i}"))
+        .order_by(direction(p.sort_name), direction(p.customer_id))
+        .limit(bindparam("branch_limit"))
+        for i in range(shape.merged)
+    ]
+    found = branches[0].subquery() if len(branches) == 1 else union(*(select(b.subquery()) for b in branches)).subquery()
+    ids = select(found).order_by(direction(found.c.key), direction(found.c.id)).offset(bindparam("offset")).limit(bindparam("limit")).subquery()
+    return select(CUSTOMERS).join(ids, CUSTOMERS.c.id == ids.c.id).order_by(direction(ids.c.key), direction(ids.c.id))
+
+
+def _page_statement(shape: _Shape, sort: str, descending: bool, params: dict[str, Any]):
+    if shape.merged and sort == "name":
+        params["branch_limit"] = params["offset"] + params["limit"]
+        return _merged_slice(shape, descending)
+    return _slice(shape, sort, descending)
 
 
 def _order(sort: str, descending: bool) -> list[ColumnElement[Any]]:
@@ -181,7 +316,7 @@ def count(session: Session, account_id: int, query: Query = Query(), where: tupl
         # Core, not the ORM's execute: half the cost for a single value (counts run on every list).
         return Count(session.connection().scalar(kept, {"account_id": account_id}) or 0)
     shape, params = where or _filter(session, account_id, query)
-    value = session.connection().scalar(_capped_count(shape), params) or 0
+    value = session.connection().scalar(_posted_count(shape) if shape.counted else _capped_count(shape), params) or 0
     if value > SEARCH_COUNT_CAP:
         return Count(SEARCH_COUNT_CAP, exact=False)
     return Count(value)
@@ -223,10 +358,11 @@ def page(
         items: list[CustomerRecord] = []
     elif total.exact and offset > total.value // 2:
         remaining = total.value - offset
-        stmt = _slice(shape, query.sort, not query.descending)
-        items = _records(session, stmt, {**params, "offset": max(0, remaining - per_page), "limit": min(per_page, remaining)})[::-1]
+        params = {**params, "offset": max(0, remaining - per_page), "limit": min(per_page, remaining)}
+        items = _records(session, _page_statement(shape, query.sort, not query.descending, params), params)[::-1]
     else:
-        items = _records(session, _slice(shape, query.sort, query.descending), {**params, "offset": offset, "limit": per_page})
+        params = {**params, "offset": offset, "limit": per_page}
+        items = _records(session, _page_statement(shape, query.sort, query.descending, params), params)
     if addresses and items:
         _attach_addresses(session, items)
     return Page(items=items, total=total.value, page=number, per_page=per_page, exact=total.exact)
