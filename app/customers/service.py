@@ -108,6 +108,7 @@ class _Shape:
     posted: bool = False  # ids found in the word postings of :words (a rare word: its matches are sorted)
     counted: bool = False  # a common word: :like_0, counted from the postings of :words
     merged: int = 0  # ... and its words' postings (:word_0 …) read in name order, merged, for a page by name
+    probed: int = 0  # ... the next search words (:like_1 …) looked up beside it in the postings of :probe_1 …
     long_likes: int = 0  # search_text LIKE :like_0 … (words the index did not take)
     prefix: bool = False  # sort_name in [:low, :high): a search of short words only
     short_likes: int = 0
@@ -119,11 +120,13 @@ def _like(word: str) -> str:
 
 
 # A search word of letters is found through the word postings: the account's words that
-# contain it, then how many postings those hold, counted up to WORDS_GATHER + 1. A word
-# with at most WORDS_GATHER postings has its matches gathered and sorted (whatever the
-# order); a more common one is read from its postings in name order, several words
-# merged (up to WORDS_MERGE of them), and counted from them.
-WORDS_GATHER = 2_000
+# contain it, then how many postings those hold, counted up to WORDS_COUNTED. A list by
+# name reads a word's postings in name order, several words merged (up to WORDS_MERGE of
+# them), unless it has at most NAME_GATHER postings; other orders gather and sort the
+# matches of a word with at most WORDS_GATHER postings, and walk their index otherwise.
+NAME_GATHER = 300
+WORDS_GATHER = 5_000
+WORDS_COUNTED = 5_001
 WORDS_MERGE = 16
 WORDS_AT_MOST = 64  # a search word inside more words than this is matched as text
 
@@ -138,19 +141,19 @@ _WORDS_CONTAINING = (
 _POSTED_IDS = select(_POSTINGS.c.customer_id).where(
     _POSTINGS.c.account_id == bindparam("account_id"), _POSTINGS.c.word.in_(bindparam("words", expanding=True))
 )
-_POSTINGS_COUNT = select(func.count()).select_from(_POSTED_IDS.limit(WORDS_GATHER + 1).subquery())
+_POSTINGS_COUNT = select(func.count()).select_from(_POSTED_IDS.limit(bindparam("counted")).subquery())
 
 
 def _posted_words(session: Session, account_id: int, word: str) -> tuple[int, list[str]] | None:
     """The words that contain a search word of letters and how many postings they hold (up to
-    WORDS_GATHER + 1); None when it is inside too many words to list."""
+    WORDS_COUNTED); None when it is inside too many words to list."""
     connection = session.connection()
     words = list(connection.scalars(_WORDS_CONTAINING, {"account_id": account_id, "pattern": _like(word)}))
     if len(words) > WORDS_AT_MOST:
         return None
     if not words:
         return 0, words
-    return connection.scalar(_POSTINGS_COUNT, {"account_id": account_id, "words": words}) or 0, words
+    return connection.scalar(_POSTINGS_COUNT, {"account_id": account_id, "words": words, "counted": WORDS_COUNTED}) or 0, words
 
 
 def _filter(session: Session, account_id: int, query: Query) -> tuple[_Shape, dict[str, Any]]:
@@ -167,38 +170,48 @@ def _filter(session: Session, account_id: int, query: Query) -> tuple[_Shape, di
     terms = search.words(query.search)
     long_words = [w for w in terms if len(w) >= search.TRIGRAM]
     short_words = [w for w in terms if len(w) < search.TRIGRAM]
-    lead: tuple[int, list[str], str] | None = None
-    for word in long_words:
-        found = _posted_words(session, account_id, word) if search.is_word(word) else None
-        if found is not None and (lead is None or found[0] < lead[0]):
-            lead = (found[0], found[1], word)
+    # Each run of letters in a search word can lead ("anna.schmidt": "anna", "schmidt"): a
+    # customer whose text holds the word has a word that holds the run. A search word that
+    # is not one run stays a condition of its own.
+    runs = {r: _posted_words(session, account_id, r) for w in long_words for r in search.WORD.findall(w) if search.is_word(r)}
+    found_runs = sorted(((f[0], r, f[1]) for r, f in runs.items() if f is not None), key=lambda x: x[0])
     posted = counted = fts = False
-    merged = 0
-    if lead is not None:
-        params["words"] = lead[1]
-        long_words.remove(lead[2])
-        if lead[0] <= WORDS_GATHER:
+    merged = probed = 0
+    if found_runs:
+        size, run, words = found_runs[0]
+        params["words"] = words
+        if run in long_words:
+            long_words.remove(run)
+        if len(words) == 1 and terms == [run] and not query.favourites and size < WORDS_COUNTED:
+            params["found"] = size  # one word's postings, one per customer: the count itself
+        merge = query.sort == "name" and len(words) <= WORDS_MERGE
+        if size <= (NAME_GATHER if merge else WORDS_GATHER):
             posted = True
         else:
-            counted, long_words = True, [lead[2], *long_words]
-            merged = len(lead[1]) if len(lead[1]) <= WORDS_MERGE else 0
-            params.update({f"word_{i}": w for i, w in enumerate(lead[1][:merged])})
+            # Other search words that are runs of letters are looked up beside it in the postings.
+            probes = [(r, ws) for _, r, ws in found_runs[1:] if r in long_words and len(ws) <= WORDS_MERGE]
+            probed = len(probes)
+            rest = [w for w in long_words if w not in dict(probes)]
+            counted, long_words = True, [run, *(r for r, _ in probes), *rest]
+            params.update({f"probe_{i}": ws for i, (_, ws) in enumerate(probes, 1)})
+            merged = len(words) if merge else 0
+            params.update({f"word_{i}": w for i, w in enumerate(words[:merged])})
     expression = " AND ".join(_fts_phrase(w) for w in long_words)
-    if (
-        long_words
-        and not posted
-        and session.get_bind().dialect.name == "sqlite"
-        and _fts_matches(session, expression) <= SEARCH_COUNT_CAP
-    ):
-        params["fts_query"] = expression
-        fts, long_words, counted, merged = True, [], False, 0
+    # (common words of letters only: their postings serve)
+    if long_words and not posted and not (counted and len(long_words) == 1 + probed) and session.get_bind().dialect.name == "sqlite":
+        in_fts = _fts_matches(session, expression)
+        if in_fts <= SEARCH_COUNT_CAP:
+            params["fts_query"] = expression
+            fts, long_words, counted, merged, probed = True, [], False, 0, 0
+        elif not (counted or short_words or query.favourites):
+            params["found"] = in_fts  # more than the cap: the trigram index has counted what the rows would
     prefix = bool(short_words) and len(short_words) == len(terms)
     if prefix:
         params["low"], params["high"] = search.prefix_bounds(short_words[0])
         short_words = short_words[1:]
     for index, word in enumerate(long_words + short_words):
         params[f"like_{index}"] = _like(word)
-    return _Shape(query.favourites, fts, posted, counted, merged, len(long_words), prefix, len(short_words)), params
+    return _Shape(query.favourites, fts, posted, counted, merged, probed, len(long_words), prefix, len(short_words)), params
 
 
 @lru_cache(maxsize=512)
@@ -226,14 +239,31 @@ def _likes(shape: _Shape) -> list[ColumnElement[bool]]:
 
 
 def _beside_postings(shape: _Shape) -> list[ColumnElement[bool]]:
-    """What a customer read from the postings of a common word must also be: the rest of ``_where``."""
+    """What a customer read from the postings of a common word must also be: the rest of ``_where``
+    but the words probed in the postings (``_probes``)."""
     conds = [CUSTOMERS.c.is_favourite.is_(True)] if shape.favourites else []
-    return conds + _likes(shape)[1:]
+    return conds + _likes(shape)[1 + shape.probed :]
+
+
+def _probes(shape: _Shape) -> list[ColumnElement[bool]]:
+    """Each probed word: a posting of one of its words for the same customer (found by the postings' key)."""
+    p, other = _POSTINGS.c, _POSTINGS.alias("other").c
+    return [
+        select(other.customer_id)
+        .where(
+            other.account_id == p.account_id,
+            other.word.in_(bindparam(f"probe_{i}", expanding=True)),
+            other.sort_name == p.sort_name,
+            other.customer_id == p.customer_id,
+        )
+        .exists()
+        for i in range(1, shape.probed + 1)
+    ]
 
 
 def _from_postings(shape: _Shape, word: ColumnElement[bool]):
     p = _POSTINGS.c
-    stmt = select(p.customer_id.label("id"), p.sort_name.label("key")).where(p.account_id == bindparam("account_id"), word)
+    stmt = select(p.customer_id.label("id"), p.sort_name.label("key")).where(p.account_id == bindparam("account_id"), word, *_probes(shape))
     if beside := _beside_postings(shape):
         stmt = stmt.join_from(_POSTINGS, CUSTOMERS, CUSTOMERS.c.id == p.customer_id).where(*beside)
     return stmt
@@ -316,7 +346,10 @@ def count(session: Session, account_id: int, query: Query = Query(), where: tupl
         # Core, not the ORM's execute: half the cost for a single value (counts run on every list).
         return Count(session.connection().scalar(kept, {"account_id": account_id}) or 0)
     shape, params = where or _filter(session, account_id, query)
-    value = session.connection().scalar(_posted_count(shape) if shape.counted else _capped_count(shape), params) or 0
+    if "found" in params:
+        value = params["found"]
+    else:
+        value = session.connection().scalar(_posted_count(shape) if shape.counted else _capped_count(shape), params) or 0
     if value > SEARCH_COUNT_CAP:
         return Count(SEARCH_COUNT_CAP, exact=False)
     return Count(value)

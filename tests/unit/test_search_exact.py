@@ -85,7 +85,8 @@ def _terms(account_id: int) -> dict[str, list[str]]:
         "email": [e[i : i + 6] for e in emails for i in (0, 3)] + ["@example.", "m%ller", "_m", "obrien@"],
         "phone": [p[2:6] for p in phones] + [r.phone_number[:7] for r in pick] + ["555-01", "(30)"],
         "short": ["a", "mü", "sc", "w", "zo", "a b", "sc mu"],
-        "mixed": ["wagner 030", "ann ber", "schmidt gmbh", "müller example.com", "e an", "ber sch mü"],
+        "mixed": ["wagner 030", "ann ber", "schmidt gmbh", "müller example.com", "e an", "ber sch mü", "anna.sw@ wagner",
+                  "example com berlin", "zoe muller example", "wagnerei.example"],
         "none": ["xqzj", "wagnerx", "qqq", "zz9"],
     }
 
@@ -122,10 +123,11 @@ def _pages(account_id: int, query: Query, expected: list[int], per_page: int = 7
 
 PLANS = {
     "measured": {},
-    "gather-everything": {"WORDS_GATHER": 10**9},
-    "merge-every-word": {"WORDS_GATHER": 0},
-    "merge-nothing": {"WORDS_GATHER": 0, "WORDS_MERGE": 0},
-    "few-words": {"WORDS_GATHER": 0, "WORDS_AT_MOST": 1},
+    "gather-everything": {"NAME_GATHER": 10**9, "WORDS_GATHER": 10**9},
+    "merge-every-word": {"NAME_GATHER": 0, "WORDS_GATHER": 0},
+    "merge-nothing": {"NAME_GATHER": 0, "WORDS_GATHER": 0, "WORDS_MERGE": 0},
+    "few-words": {"NAME_GATHER": 0, "WORDS_GATHER": 0, "WORDS_AT_MOST": 1},
+    "counted-little": {"NAME_GATHER": 2, "WORDS_GATHER": 2, "WORDS_COUNTED": 3},
 }
 
 
