@@ -270,10 +270,11 @@ def _from_postings(shape: _Shape, word: ColumnElement[bool]):
 
 
 @lru_cache(maxsize=256)
-def _posted_count(shape: _Shape):
-    """A common word's matches counted from its postings, up to the cap."""
+def _posted_count(shape: _Shape, several: bool):
+    """A common word's matches counted from its postings, up to the cap (a customer once, when
+    ``several`` words hold the search word; one word holds a customer once)."""
     found = _from_postings(shape, _POSTINGS.c.word.in_(bindparam("words", expanding=True))).with_only_columns(_POSTINGS.c.customer_id)
-    return select(func.count()).select_from(found.distinct().limit(SEARCH_COUNT_CAP + 1).subquery())
+    return select(func.count()).select_from((found.distinct() if several else found).limit(SEARCH_COUNT_CAP + 1).subquery())
 
 
 @lru_cache(maxsize=256)
@@ -349,7 +350,8 @@ def count(session: Session, account_id: int, query: Query = Query(), where: tupl
     if "found" in params:
         value = params["found"]
     else:
-        value = session.connection().scalar(_posted_count(shape) if shape.counted else _capped_count(shape), params) or 0
+        stmt = _posted_count(shape, len(params["words"]) > 1) if shape.counted else _capped_count(shape)
+        value = session.connection().scalar(stmt, params) or 0
     if value > SEARCH_COUNT_CAP:
         return Count(SEARCH_COUNT_CAP, exact=False)
     return Count(value)
