@@ -172,9 +172,12 @@ def _filter(session: Session, account_id: int, query: Query) -> tuple[_Shape, di
     short_words = [w for w in terms if len(w) < search.TRIGRAM]
     # Each run of letters in a search word can lead ("anna.schmidt": "anna", "schmidt"): a
     # customer whose text holds the word has a word that holds the run. A search word that
-    # is not one run stays a condition of its own.
+    # is not one run stays a condition of its own, and its runs lead only when they are rare
+    # ("1@exam" is much rarer than "exam": the trigram index serves it better).
     runs = {r: _posted_words(session, account_id, r) for w in long_words for r in search.WORD.findall(w) if search.is_word(r)}
-    found_runs = sorted(((f[0], r, f[1]) for r, f in runs.items() if f is not None), key=lambda x: x[0])
+    found_runs = sorted(
+        ((f[0], r, f[1]) for r, f in runs.items() if f is not None and (r in long_words or f[0] <= WORDS_GATHER)), key=lambda x: x[0]
+    )
     posted = counted = fts = False
     merged = probed = 0
     if found_runs:
