@@ -172,11 +172,14 @@ def _filter(session: Session, account_id: int, query: Query) -> tuple[_Shape, di
     short_words = [w for w in terms if len(w) < search.TRIGRAM]
     # Each run of letters in a search word can lead ("anna.schmidt": "anna", "schmidt"): a
     # customer whose text holds the word has a word that holds the run. A search word that
-    # is not one run stays a condition of its own, and its runs lead only when they are rare
-    # ("1@exam" is much rarer than "exam": the trigram index serves it better).
+    # is not one run stays a condition of its own. On PostgreSQL its runs lead only when they
+    # are rare ("1@exam" is much rarer than "exam": the trigram index serves it better); SQLite
+    # counts such words in its trigram index below.
+    sqlite = session.get_bind().dialect.name == "sqlite"
     runs = {r: _posted_words(session, account_id, r) for w in long_words for r in search.WORD.findall(w) if search.is_word(r)}
     found_runs = sorted(
-        ((f[0], r, f[1]) for r, f in runs.items() if f is not None and (r in long_words or f[0] <= WORDS_GATHER)), key=lambda x: x[0]
+        ((f[0], r, f[1]) for r, f in runs.items() if f is not None and (sqlite or r in long_words or f[0] <= WORDS_GATHER)),
+        key=lambda x: x[0],
     )
     posted = counted = fts = False
     merged = probed = 0
@@ -201,12 +204,12 @@ def _filter(session: Session, account_id: int, query: Query) -> tuple[_Shape, di
             params.update({f"word_{i}": w for i, w in enumerate(words[:merged])})
     expression = " AND ".join(_fts_phrase(w) for w in long_words)
     # (common words of letters only: their postings serve)
-    if long_words and not posted and not (counted and len(long_words) == 1 + probed) and session.get_bind().dialect.name == "sqlite":
+    if long_words and not posted and not (counted and len(long_words) == 1 + probed) and sqlite:
         in_fts = _fts_matches(session, expression)
         if in_fts <= SEARCH_COUNT_CAP:
             params["fts_query"] = expression
             fts, long_words, counted, merged, probed = True, [], False, 0, 0
-        elif not (counted or short_words or query.favourites):
+        elif not (short_words or query.favourites):
             params["found"] = in_fts  # more than the cap: the trigram index has counted what the rows would
     prefix = bool(short_words) and len(short_words) == len(terms)
     if prefix:
