@@ -8,7 +8,7 @@ writes everything or nothing.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -109,6 +109,8 @@ class _Shape:
     counted: bool = False  # a common word: :like_0, counted from the postings of :words
     merged: int = 0  # ... and its words' postings (:word_0 …) read in name order, merged, for a page by name
     probed: int = 0  # ... the next search words (:like_1 …) looked up beside it in the postings of :probe_1 …
+    count_rows: bool = False  # ... but counted as the rows are (other words are not runs of letters)
+    gathered: bool = False  # few matches, counted: found through the indexes and sorted, not walked in order
     long_likes: int = 0  # search_text LIKE :like_0 … (words the index did not take)
     prefix: bool = False  # sort_name in [:low, :high): a search of short words only
     short_likes: int = 0
@@ -172,15 +174,13 @@ def _filter(session: Session, account_id: int, query: Query) -> tuple[_Shape, di
     short_words = [w for w in terms if len(w) < search.TRIGRAM]
     # Each run of letters in a search word can lead ("anna.schmidt": "anna", "schmidt"): a
     # customer whose text holds the word has a word that holds the run. A search word that
-    # is not one run stays a condition of its own. On PostgreSQL its runs lead only when they
-    # are rare ("1@exam" is much rarer than "exam": the trigram index serves it better); SQLite
-    # counts such words in its trigram index below.
+    # is not one run stays a condition of its own, and such a word is counted through the
+    # trigram index ("1@exam" is much rarer than "exam"): SQLite's count below, PostgreSQL's
+    # planner (count_rows).
     sqlite = session.get_bind().dialect.name == "sqlite"
     runs = {r: _posted_words(session, account_id, r) for w in long_words for r in search.WORD.findall(w) if search.is_word(r)}
-    found_runs = sorted(
-        ((f[0], r, f[1]) for r, f in runs.items() if f is not None and (sqlite or r in long_words or f[0] <= WORDS_GATHER)),
-        key=lambda x: x[0],
-    )
+    found_runs = sorted(((f[0], r, f[1]) for r, f in runs.items() if f is not None), key=lambda x: x[0])
+    count_rows = False
     posted = counted = fts = False
     merged = probed = 0
     if found_runs:
@@ -198,6 +198,7 @@ def _filter(session: Session, account_id: int, query: Query) -> tuple[_Shape, di
             probes = [(r, ws) for _, r, ws in found_runs[1:] if r in long_words and len(ws) <= WORDS_MERGE]
             probed = len(probes)
             rest = [w for w in long_words if w not in dict(probes)]
+            count_rows = bool(rest) and not sqlite
             counted, long_words = True, [run, *(r for r, _ in probes), *rest]
             params.update({f"probe_{i}": ws for i, (_, ws) in enumerate(probes, 1)})
             merged = len(words) if merge else 0
@@ -217,14 +218,18 @@ def _filter(session: Session, account_id: int, query: Query) -> tuple[_Shape, di
         short_words = short_words[1:]
     for index, word in enumerate(long_words + short_words):
         params[f"like_{index}"] = _like(word)
-    return _Shape(query.favourites, fts, posted, counted, merged, probed, len(long_words), prefix, len(short_words)), params
+    shape = _Shape(
+        favourites=query.favourites, fts=fts, posted=posted, counted=counted, merged=merged, probed=probed, count_rows=count_rows,
+        long_likes=len(long_words), prefix=prefix, short_likes=len(short_words),
+    )
+    return shape, params
 
 
 @lru_cache(maxsize=512)
 def _where(shape: _Shape) -> tuple[ColumnElement[bool], ...]:
     c = CUSTOMERS.c
     # "+ 0" keeps the database from walking the account's sort index: the few rows an index found are sorted instead.
-    account = ((c.account_id + 0) if shape.fts or shape.posted else c.account_id) == bindparam("account_id")
+    account = ((c.account_id + 0) if shape.fts or shape.posted or shape.gathered else c.account_id) == bindparam("account_id")
     conds: list[ColumnElement[bool]] = [account]
     if shape.favourites:
         conds.append(c.is_favourite.is_(True))
@@ -356,7 +361,8 @@ def count(session: Session, account_id: int, query: Query = Query(), where: tupl
     if "found" in params:
         value = params["found"]
     else:
-        stmt = _posted_count(shape, len(params["words"]) > 1) if shape.counted else _capped_count(shape)
+        postings = shape.counted and not shape.count_rows
+        stmt = _posted_count(shape, len(params["words"]) > 1) if postings else _capped_count(shape)
         value = session.connection().scalar(stmt, params) or 0
     if value > SEARCH_COUNT_CAP:
         return Count(SEARCH_COUNT_CAP, exact=False)
@@ -394,6 +400,7 @@ def page(
     query = query.normalised()
     shape, params = _filter(session, account_id, query)
     total = count(session, account_id, query, (shape, params))
+    shape = _measured(session, shape, total)
     offset = (number - 1) * per_page
     if total.exact and offset >= total.value:
         items: list[CustomerRecord] = []
@@ -407,6 +414,19 @@ def page(
     if addresses and items:
         _attach_addresses(session, items)
     return Page(items=items, total=total.value, page=number, per_page=per_page, exact=total.exact)
+
+
+def _measured(session: Session, shape: _Shape, total: Count) -> _Shape:
+    """The plan for a page once its matches are counted: few matches (at most the cap) are found
+    through the indexes and sorted rather than sought by walking the list's order, where they may
+    lie anywhere (PostgreSQL's planner guesses a trigram search's matches, often 100 times too many)."""
+    if not total.exact or shape.fts or shape.posted or shape.merged:
+        return shape
+    if shape.counted:
+        return replace(shape, posted=True, counted=False, probed=0, count_rows=False)
+    if shape.long_likes and session.get_bind().dialect.name == "postgresql":
+        return replace(shape, gathered=True)
+    return shape
 
 
 def page_after(
