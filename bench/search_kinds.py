@@ -9,8 +9,8 @@ asked for; each is run a few times and its median kept. A kind's median term
 and its worst term are reported as ratios to the plain list page in the same
 order, measured in the same run (so that they hold on a busy machine).
 
-    python -m bench.search_kinds --database-url sqlite:///var/bench/clientele.db
-    python -m bench.search_kinds --database-url postgresql://postgres@127.0.0.1/clientele_bench --sorts name,city,created
+    make bench-search                      # on both databases `make bench` seeded
+    python -m bench.search_kinds --database-url sqlite:////tmp/clientele.db --sorts name,city,created
 """
 
 from __future__ import annotations
@@ -135,18 +135,27 @@ def table(results: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--database-url", help="default: the databases `make bench` seeded (see --db)")
+    parser.add_argument("--db", action="append", choices=("sqlite", "postgresql"), help="with no --database-url; both by default")
+    parser.add_argument("--customers", type=int, default=None, help="which of `make bench`'s databases (by size)")
     parser.add_argument("--account", default="Bench")
     parser.add_argument("--terms", type=int, default=10, help="terms a kind")
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--sorts", default="name,company,email,phone,city,created")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    results = measure(args.database_url, args.account, args.terms, args.seed, args.sorts.split(","), args.repeat)
     import app
 
-    print(f"code measured: {app.__file__}")
-    print(table(results))
+    if args.database_url:
+        urls = [args.database_url]
+    else:
+        from bench.common import DEFAULT_CUSTOMERS, Target
+
+        urls = [Target(db, args.customers or DEFAULT_CUSTOMERS).database_url for db in args.db or ("sqlite", "postgresql")]
+    for url in urls:
+        print(f"{url} (code measured: {app.__file__})", flush=True)
+        results = measure(url, args.account, args.terms, args.seed, args.sorts.split(","), args.repeat)
+        print(table(results), flush=True)
 
 
 if __name__ == "__main__":
