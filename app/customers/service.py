@@ -22,6 +22,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    tuple_,
     union,
     update,
 )
@@ -410,10 +411,55 @@ def page(
         items = _records(session, _page_statement(shape, query.sort, not query.descending, params), params)[::-1]
     else:
         params = {**params, "offset": offset, "limit": per_page}
-        items = _records(session, _page_statement(shape, query.sort, query.descending, params), params)
+        items = _walked(session, shape, query, params)
+        if items is None:
+            items = _records(session, _page_statement(shape, query.sort, query.descending, params), params)
     if addresses and items:
         _attach_addresses(session, items)
     return Page(items=items, total=total.value, page=number, per_page=per_page, exact=total.exact)
+
+
+# A common word's page in another order than by name walks that order's index for at most this
+# many rows; when they do not hold the page (the matches cluster further on: a city's customers
+# sorted by city), its matches are gathered from its postings and sorted instead.
+WALK_AT_MOST = 20_000
+
+
+def _walked(session: Session, shape: _Shape, query: Query, params: dict[str, Any]) -> list[CustomerRecord] | None:
+    """A page read by walking the list's order up to WALK_AT_MOST rows, then, if that fell short,
+    by gathering the leading word's matches; None when the page is not of that kind."""
+    if not shape.counted or shape.merged or shape.count_rows:
+        return None
+    connection = session.connection()
+    bound = connection.execute(_walk_bound(query.sort, query.descending), {**params, "walk": WALK_AT_MOST}).first()
+    if bound is None:  # the whole list is within the walk
+        return None
+    stmt = _bounded_slice(shape, query.sort, query.descending)
+    items = _records(session, stmt, {**params, "bound_key": bound[0], "bound_id": bound[-1]})
+    if len(items) == params["limit"]:
+        return items
+    gather = replace(shape, posted=True, counted=False, probed=0)
+    return _records(session, _slice(gather, query.sort, query.descending), params)
+
+
+@lru_cache(maxsize=64)
+def _walk_bound(sort: str, descending: bool):
+    """The key of the row WALK_AT_MOST rows into the account's list in an order (:walk)."""
+    order = _order(sort, descending)
+    columns = [CUSTOMERS.c[o.element.name] for o in order]
+    return select(*columns).where(CUSTOMERS.c.account_id == bindparam("account_id")).order_by(*order).offset(bindparam("walk")).limit(1)
+
+
+@lru_cache(maxsize=256)
+def _bounded_slice(shape: _Shape, sort: str, descending: bool):
+    """``_slice`` up to the walk's bound (:bound_key, :bound_id)."""
+    c = CUSTOMERS.c
+    column_ = SORT_COLUMNS.get(sort)
+    if column_ is None:
+        key, bound = c.id, bindparam("bound_id")
+    else:
+        key, bound = tuple_(c[column_.name], c.id), tuple_(bindparam("bound_key"), bindparam("bound_id"))
+    return _slice(shape, sort, descending).where(key >= bound if descending else key <= bound)
 
 
 def _measured(session: Session, shape: _Shape, total: Count) -> _Shape:

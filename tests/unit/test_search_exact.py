@@ -9,8 +9,8 @@ directions, with and without favourites, several pages, the count (capped) and
 the other readers (keyset pages, streaming, "select all") must equal the rows a
 plain ``search_text LIKE`` scan of the database returns in the list's order. The
 planner's thresholds are varied so that every path is taken on this small data:
-matches gathered and sorted, postings merged in name order, rows walked in order,
-and on SQLite the trigram index.
+matches gathered and sorted, postings merged in name order, rows walked in order
+(to a bound, then gathered), and on SQLite the trigram index.
 """
 
 from __future__ import annotations
@@ -128,6 +128,8 @@ PLANS = {
     "merge-nothing": {"NAME_GATHER": 0, "WORDS_GATHER": 0, "WORDS_MERGE": 0},
     "few-words": {"NAME_GATHER": 0, "WORDS_GATHER": 0, "WORDS_AT_MOST": 1},
     "counted-little": {"NAME_GATHER": 2, "WORDS_GATHER": 2, "WORDS_COUNTED": 3},
+    "walk-a-little": {"NAME_GATHER": 0, "WORDS_GATHER": 0, "WORDS_MERGE": 0, "WALK_AT_MOST": 40},
+    "walk-nothing": {"NAME_GATHER": 0, "WORDS_GATHER": 0, "WALK_AT_MOST": 0},
 }
 
 
