@@ -21,6 +21,7 @@ import re
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 from sqlalchemy import func, select
 
@@ -35,7 +36,7 @@ def draw_terms(session, account_id: int, per_kind: int, seed: int) -> dict[str, 
     c = Customer.__table__.c
     rng = random.Random(seed)
     low, high = session.execute(select(func.min(c.id), func.max(c.id)).where(c.account_id == account_id)).one()
-    rows = []
+    rows: list = []
     while len(rows) < per_kind * 4:
         row = session.execute(
             select(c.first_name, c.last_name, c.company, c.email, c.phone_number, c.city, c.search_text)
@@ -98,6 +99,8 @@ def measure(database_url: str, account: str, per_kind: int, seed: int, sorts: li
     engine = engine_for(database_url)
     with session_scope(engine) as session:
         account_id = session.scalar(select(Account.id).where(Account.name == account))
+        if account_id is None:
+            raise SystemExit(f"no account {account!r} in {database_url}")
         terms = draw_terms(session, account_id, per_kind, seed)
     results = []
     with session_scope(engine) as session:
@@ -112,7 +115,7 @@ def measure(database_url: str, account: str, per_kind: int, seed: int, sorts: li
             reference = timed(lambda: page(""), repeat * 5)
             results.append({"sort": sort, "kind": "list page", "median": reference, "worst": reference, "worst_term": "", "reference": reference})
             for kind in KINDS:
-                times = {term: timed(lambda term=term: page(term), repeat) for term in terms[kind]}
+                times = {term: timed(partial(page, term), repeat) for term in terms[kind]}
                 worst = max(times, key=times.__getitem__)
                 results.append(
                     {"sort": sort, "kind": kind, "median": statistics.median(times.values()), "worst": times[worst],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -15,8 +16,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
+    delete,
     event,
     false,
+    insert,
     text,
 )
 from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
@@ -153,14 +156,13 @@ class SearchWord(Base):
     __table_args__ = (PrimaryKeyConstraint("account_id", "word"), {"sqlite_with_rowid": False})
 
 
-WORDS = CustomerWord.__table__
-_ADD_POSTING = WORDS.insert()
+_ADD_POSTING = insert(CustomerWord)
 _ADD_WORD = text("INSERT INTO search_words (account_id, word) VALUES (:account_id, :word) ON CONFLICT DO NOTHING")
-_DROP_POSTING = WORDS.delete().where(
-    WORDS.c.account_id == bindparam("a"),
-    WORDS.c.word == bindparam("w"),
-    WORDS.c.sort_name == bindparam("n"),
-    WORDS.c.customer_id == bindparam("c"),
+_DROP_POSTING = delete(CustomerWord).where(
+    CustomerWord.account_id == bindparam("a"),
+    CustomerWord.word == bindparam("w"),
+    CustomerWord.sort_name == bindparam("n"),
+    CustomerWord.customer_id == bindparam("c"),
 )
 
 
@@ -260,7 +262,7 @@ def create_staging(connection: Connection) -> None:
 def stage_postings(connection: Connection, batch) -> None:
     tuples = [(a, w, n, c) for a, c, n, t in batch for w in search.index_words(t)]
     if connection.dialect.name == "postgresql":
-        raw = connection.connection.dbapi_connection
+        raw: Any = connection.connection.dbapi_connection
         with raw.cursor() as cursor, cursor.copy("COPY temp_customer_words (account_id, word, sort_name, customer_id) FROM STDIN") as copy:
             for row in tuples:
                 copy.write_row(row)

@@ -168,7 +168,7 @@ def seed(
         session.commit()
     customer_columns = [c.name for c in Customer.__table__.columns]
     address_columns = [c.name for c in Address.__table__.columns]
-    engine = session.get_bind()
+    engine = session.get_bind().engine
     sqlite = engine.dialect.name == "sqlite"
     done = 0
     with engine.connect() as connection:

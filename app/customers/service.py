@@ -411,9 +411,8 @@ def page(
         items = _records(session, _page_statement(shape, query.sort, not query.descending, params), params)[::-1]
     else:
         params = {**params, "offset": offset, "limit": per_page}
-        items = _walked(session, shape, query, params)
-        if items is None:
-            items = _records(session, _page_statement(shape, query.sort, query.descending, params), params)
+        walked = _walked(session, shape, query, params)
+        items = walked if walked is not None else _records(session, _page_statement(shape, query.sort, query.descending, params), params)
     if addresses and items:
         _attach_addresses(session, items)
     return Page(items=items, total=total.value, page=number, per_page=per_page, exact=total.exact)
@@ -431,7 +430,7 @@ def _walked(session: Session, shape: _Shape, query: Query, params: dict[str, Any
     if not shape.counted or shape.merged or shape.count_rows:
         return None
     connection = session.connection()
-    bound = connection.execute(_walk_bound(query.sort, query.descending), {**params, "walk": WALK_AT_MOST}).first()
+    bound: Any = connection.execute(_walk_bound(query.sort, query.descending), {**params, "walk": WALK_AT_MOST}).first()
     if bound is None:  # the whole list is within the walk
         return None
     stmt = _bounded_slice(shape, query.sort, query.descending)
@@ -455,6 +454,8 @@ def _bounded_slice(shape: _Shape, sort: str, descending: bool):
     """``_slice`` up to the walk's bound (:bound_key, :bound_id)."""
     c = CUSTOMERS.c
     column_ = SORT_COLUMNS.get(sort)
+    key: ColumnElement[Any]
+    bound: ColumnElement[Any]
     if column_ is None:
         key, bound = c.id, bindparam("bound_id")
     else:

@@ -49,6 +49,7 @@ def account() -> int:
         made = [service.create(session, shop.id, {**data, "billing_address": {"city": "Berlin"}}) for data in MADE]
         # Renamed (postings move to the new words and name) and deleted (postings go).
         renamed = service.get_for_update(session, shop.id, made[0].id)
+        assert renamed is not None
         service.update_customer(session, renamed, {"last_name": "Obrian", "billing_address": {"city": "Köln"}})
         service.set_favourite(session, shop.id, made[1].id, True)
         service.delete(session, shop.id, made[4].id)
@@ -56,6 +57,7 @@ def account() -> int:
         for customer_id in seeded[:2]:
             service.delete(session, shop.id, customer_id)
         changed = service.get_for_update(session, shop.id, seeded[2])
+        assert changed is not None
         service.update_customer(session, changed, {"first_name": "Quintus", "company": "Zebra Werke"})
     return shop.id
 
@@ -117,7 +119,7 @@ def _pages(account_id: int, query: Query, expected: list[int], per_page: int = 7
         assert (first.total, first.exact) == (min(len(expected), cap), len(expected) <= cap), query
         last = max(1, -(-first.total // per_page))
         for number in sorted({1, 2, last // 2 + 1, last, last + 1}):
-            got = [c.id for c in service.page(session, account_id, query, number, per_page).items]
+            got = [c["id"] for c in service.page(session, account_id, query, number, per_page).items]
             assert got == expected[(number - 1) * per_page : number * per_page], (query, number)
 
 
@@ -158,12 +160,12 @@ def test_keyset_pages_streaming_and_select_all_find_the_same(account, plan, term
     expected = _reference(account, query)
     by_id = sorted(expected)
     with session_scope() as session:
-        assert [c.id for c in service.stream(session, account, query)] == expected
+        assert [c["id"] for c in service.stream(session, account, query)] == expected
         assert service.matching_ids(session, account, query) == expected
         walked, after, more = [], 0, True
         while more:
             page, more = service.page_after(session, account, after, query, per_page=50)
-            walked += [c.id for c in page.items]
+            walked += [c["id"] for c in page.items]
             after = walked[-1] if walked else 0
         assert walked == by_id
 
