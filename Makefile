@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run lint test test-fast bench load crash clean
+.PHONY: run lint test test-fast bench bench-search load crash clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -36,6 +36,11 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# Search per kind of term (terms drawn from the data, fixed seed) against the list page, in every
+# sort order, on the databases `make bench` seeded. Extra options: make bench-search SEARCH_ARGS="--db sqlite --sorts name"
+bench-search: $(STAMP)
+	$(BIN)/python -m bench.search_kinds $(SEARCH_ARGS)
 
 # 32 clients for 60 s of mixed API and page traffic against a server of its own, on a
 # fresh SQLite and a fresh PostgreSQL database (LOAD_PG_URL, default postgres@127.0.0.1);

@@ -3,7 +3,7 @@
 from app.accounts.models import Account, ApiToken, User
 from app.base import Base
 from app.customers.history import CustomerEvent
-from app.customers.models import Address, Customer
+from app.customers.models import Address, Customer, CustomerWord, SearchWord
 from app.customers.trash import TrashedCustomer
 from app.integrations.models import OAuthApp, OAuthToken
 from app.ratelimit import RateLimitCounter
@@ -16,10 +16,12 @@ __all__ = [
     "Base",
     "Customer",
     "CustomerEvent",
+    "CustomerWord",
     "LoginFailure",
     "OAuthApp",
     "OAuthToken",
     "RateLimitCounter",
+    "SearchWord",
     "TrashedCustomer",
     "User",
     "WebSession",

@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Connection,
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
+    bindparam,
+    delete,
+    event,
     false,
+    insert,
+    text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
 
 from app.base import Base, UTCDateTime, utcnow
 from app.customers import search
 
 BILLING = "billing"
 SHIPPING = "shipping"
+
+
+# Byte order on PostgreSQL, as on SQLite: lists sort the same on both.
+SORT_NAME = String(300).with_variant(String(300, collation="C"), "postgresql")
 
 
 class CustomerFacts:
@@ -90,9 +102,7 @@ class Customer(CustomerFacts, Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Derived by refresh_derived(): what search, sorting and the list read.
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
-    sort_name: Mapped[str] = mapped_column(
-        String(300).with_variant(String(300, collation="C"), "postgresql"), default="", server_default=""
-    )
+    sort_name: Mapped[str] = mapped_column(SORT_NAME, default="", server_default="")
     city: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
     addresses: Mapped[list[Address]] = relationship(
@@ -123,6 +133,88 @@ class Customer(CustomerFacts, Base):
         self.search_text = search.search_text(self.first_name, self.last_name, self.company, self.email, self.phone_number, self.city)
 
 
+class CustomerWord(Base):
+    """One word of a customer's search text (``search.index_words``), kept in name order:
+    a word's first page in name order and its capped count are one index range."""
+
+    __tablename__ = "customer_words"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    word: Mapped[str] = mapped_column(String(300))
+    sort_name: Mapped[str] = mapped_column(SORT_NAME)
+    customer_id: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        PrimaryKeyConstraint("account_id", "word", "sort_name", "customer_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+
+class SearchWord(Base):
+    """Every word an account's customers have had (a word no longer used finds nobody):
+    where a search looks up the words that contain a search word."""
+
+    __tablename__ = "search_words"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    word: Mapped[str] = mapped_column(String(300))
+
+    __table_args__ = (PrimaryKeyConstraint("account_id", "word"), {"sqlite_with_rowid": False})
+
+
+_ADD_POSTING = insert(CustomerWord)
+_ADD_WORD = text("INSERT INTO search_words (account_id, word) VALUES (:account_id, :word) ON CONFLICT DO NOTHING")
+_DROP_POSTING = delete(CustomerWord).where(
+    CustomerWord.account_id == bindparam("a"),
+    CustomerWord.word == bindparam("w"),
+    CustomerWord.sort_name == bindparam("n"),
+    CustomerWord.customer_id == bindparam("c"),
+)
+
+
+def posting_rows(account_id: int, customer_id: int, sort_name: str, words) -> list[dict]:
+    return [{"account_id": account_id, "word": w, "sort_name": sort_name, "customer_id": customer_id} for w in sorted(words)]
+
+
+def add_postings(connection: Connection, account_id: int, customer_id: int, sort_name: str, words) -> None:
+    if words:
+        connection.execute(_ADD_WORD, [{"account_id": account_id, "word": w} for w in sorted(words)])
+        connection.execute(_ADD_POSTING, posting_rows(account_id, customer_id, sort_name, words))
+
+
+def drop_postings(connection: Connection, account_id: int, customer_id: int, sort_name: str, words) -> None:
+    if words:
+        connection.execute(_DROP_POSTING, [{"a": account_id, "w": w, "n": sort_name, "c": customer_id} for w in sorted(words)])
+
+
+# The postings follow every insert, change and delete of a customer in the same flush.
+@event.listens_for(Customer, "after_insert")
+def _postings_of_new(_mapper, connection: Connection, customer: Customer) -> None:
+    add_postings(connection, customer.account_id, customer.id, customer.sort_name, search.index_words(customer.search_text))
+
+
+@event.listens_for(Customer, "after_update")
+def _postings_of_changed(_mapper, connection: Connection, customer: Customer) -> None:
+    text_history = attributes.get_history(customer, "search_text")
+    name_history = attributes.get_history(customer, "sort_name")
+    if not (text_history.has_changes() or name_history.has_changes()):
+        return
+    old_text = text_history.deleted[0] if text_history.deleted else customer.search_text
+    old_name = name_history.deleted[0] if name_history.deleted else customer.sort_name
+    old, new = search.index_words(old_text), search.index_words(customer.search_text)
+    if old_name != customer.sort_name:
+        drop_postings(connection, customer.account_id, customer.id, old_name, old)
+        add_postings(connection, customer.account_id, customer.id, customer.sort_name, new)
+    else:
+        drop_postings(connection, customer.account_id, customer.id, old_name, old - new)
+        add_postings(connection, customer.account_id, customer.id, customer.sort_name, new - old)
+
+
+@event.listens_for(Customer, "after_delete")
+def _postings_of_deleted(_mapper, connection: Connection, customer: Customer) -> None:
+    drop_postings(connection, customer.account_id, customer.id, customer.sort_name, search.index_words(customer.search_text))
+
+
 class Address(Base):
     __tablename__ = "addresses"
 
@@ -151,3 +243,46 @@ class Address(Base):
 
 
 ADDRESS_FIELDS = ("title", "first_name", "last_name", "company", "address1", "address2", "zipcode", "city", "state", "country")
+
+
+def fill_postings(connection: Connection, rows) -> None:
+    """Postings and words for many customers at once: ``rows`` yields lists of
+    (account_id, customer_id, sort_name, search_text). They are gathered in a
+    temporary table and inserted in index order at the end (inserted one by one,
+    a million customers' postings land all over the index and rewrite it per batch)."""
+    create_staging(connection)
+    for batch in rows:
+        stage_postings(connection, batch)
+    store_staged_postings(connection)
+
+
+def create_staging(connection: Connection) -> None:
+    collate = ' COLLATE "C"' if connection.dialect.name == "postgresql" else ""
+    connection.exec_driver_sql("DROP TABLE IF EXISTS temp_customer_words")
+    connection.exec_driver_sql(
+        "CREATE TEMPORARY TABLE temp_customer_words "
+        f"(account_id INTEGER, word VARCHAR(300), sort_name VARCHAR(300){collate}, customer_id INTEGER)"
+    )
+
+
+def stage_postings(connection: Connection, batch) -> None:
+    tuples = [(a, w, n, c) for a, c, n, t in batch for w in search.index_words(t)]
+    if connection.dialect.name == "postgresql":
+        raw: Any = connection.connection.dbapi_connection
+        with raw.cursor() as cursor, cursor.copy("COPY temp_customer_words (account_id, word, sort_name, customer_id) FROM STDIN") as copy:
+            for row in tuples:
+                copy.write_row(row)
+    elif tuples:
+        connection.exec_driver_sql("INSERT INTO temp_customer_words VALUES (?, ?, ?, ?)", tuples)
+
+
+def store_staged_postings(connection: Connection) -> None:
+    connection.exec_driver_sql(
+        "INSERT INTO search_words (account_id, word) SELECT DISTINCT account_id, word FROM temp_customer_words WHERE true "
+        "ON CONFLICT DO NOTHING"
+    )
+    connection.exec_driver_sql(
+        "INSERT INTO customer_words (account_id, word, sort_name, customer_id) "
+        "SELECT account_id, word, sort_name, customer_id FROM temp_customer_words ORDER BY account_id, word, sort_name, customer_id"
+    )
+    connection.exec_driver_sql("DROP TABLE temp_customer_words")

@@ -42,6 +42,26 @@ def words(query: str) -> list[str]:
     return sorted({w for w in folded.split() if w}, key=len, reverse=True)[:8]
 
 
+# Word postings: every word of a customer's search text (a run of letters, three or more)
+# with the customer's sort name, so that a word's customers are read in name order from
+# one index range (``customer_words``), and every distinct word of an account
+# (``search_words``), where a search finds the words that contain what was typed.
+WORD = re.compile(r"[^\W\d_]+")
+
+
+def index_words(text: str) -> set[str]:
+    """The words of a folded search text that postings are kept for.
+
+    A search word made only of letters (``is_word``) occurs in a text exactly
+    when it occurs inside one of these: a run of letters holds every such match."""
+    return {w for w in WORD.findall(text or "") if len(w) >= TRIGRAM}
+
+
+def is_word(term: str) -> bool:
+    """Whether a folded search word is found through the postings (letters only, three or more)."""
+    return TRIGRAM <= len(term) and WORD.fullmatch(term) is not None
+
+
 def prefix_bounds(prefix: str) -> tuple[str, str]:
     """A half-open range of strings that start with ``prefix`` (index-friendly on every database)."""
     return prefix, prefix + "\U0010ffff"

@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Account
 from app.base import utcnow
 from app.customers import search
-from app.customers.models import BILLING, SHIPPING, Address, Customer
+from app.customers.models import (
+    BILLING,
+    SHIPPING,
+    Address,
+    Customer,
+    create_staging,
+    stage_postings,
+    store_staged_postings,
+)
 from app.customers.search import search_text, sort_name
 
 FIRST = (
@@ -147,8 +155,13 @@ def seed(
     """Insert ``count`` customers, each with a billing address and some with a shipping one.
 
     Rows go in with COPY (PostgreSQL) or executemany (SQLite), in batches of
-    one transaction each. On SQLite the full-text index is filled per batch
-    from the inserted rows instead of row by row through its triggers.
+    one transaction each, on one connection. On SQLite the full-text index is
+    filled per batch from the inserted rows instead of row by row through its
+    triggers, and the WAL is checkpointed and truncated after each batch (else
+    it grows by every batch while a server reads). The word postings are
+    gathered per batch and stored in index order at the end. Then the tables
+    are analysed, so that the query planner knows them as it would a real
+    account's.
     """
     rng = random.Random(rng_seed)
     now = utcnow()
@@ -156,60 +169,83 @@ def seed(
         session.commit()
     customer_columns = [c.name for c in Customer.__table__.columns]
     address_columns = [c.name for c in Address.__table__.columns]
-    sqlite = session.get_bind().dialect.name == "sqlite"
+    engine = session.get_bind().engine
+    sqlite = engine.dialect.name == "sqlite"
     done = 0
-    try:
+    with engine.connect() as connection:
         if sqlite:
-            with session.begin():
+            with connection.begin():
                 for statement in search.SQLITE_FTS_DROP_TRIGGERS:
-                    session.connection().exec_driver_sql(statement)
-        while done < count:
-            size = min(batch, count - done)
-            connection = session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-            last = connection.execute(
-                update(Account)
-                .where(Account.id == account_id)
-                .values(
-                    customer_seq=Account.customer_seq + size,
-                    customer_count=Account.customer_count + size,
-                    customers_revision=Account.customers_revision + 1,
-                )
-                .returning(Account.customer_seq)
-            ).scalar_one()
-            pairs = [_customer_row(rng, account_id, last - size + 1 + i, now) for i in range(size)]
-            favourites = sum(1 for c, _ in pairs if c["is_favourite"])
-            connection.execute(
-                update(Account).where(Account.id == account_id).values(favourite_count=Account.favourite_count + favourites)
-            )
-            ids = _reserve_ids(connection, "customers", size)
-            addresses = []
-            for index, (customer, address) in enumerate(pairs):
-                customer["id"] = ids[index]
-                address["customer_id"] = ids[index]
-                addresses.append(address)
-                if rng.random() < 0.1:
-                    addresses.append({**address, "kind": SHIPPING, "position": 0, "address1": f"{rng.choice(STREETS)}weg {rng.randrange(1, 90)}"})
-            for address, address_id in zip(addresses, _reserve_ids(connection, "addresses", len(addresses)), strict=True):
-                address["id"] = address_id
-            _write(connection, "customers", customer_columns, [c for c, _ in pairs])
-            _write(connection, "addresses", address_columns, addresses)
+                    connection.exec_driver_sql(statement)
+        with connection.begin():
+            create_staging(connection)
+        try:
+            while done < count:
+                size = min(batch, count - done)
+                with connection.execution_options(sqlite_begin="IMMEDIATE").begin():
+                    _seed_batch(connection, rng, account_id, size, now, customer_columns, address_columns)
+                if sqlite:
+                    _checkpoint(connection)
+                done += size
+                if progress:
+                    progress(size)
+        finally:
+            with connection.execution_options(sqlite_begin="IMMEDIATE").begin():
+                store_staged_postings(connection)
+                if sqlite:
+                    for statement in search.SQLITE_FTS_TRIGGERS:
+                        connection.exec_driver_sql(statement)
             if sqlite:
-                connection.exec_driver_sql(
-                    "INSERT INTO customers_fts(rowid, search_text) SELECT id, search_text FROM customers WHERE id BETWEEN ? AND ?",
-                    (ids[0], ids[-1]),
-                )
-            session.commit()
-            done += size
-            if progress:
-                progress(size)
-        if not sqlite:
-            session.connection().exec_driver_sql("ANALYZE customers")
-            session.connection().exec_driver_sql("ANALYZE addresses")
-            session.commit()
-    finally:
+                _checkpoint(connection)
         if sqlite:
-            session.rollback()
-            with session.begin():
-                for statement in search.SQLITE_FTS_TRIGGERS:
-                    session.connection().exec_driver_sql(statement)
+            with connection.begin():
+                connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+                connection.exec_driver_sql("ANALYZE")
+        else:
+            # VACUUM too: it marks the new pages all-visible, so that index-only scans (the
+            # postings) read no table rows; it cannot run inside a transaction.
+            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+            for table in ("customers", "addresses", "customer_words", "search_words"):
+                autocommit.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
+        if sqlite:
+            _checkpoint(connection)
     return done
+
+
+def _checkpoint(connection) -> None:
+    """SQLite: copy the WAL into the database and empty it (outside any transaction, on the driver's connection)."""
+    connection.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+
+
+def _seed_batch(connection, rng: random.Random, account_id: int, size: int, now: datetime, customer_columns, address_columns) -> None:
+    last = connection.execute(
+        update(Account)
+        .where(Account.id == account_id)
+        .values(
+            customer_seq=Account.customer_seq + size,
+            customer_count=Account.customer_count + size,
+            customers_revision=Account.customers_revision + 1,
+        )
+        .returning(Account.customer_seq)
+    ).scalar_one()
+    pairs = [_customer_row(rng, account_id, last - size + 1 + i, now) for i in range(size)]
+    favourites = sum(1 for c, _ in pairs if c["is_favourite"])
+    connection.execute(update(Account).where(Account.id == account_id).values(favourite_count=Account.favourite_count + favourites))
+    ids = _reserve_ids(connection, "customers", size)
+    addresses = []
+    for index, (customer, address) in enumerate(pairs):
+        customer["id"] = ids[index]
+        address["customer_id"] = ids[index]
+        addresses.append(address)
+        if rng.random() < 0.1:
+            addresses.append({**address, "kind": SHIPPING, "position": 0, "address1": f"{rng.choice(STREETS)}weg {rng.randrange(1, 90)}"})
+    for address, address_id in zip(addresses, _reserve_ids(connection, "addresses", len(addresses)), strict=True):
+        address["id"] = address_id
+    _write(connection, "customers", customer_columns, [c for c, _ in pairs])
+    _write(connection, "addresses", address_columns, addresses)
+    stage_postings(connection, [(account_id, c["id"], c["sort_name"], c["search_text"]) for c, _ in pairs])
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(
+            "INSERT INTO customers_fts(rowid, search_text) SELECT id, search_text FROM customers WHERE id BETWEEN ? AND ?",
+            (ids[0], ids[-1]),
+        )
