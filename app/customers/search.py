@@ -59,7 +59,7 @@ def index_words(text: str) -> set[str]:
 
 def is_word(term: str) -> bool:
     """Whether a folded search word is found through the postings (letters only, three or more)."""
-    return TRIGRAM <= len(term) and WORD.fullmatch(term) is not None
+    return len(term) >= TRIGRAM and WORD.fullmatch(term) is not None
 
 
 def prefix_bounds(prefix: str) -> tuple[str, str]:
