@@ -215,7 +215,9 @@ class CustomersApi(Controller):
     def update_customer(
         self, request: Request, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], customer_id: FromPath[int], payload: NamedDependency[dict[str, Any]]
     ) -> Response[CustomerOut]:
-        """Only the fields sent change; a shipping address list, when sent, replaces the stored one.
+        """Only the fields sent change, in addresses too. A ``shipping_address`` entry updates the stored address
+        with its ``id``, or without one the address at its position; entries beyond are new; stored addresses
+        no entry names are removed (a shorter list removes the last ones).
         With ``If-Match``, a customer changed since that ETag is not touched: 412."""
         customer = service.get_for_update(session, principal.account_id, customer_id)
         if customer is None:

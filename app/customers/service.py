@@ -363,6 +363,8 @@ def _apply(customer: Customer, data: dict[str, Any]) -> None:
         _apply_address(address, entry)
     for address in existing.values():
         customer.addresses.remove(address)
+    # In memory in the order a read gives them (the relationship's order_by), as they are shown.
+    customer.addresses.sort(key=lambda a: (a.kind, a.position))
     customer.refresh_derived()
 
 
@@ -435,13 +437,12 @@ def update_customer(
     _apply(customer, data)
     changes = history.diff(before, history.snapshot(customer))
     if not changes:
-        # Not even what _apply recomputed (search text, sort name) is flushed: the customer is
-        # detached as it is (equal to what is stored) and the transaction ends without a write.
-        for address in [a for a in customer.addresses if a.id is None]:
-            customer.addresses.remove(address)  # a billing address made for one that was missing: not stored
-        session.expunge(customer)
+        # Not even what _apply recomputed (search text, sort name) is flushed: the transaction ends
+        # without a write, and the customer is read again as it is stored (the rollback expired what
+        # _apply changed in memory: addresses made, removed or moved, a billing address made for
+        # one that was missing), so that what is shown is what is stored.
         session.rollback()
-        return customer
+        return get(session, customer.account_id, customer.id) or customer
     customer.updated_at = utcnow()
     history.record(session, customer.id, customer.account_id, "update", who, changes)
     _account_change(session, customer.account_id, favourites=int(customer.is_favourite) - int(was_favourite))

@@ -928,17 +928,77 @@ def test_put_without_shipping_address_keeps_the_stored_ones(client, shop):
     assert updated["shipping_address"] == customer["shipping_address"]
 
 
-def test_put_with_a_shipping_address_list_replaces_the_stored_one(client, shop):
-    customer = create(client, shop, {**REFERENCE_BODY, "shipping_address": [{"city": "Bremen"}, {"city": "Köln"}]})
+def test_put_with_a_shorter_shipping_address_list_updates_by_position_and_removes_the_rest(client, shop):
+    customer = create(client, shop, {**REFERENCE_BODY, "shipping_address": [{"city": "Bremen", "address1": "Am Wall 1"}, {"city": "Köln"}]})
+    bremen = customer["shipping_address"][0]
 
     response = client.put(f"/api/customers/{customer['id']}/", json={"shipping_address": [{"city": "Hamburg", "zipcode": "20095"}]}, headers=shop.headers)
 
     assert response.status_code == 200, response.text
     shipping = response.json()["shipping_address"]
-    assert len(shipping) == 1
-    assert shipping[0]["city"] == "Hamburg" and shipping[0]["zipcode"] == "20095"
+    assert shipping == [{**bremen, "city": "Hamburg", "zipcode": "20095"}]  # the same address (its id), its other fields kept
     assert response.json()["billing_address"] == customer["billing_address"]
     assert fetch(client, shop, customer["id"])["shipping_address"] == shipping
+
+
+def test_put_resending_the_shipping_addresses_without_ids_shows_and_keeps_them(client, shop):
+    customer = create(client, shop, {"company": "Echo", "shipping_address": [{"city": "Bremen", "country": "DE"}, {"city": "Köln", "country": "DE"}]})
+    before = client.get(f"/api/customers/{customer['id']}/", headers=shop.headers)
+
+    for version in (None, "9"):
+        response = client.put(
+            f"/api/customers/{customer['id']}/",
+            json={"shipping_address": [{"city": "Bremen", "country": "DE"}, {"city": "Köln", "country": "DE"}]},
+            headers=_headers(shop, version),
+        )
+
+        assert response.status_code == 200, response.text
+        assert response.headers["etag"] == before.headers["etag"]  # nothing changed, nothing written
+        assert response.json()["shipping_address"] == customer["shipping_address"]
+    assert fetch(client, shop, customer["id"]) == customer
+
+
+def test_put_that_changes_nothing_answers_the_stored_customer(client, shop):
+    """An address sent with an id the customer does not have is a new one: where it holds what the
+    address it replaces held, nothing changes, and the answer shows what is stored."""
+    customer = create(client, shop, {"company": "Echo", "shipping_address": [{"city": "Bremen", "country": "DE"}]})
+    bremen = customer["shipping_address"][0]
+
+    response = client.put(f"/api/customers/{customer['id']}/", json={"shipping_address": [{**bremen, "id": 2**31 - 1}]}, headers=shop.headers)
+
+    assert response.status_code == 200, response.text
+    assert response.json() == customer == fetch(client, shop, customer["id"])
+
+
+def test_put_of_shipping_addresses_without_ids_updates_them_in_place_and_adds_the_ones_beyond(client, shop):
+    customer = create(client, shop, {"company": "Echo", "shipping_address": [{"city": "Bremen", "zipcode": "28195", "country": "DE"}]})
+    bremen = customer["shipping_address"][0]
+
+    response = client.put(
+        f"/api/customers/{customer['id']}/", json={"shipping_address": [{"city": "Bremerhaven"}, {"city": "Köln"}]}, headers=shop.headers
+    )
+
+    assert response.status_code == 200, response.text
+    first, second = response.json()["shipping_address"]
+    assert first == {**bremen, "city": "Bremerhaven"}
+    assert second["id"] not in (None, bremen["id"]) and second["city"] == "Köln" and second["zipcode"] == ""
+    assert fetch(client, shop, customer["id"])["shipping_address"] == [first, second]
+
+
+def test_put_of_a_shipping_address_by_id_changes_only_the_fields_sent(client, shop):
+    customer = create(client, shop, REFERENCE_BODY, shipping_address=[REFERENCE_BODY["shipping_address"][0], {"city": "Köln", "first_name": "Eva"}])
+    bremen, koeln = customer["shipping_address"]
+
+    # By id, in another order than stored: each entry is the address its id names.
+    response = client.put(
+        f"/api/customers/{customer['id']}/",
+        json={"shipping_address": [{"id": koeln["id"], "zipcode": "50667"}, {"id": bremen["id"], "city": "Bremerhaven"}]},
+        headers=shop.headers,
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["shipping_address"] == [{**koeln, "zipcode": "50667"}, {**bremen, "city": "Bremerhaven"}]
+    assert fetch(client, shop, customer["id"])["shipping_address"] == response.json()["shipping_address"]
 
 
 def test_put_with_an_empty_shipping_address_list_removes_them_all(client, shop):
