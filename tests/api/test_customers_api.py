@@ -1489,3 +1489,46 @@ def test_a_phone_field_the_request_does_not_keep_is_checked_all_the_same(client,
     response = client.post("/api/customers/", json={"company": "C", **body}, headers=_headers(shop, version))
 
     assert set(field_errors(response)) == {path}
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER", "bEaReR"])
+def test_the_bearer_scheme_is_case_insensitive(client, shop, scheme):
+    """RFC 9110 §11.1: an authentication scheme is a case-insensitive token."""
+    response = client.get("/api/customers/", headers={"Authorization": f"{scheme} {shop.token}"})
+
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("form", ["{token}", " {token}", "{token} ", "Token {token}", "Bearer{token}", "Bearer\t{token}", "Basic {token}"])
+def test_a_valid_token_without_the_bearer_scheme_is_401(client, shop, form):
+    response = client.get("/api/customers/", headers={"Authorization": form.format(token=shop.token)})
+
+    assert_envelope(response, 401, "auth.not_authenticated")
+    assert response.headers["www-authenticate"].lower().startswith("bearer")
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_if_match_compares_strongly_a_weak_etag_is_412(client, shop, method):
+    """RFC 9110 §13.1.1: If-Match uses the strong comparison, which no weak tag passes."""
+    customer = create(client, shop)
+    current = client.get(f"/api/customers/{customer['id']}/", headers=shop.headers).headers["etag"]
+
+    weak = client.request(
+        method, f"/api/customers/{customer['id']}/", json={"note": "x"} if method == "PUT" else None, headers={**shop.headers, "If-Match": f"W/{current}"}
+    )
+    listed = client.request(
+        method, f"/api/customers/{customer['id']}/", json={"note": "x"} if method == "PUT" else None, headers={**shop.headers, "If-Match": f'W/"0-0", {current}'}
+    )
+
+    assert_envelope(weak, 412, "common.precondition_failed")
+    assert weak.headers["etag"] == current
+    assert listed.status_code == 200, listed.text
+
+
+def test_create_answers_the_new_customers_location(client, shop):
+    response = client.post("/api/customers/", json={"company": "Echo"}, headers=shop.headers)
+
+    assert response.status_code == 201, response.text
+    location = response.headers["location"]
+    assert location == f"/api/customers/{response.json()['id']}/"
+    assert client.get(location, headers=shop.headers).json() == response.json()

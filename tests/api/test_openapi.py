@@ -266,6 +266,9 @@ def test_each_operation_declares_the_headers_it_reads_and_the_statuses_it_answer
         assert operation["responses"][success]["headers"]["ETag"]["required"] is True
     if "412" in statuses:
         assert operation["responses"]["412"]["headers"]["ETag"]["required"] is True
+    if method == "post":
+        location = operation["responses"]["201"]["headers"]["Location"]
+        assert location["required"] is True and location["schema"] == {"type": "string", "format": "uri-reference"}
 
 
 def test_error_examples_are_real_envelopes(schema):
