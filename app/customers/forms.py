@@ -69,9 +69,16 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def single_line(form, field) -> None:
-    """A one-line field holds no line break: a browser's text input drops them, so it could not show or keep one."""
-    if isinstance(field.data, str) and ("\n" in field.data or "\r" in field.data):
+    """A one-line field holds no line break (nor a tab): a browser's text input drops them, so it could not show or keep one."""
+    if isinstance(field.data, str) and LINE_BREAKS.search(field.data):
         raise ValidationError("Must be a single line.")
+
+
+# What one-line fields refuse besides control characters: every line break str.splitlines() knows
+# that is not a control character already (LF, CR, NEL, LINE and PARAGRAPH SEPARATOR), and the tab.
+# The OpenAPI document's pattern for them is built from this set (app/customers/openapi.py).
+LINE_BREAK_CHARACTERS = "\n\r\t\x85\u2028\u2029"
+LINE_BREAKS = re.compile(f"[{LINE_BREAK_CHARACTERS}]")
 
 
 class TextField(StringField):

@@ -21,6 +21,7 @@ from wtforms.validators import AnyOf, Email, Length, Regexp
 
 from app.countries import choices as country_choices
 from app.customers.forms import (
+    LINE_BREAK_CHARACTERS,
     MAX_CHANNEL,
     MAX_SHIPPING_ADDRESSES,
     AddressForm,
@@ -28,6 +29,7 @@ from app.customers.forms import (
     CountryField,
     CustomerForm,
     StrictBooleanField,
+    single_line,
 )
 from app.customers.payload import FLAT_ADDRESS_FIELDS, PHONE_ENTRY_FIELDS, PHONE_LIST_MAX_VERSION
 
@@ -37,6 +39,18 @@ _NOT_CONTROL = "[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"
 # Neither a control character nor white space (what str.strip() removes).
 _VISIBLE = "[^\\x00-\\x20\\x7f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
 TEXT = f"^{_NOT_CONTROL}*$"
+# White space: what str.strip() removes from both ends of a one-line field before it is checked.
+_SPACE = "[\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+
+
+def _escaped(characters: str) -> str:
+    return "".join(f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}" for c in characters)
+
+
+# Inside a one-line field (forms.single_line): neither a control character nor a line break nor a tab.
+_ONE_LINE = f"[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f{_escaped(LINE_BREAK_CHARACTERS)}]"
+# A one-line field as the form reads it: trimmed, then neither control characters nor line breaks.
+ONE_LINE = f"^{_SPACE}*({_VISIBLE}({_ONE_LINE}*{_VISIBLE})?)?{_SPACE}*$"
 # Domains reserved for special use (RFC 6761), which the email check refuses; in any case.
 SPECIAL_USE_DOMAIN = "[.@]({})$".format(
     "|".join("".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in name) for name in SPECIAL_USE_DOMAIN_NAMES)
@@ -60,7 +74,7 @@ BIRTHDAY = (
 
 
 def _text_schema(field: Field) -> Schema:
-    schema = Schema(type=[OpenAPIType.STRING, OpenAPIType.NULL], pattern=TEXT)
+    schema = Schema(type=[OpenAPIType.STRING, OpenAPIType.NULL], pattern=ONE_LINE if single_line in field.validators else TEXT)
     for validator in field.validators:
         if isinstance(validator, Length) and validator.max and validator.max > 0:
             schema.max_length = validator.max

@@ -286,3 +286,58 @@ def test_error_examples_are_real_envelopes(schema):
                     error = example["value"]["error"]
                     assert re.fullmatch(r"(common|auth)\.[a-z_]+", error["key"]), (path, method, status, error)
                     assert error["key"] in response["description"], (path, method, status, error["key"])
+
+
+# -- the schema accepts what the server accepts, and nothing else -------------------------------
+
+
+@pytest.fixture
+def api_client(client, monkeypatch):
+    """The app's client, with no rate limit: these tests send many requests with one token."""
+    monkeypatch.setenv("CLIENTELE_RATE_LIMIT", "0")
+    return client
+
+
+def _validator(schema: dict, name: str):
+    """A validator of the document's component ``name`` (JSON Schema 2020-12, Rust regex dialect)."""
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for({"$ref": f"#/components/schemas/{name}", "components": schema["components"]})
+
+
+def _verdicts(schema: dict, client, bodies: list[dict]) -> list[tuple[dict, bool, int]]:
+    """Each create body with the schema's verdict and the server's answer, where they disagree."""
+    from tests.conftest import make_shop
+
+    shop = make_shop()
+    validator = _validator(schema, "CustomerCreate")
+    disagreeing = []
+    for body in bodies:
+        status = client.post("/api/customers/", json=body, headers=shop.headers).status_code
+        assert status in (201, 400), (body, status)
+        if validator.is_valid(body) != (status == 201):
+            disagreeing.append((body, validator.is_valid(body), status))
+    return disagreeing
+
+
+ONE_LINE_SAMPLES = [
+    "Bremen", " Bremen ", "Bre men", "Bre\xa0men", "B", "", " ", "\u3000Bremen\u3000",
+    "Bremen\n", "\nBremen", "\r\n", "\tBremen\t", "Bremen\u2028", "\x0bBremen\x0c", "\x85Bremen",
+    "Bre\nmen", "Bre\rmen", "Bre\r\nmen", "Bre\tmen", "Bre\x85men", "Bre\u2028men", "Bre\u2029men",
+    "Bre\x0bmen", "Bre\x0cmen", "Bre\x1cmen", "Bre\x00men", "Bre\x7fmen",
+]
+
+
+@pytest.mark.parametrize("field", ["first_name", "tax_number", "billing_address.city", "shipping_address.0.address1"])
+def test_one_line_fields_accept_exactly_what_the_server_accepts(schema, api_client, field):
+    """Line breaks (LF, CR, NEL, U+2028, U+2029) and tabs inside a one-line field are refused by the
+    server and the schema alike; at either end they are trimmed, as white space is."""
+
+    def body(value: str) -> dict:
+        if field.startswith("billing_address."):
+            return {"company": "C", "billing_address": {field.split(".")[-1]: value}}
+        if field.startswith("shipping_address."):
+            return {"company": "C", "shipping_address": [{field.split(".")[-1]: value}]}
+        return {"company": "C", field: value}
+
+    assert _verdicts(schema, api_client, [body(value) for value in ONE_LINE_SAMPLES]) == []
