@@ -49,8 +49,15 @@ def _escaped(characters: str) -> str:
 
 # Inside a one-line field (forms.single_line): neither a control character nor a line break nor a tab.
 _ONE_LINE = f"[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f{_escaped(LINE_BREAK_CHARACTERS)}]"
-# A one-line field as the form reads it: trimmed, then neither control characters nor line breaks.
-ONE_LINE = f"^{_SPACE}*({_VISIBLE}({_ONE_LINE}*{_VISIBLE})?)?{_SPACE}*$"
+
+
+def one_line(maximum: int | None = None) -> str:
+    """A one-line field as the form reads it: trimmed, then neither control characters nor line
+    breaks, and at most ``maximum`` characters (so that is said here, not by a maxLength that
+    would count the white space trimmed at either end too)."""
+    inner = f"{{0,{maximum - 2}}}" if maximum and maximum >= 2 else "*"
+    middle = f"({_ONE_LINE}{inner}{_VISIBLE})?" if maximum != 1 else ""
+    return f"^{_SPACE}*({_VISIBLE}{middle})?{_SPACE}*$"
 # Domains reserved for special use (RFC 6761), which the email check refuses; in any case.
 SPECIAL_USE_DOMAIN = "[.@]({})$".format(
     "|".join("".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in name) for name in SPECIAL_USE_DOMAIN_NAMES)
@@ -74,20 +81,18 @@ BIRTHDAY = (
 
 
 def _text_schema(field: Field) -> Schema:
-    schema = Schema(type=[OpenAPIType.STRING, OpenAPIType.NULL], pattern=ONE_LINE if single_line in field.validators else TEXT)
+    maximum = next((v.max for v in field.validators if isinstance(v, Length) and v.max and v.max > 0), None)
     for validator in field.validators:
-        if isinstance(validator, Length) and validator.max and validator.max > 0:
-            schema.max_length = validator.max
-        elif isinstance(validator, AnyOf):
+        if isinstance(validator, AnyOf):
             return Schema(one_of=[Schema(type=OpenAPIType.STRING, enum=list(validator.values)), NULL])
-        elif isinstance(validator, Regexp):
-            schema.pattern = validator.regex.pattern
-        elif isinstance(validator, Email):
-            address = Schema(
-                type=OpenAPIType.STRING, format=OpenAPIFormat.EMAIL, max_length=schema.max_length, schema_not=Schema(pattern=SPECIAL_USE_DOMAIN)
-            )
+        if isinstance(validator, Regexp):
+            return Schema(type=[OpenAPIType.STRING, OpenAPIType.NULL], pattern=validator.regex.pattern, max_length=maximum)
+        if isinstance(validator, Email):
+            address = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.EMAIL, max_length=maximum, schema_not=Schema(pattern=SPECIAL_USE_DOMAIN))
             return Schema(any_of=[NULL, EMPTY, address])
-    return schema
+    if single_line in field.validators:
+        return Schema(type=[OpenAPIType.STRING, OpenAPIType.NULL], pattern=one_line(maximum))
+    return Schema(type=[OpenAPIType.STRING, OpenAPIType.NULL], pattern=TEXT, max_length=maximum)
 
 
 def _field_schema(field: Field, defaults: bool) -> Schema:

@@ -328,10 +328,12 @@ ONE_LINE_SAMPLES = [
 ]
 
 
-@pytest.mark.parametrize("field", ["first_name", "tax_number", "billing_address.city", "shipping_address.0.address1"])
-def test_one_line_fields_accept_exactly_what_the_server_accepts(schema, api_client, field):
+@pytest.mark.parametrize("field, maximum", [("first_name", 100), ("tax_number", 40), ("billing_address.city", 100), ("shipping_address.0.address1", 200)])
+def test_one_line_fields_accept_exactly_what_the_server_accepts(schema, api_client, field, maximum):
     """Line breaks (LF, CR, NEL, U+2028, U+2029) and tabs inside a one-line field are refused by the
-    server and the schema alike; at either end they are trimmed, as white space is."""
+    server and the schema alike; at either end they are trimmed, as white space is, and the length
+    limit counts what is left."""
+    lengths = ["x" * maximum, "x" * (maximum + 1), "\x85 " * maximum + "x" * maximum + "\t\n", "x" + " " * (maximum - 2) + "x", "x" + " " * (maximum - 1) + "x"]
 
     def body(value: str) -> dict:
         if field.startswith("billing_address."):
@@ -340,4 +342,4 @@ def test_one_line_fields_accept_exactly_what_the_server_accepts(schema, api_clie
             return {"company": "C", "shipping_address": [{field.split(".")[-1]: value}]}
         return {"company": "C", field: value}
 
-    assert _verdicts(schema, api_client, [body(value) for value in ONE_LINE_SAMPLES]) == []
+    assert _verdicts(schema, api_client, [body(value) for value in ONE_LINE_SAMPLES + lengths]) == []
