@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, bindparam, column, func, select, table, text, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, column, func, select, table, text, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.accounts.models import Account
@@ -330,7 +330,7 @@ def _account_change(session: Session, account_id: int, customers: int = 0, favou
 
 # Built once, on the table: through the ORM, building the statement and its bulk-update
 # bookkeeping cost a quarter of an inline save. No Account is loaded in these transactions.
-_ACCOUNTS = Account.__table__
+_ACCOUNTS = cast(Table, Account.__table__)
 _ACCOUNT_CHANGE = (
     update(_ACCOUNTS)
     .where(_ACCOUNTS.c.id == bindparam("account_id"))
@@ -546,8 +546,9 @@ def _restore(session: Session, trashed: TrashedCustomer, who: Who) -> Customer:
     data = dict(trashed.data)
     taken = session.scalar(select(Customer.id).where(Customer.id == trashed.customer_id)) is not None
     fields = {name: data.get(name) for name in history.SCALARS}
-    if fields.get("birthday"):
-        fields["birthday"] = datetime.fromisoformat(fields["birthday"])
+    birthday = fields.get("birthday")
+    if birthday:
+        fields["birthday"] = datetime.fromisoformat(birthday)
     customer = Customer(
         id=None if taken else trashed.customer_id,
         account_id=account_id,
