@@ -13,6 +13,7 @@ import logging
 import os
 import re
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -1532,3 +1533,39 @@ def test_create_answers_the_new_customers_location(client, shop):
     location = response.headers["location"]
     assert location == f"/api/customers/{response.json()['id']}/"
     assert client.get(location, headers=shop.headers).json() == response.json()
+
+
+@pytest.mark.parametrize("version", [None, "9"])
+@pytest.mark.parametrize(
+    "sent, shown",
+    [
+        # Berlin kept local mean time (+00:53:28) until 1893: that moment in UTC, the same instant.
+        ("1890-06-01", "1890-05-31T23:06:32+00:00"),
+        ("1890-06-01T12:00:00+00:53:28", "1890-06-01T11:06:32+00:00"),
+        ("1850-01-01T00:00:00Z", "1850-01-01T00:00:00+00:00"),
+        # Whole-minute offsets stay the account's own.
+        ("1893-04-02", "1893-04-02T00:00:00+01:00"),
+        ("1985-04-30", "1985-04-30T00:00:00+02:00"),
+    ],
+)
+def test_birthdays_are_shown_with_an_offset_of_whole_minutes(client, shop, version, sent, shown):
+    customer = create(client, shop, {"company": "C", "birthday": sent}, version=version)
+
+    assert customer["birthday"] == shown
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d", shown)
+    # Sent back as shown, it is the same moment: nothing changes.
+    response = client.put(f"/api/customers/{customer['id']}/", json={"birthday": customer["birthday"]}, headers=_headers(shop, version))
+    assert response.status_code == 200 and response.json() == customer
+    meant = datetime.fromisoformat(sent) if "T" in sent else datetime.fromisoformat(sent).replace(tzinfo=ZoneInfo("Europe/Berlin"))
+    assert datetime.fromisoformat(shown) == meant  # the moment sent (a bare date: midnight in the account's time zone)
+
+
+@pytest.mark.parametrize("value, errors", [("Bre\x0fmen", {"city"}), ("Bre\nmen", {"city"}), (5, {"city"}), ("x" * 101, {"city"}), ("Köln", set())])
+def test_a_flat_address_field_sent_beside_the_billing_address_one_is_checked_all_the_same(client, shop, value, errors):
+    """The billing address's own value is kept; the flat one beside it is not dropped unchecked."""
+    response = client.post("/api/customers/", json={"company": "C", "billing_address": {"city": "Bremen"}, "city": value}, headers=shop.headers)
+
+    if errors:
+        assert set(field_errors(response)) == errors
+    else:
+        assert response.status_code == 201 and response.json()["billing_address"]["city"] == "Bremen"
