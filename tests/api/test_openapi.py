@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -206,15 +207,15 @@ def _walk(node):
             yield from _walk(value)
 
 
-def test_a_partial_update_body_has_no_default_anywhere(schema):
-    """A generated client sends every default: a "note only" update must not also send the flags."""
-    update = schema["components"]["schemas"]["CustomerUpdate"]
-    referenced = [schema["components"]["schemas"][name] for name in ("AddressIn", "PhoneNumberIn")]
+def test_no_request_body_has_a_default_anywhere(schema):
+    """A generated client sends every default (a "note only" update must not also send the flags),
+    or makes a field with one required (openapi-typescript): the create body says its defaults in words."""
+    bodies = [schema["components"]["schemas"][name] for name in ("CustomerCreate", "CustomerUpdate", "AddressIn", "PhoneNumberIn")]
 
-    assert [n for n in _walk([update, *referenced]) if "default" in n] == []
-    # The create body does say what an absent field becomes.
+    assert [n for n in _walk(bodies) if "default" in n] == []
     create = schema["components"]["schemas"]["CustomerCreate"]["properties"]
-    assert create["is_vip"]["default"] is False and create["channel"]["default"] == 1
+    assert create["is_vip"]["description"] == "VIP (absent or null: false)" and create["channel"]["description"] == "Channel (absent: 1)"
+    assert "required" not in schema["components"]["schemas"]["CustomerCreate"]
 
 
 def test_the_create_body_states_the_name_rule(schema):
@@ -343,3 +344,44 @@ def test_one_line_fields_accept_exactly_what_the_server_accepts(schema, api_clie
         return {"company": "C", field: value}
 
     assert _verdicts(schema, api_client, [body(value) for value in ONE_LINE_SAMPLES + lengths]) == []
+
+
+def test_every_birthday_the_server_accepts_is_valid_by_the_schema(schema, api_client):
+    """Days 29 to 31, leap days, this year's dates, offsets with or without a colon, a space for the
+    T, fractions: all are birthdays the server keeps, and the schema says so. What the server refuses
+    (a date that does not exist, one in the future) is said in the description."""
+    today = datetime.now(UTC).date()
+    earlier = today - timedelta(days=1)
+    accepted = [
+        "1985-04-30", "1985-01-31", "1984-02-29", "2000-02-29", "1985-12-31T23:59:59Z", "1985-04-30T10:49:52+0200",
+        "1985-04-30T10:49:52+02:00", "1985-04-30 10:00:00", "1985-04-30T10:49:52.5Z", "1985-04-30T10:49:52.123456+05:30",
+        "1985-04-30T10:49", f"{today.year}-01-01" if earlier.year == today.year else "1999-12-31", earlier.isoformat(),
+        "1890-06-01", "0001-01-01T00:00:00Z", "", None,
+    ]
+    refused = ["1985-02-29", "1985-04-31", (today + timedelta(days=2)).isoformat(), "9999-12-31", "30.04.1985", "yesterday"]
+
+    disagreeing = _verdicts(schema, api_client, [{"company": "C", "birthday": value} for value in accepted])
+    answers = _verdicts(schema, api_client, [{"company": "C", "birthday": value} for value in refused])
+
+    assert disagreeing == []
+    assert [status for _, _, status in answers] == [400] * len(refused)  # valid by the schema, refused as its description says
+    description = schema["components"]["schemas"]["CustomerCreate"]["properties"]["birthday"]["description"]
+    assert "future" in description and "does not exist" in description
+
+
+def test_every_country_the_server_accepts_is_valid_by_the_schema(schema, api_client):
+    """Codes in any case and names in English or German, as the README says; the schema lists no codes."""
+    accepted = ["DE", "de", "Deutschland", "Germany", "germany", "  AT ", "Österreich", "", None]
+    bodies = [body for value in accepted for body in (
+        {"company": "C", "country": value}, {"company": "C", "billing_address": {"country": value}}, {"company": "C", "shipping_address": [{"country": value}]}
+    )]
+
+    assert _verdicts(schema, api_client, bodies) == []
+    for name in ("CustomerCreate", "CustomerUpdate", "AddressIn"):
+        assert [n for n in _walk(schema["components"]["schemas"][name]) if "enum" in n and "DE" in n["enum"]] == []
+
+
+def test_the_answer_says_how_birthdays_are_shown(schema):
+    for name in ("CustomerV10", "CustomerV9"):
+        birthday = schema["components"]["schemas"][name]["properties"]["birthday"]
+        assert "whole minutes" in birthday["description"] and "UTC" in birthday["description"], birthday
