@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from litestar.enums import ParamType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
+    OpenAPIFormat,
     OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -29,6 +30,7 @@ def _header(description: str, schema: Schema | None = None, *, required: bool = 
 
 
 ETAG = _header("The version of what the body shows, as a strong entity tag (RFC 9110).")
+LOCATION = _header("The new resource's URL, as a path (RFC 9110 §10.2.2).", Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.URI_REFERENCE))
 LINK = _header('`<…>; rel="next"`: the URL of the next page, while there is one (RFC 8288).', required=False)
 RETRY_AFTER = _header("Seconds to wait before trying again.", Schema(type=OpenAPIType.INTEGER, minimum=1))
 WWW_AUTHENTICATE = _header("The authentication scheme to use.")

@@ -33,9 +33,13 @@ class Cached:
         return bool(if_none_match) and header_lists(if_none_match or "", self.etag)
 
 
-def header_lists(header: str, etag: str) -> bool:
-    """Whether an If-Match / If-None-Match header names ``etag`` or ``*`` (weak or strong tags alike)."""
-    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
+def header_lists(header: str, etag: str, strong: bool = False) -> bool:
+    """Whether an If-None-Match (weak comparison: ``W/"x"`` names ``"x"``) or, with ``strong``, an
+    If-Match header (strong comparison: a weak tag names nothing, RFC 9110 §13.1.1) names the strong
+    ``etag`` or ``*``."""
+    tags = [tag.strip() for tag in header.split(",")]
+    if not strong:
+        tags = [tag.removeprefix("W/") for tag in tags]
     return "*" in tags or etag in tags
 
 

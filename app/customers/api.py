@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.accounts.tokens import Principal
 from app.api_auth import API_RESPONSES, provide_principal, provide_version
 from app.api_body import provide_json_body
-from app.api_docs import ETAG, LINK, documented, request_header, responses
+from app.api_docs import ETAG, LINK, LOCATION, documented, request_header, responses
 from app.customers import service
 from app.customers.forms import CustomerForm
 from app.customers.payload import CURRENT_VERSION, MIN_VERSION, PHONE_LIST_MAX_VERSION, client_paths, flatten, to_json
@@ -55,7 +55,7 @@ ListOperation = documented(
 )
 LIST_RESPONSES = responses(API_RESPONSES, 400, 401, 403, 429, 500, 503)
 GetOperation = documented(headers=[X_API_VERSION], response_headers={200: {"ETag": ETAG}})
-CreateOperation = documented(body="CustomerCreate", headers=[X_API_VERSION], response_headers={201: {"ETag": ETAG}})
+CreateOperation = documented(body="CustomerCreate", headers=[X_API_VERSION], response_headers={201: {"ETag": ETAG, "Location": LOCATION}})
 UpdateOperation = documented(body="CustomerUpdate", headers=[X_API_VERSION, IF_MATCH], response_headers={200: {"ETag": ETAG}, 412: {"ETag": ETAG}})
 DeleteOperation = documented(headers=[IF_MATCH], response_headers={412: {"ETag": ETAG}}, without=[400])
 
@@ -65,12 +65,12 @@ def etag(customer) -> str:
 
 
 def _check_if_match(request: Request, customer) -> None:
-    """RFC 9110 If-Match: any listed ETag (weak or strong) or * must match the current one."""
+    """RFC 9110 If-Match: one listed ETag, by strong comparison (a weak one never matches), or * must match the current one."""
     header = request.headers.get("if-match")
     if header is None:
         return
     current = etag(customer)
-    if header_lists(header, current):
+    if header_lists(header, current, strong=True):
         return
     raise ApiError(
         412,
@@ -206,7 +206,8 @@ class CustomersApi(Controller):
     def create_customer(self, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], payload: NamedDependency[dict[str, Any]]) -> Response[CustomerOut]:
         form = _validated(payload, version, principal)
         customer = service.create(session, principal.account_id, form.cleaned(), principal.who)
-        return Response(to_json(customer, version, principal.timezone), status_code=201, headers={"ETag": etag(customer)})
+        headers = {"ETag": etag(customer), "Location": f"{CustomersApi.path}/{customer.id}/"}
+        return Response(to_json(customer, version, principal.timezone), status_code=201, headers=headers)
 
     @put(
         "/{customer_id:int}", sync_to_thread=True, responses=responses(API_RESPONSES, 400, 401, 403, 404, 412, 413, 429, 500, 503),
@@ -215,7 +216,9 @@ class CustomersApi(Controller):
     def update_customer(
         self, request: Request, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], customer_id: FromPath[int], payload: NamedDependency[dict[str, Any]]
     ) -> Response[CustomerOut]:
-        """Only the fields sent change; a shipping address list, when sent, replaces the stored one.
+        """Only the fields sent change, in addresses too. A ``shipping_address`` entry updates the stored address
+        with its ``id``, or without one the address at its position; entries beyond are new; stored addresses
+        no entry names are removed (a shorter list removes the last ones).
         With ``If-Match``, a customer changed since that ETag is not touched: 412."""
         customer = service.get_for_update(session, principal.account_id, customer_id)
         if customer is None:

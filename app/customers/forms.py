@@ -69,9 +69,16 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def single_line(form, field) -> None:
-    """A one-line field holds no line break: a browser's text input drops them, so it could not show or keep one."""
-    if isinstance(field.data, str) and ("\n" in field.data or "\r" in field.data):
+    """A one-line field holds no line break (nor a tab): a browser's text input drops them, so it could not show or keep one."""
+    if isinstance(field.data, str) and LINE_BREAKS.search(field.data):
         raise ValidationError("Must be a single line.")
+
+
+# What one-line fields refuse besides control characters: every line break str.splitlines() knows
+# that is not a control character already (LF, CR, NEL, LINE and PARAGRAPH SEPARATOR), and the tab.
+# The OpenAPI document's pattern for them is built from this set (app/customers/openapi.py).
+LINE_BREAK_CHARACTERS = "\n\r\t\x85\u2028\u2029"
+LINE_BREAKS = re.compile(f"[{LINE_BREAK_CHARACTERS}]")
 
 
 class TextField(StringField):
@@ -425,7 +432,46 @@ def overlay(stored: MultiDict, posted: MultiDict, replace: Iterable[str]) -> Mul
 
     items = [(k, v) for k, v in stored.multi_items() if not dropped(k)]
     items += [(k, v) for k, v in posted.multi_items() if k != "shipping_address"]
+    if posted_shipping:
+        items = _shipping_in_place(stored, items)
     return MultiDict(items)
+
+
+def _entries(items: Iterable[tuple[str, str]]) -> dict[int, dict[str, str]]:
+    """Shipping entries of form data by their index: ``{0: {"id": "7", "city": "Bremen"}}``."""
+    entries: dict[int, dict[str, str]] = {}
+    for key, value in items:
+        parts = key.split("-", 2)
+        if len(parts) == 3 and parts[0] == "shipping_address" and parts[1].isdigit():
+            entries.setdefault(int(parts[1]), {})[parts[2]] = value
+    return entries
+
+
+def _shipping_in_place(stored: MultiDict, items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A posted shipping list updates the stored addresses in place, as the billing address is:
+    an entry with the id of a stored address, or else the stored address at its position (if no
+    entry names that one by id), keeps every field the entry does not send, and its id.
+    Other entries are new; stored addresses no entry takes are removed."""
+    kept = [entry for _, entry in sorted(_entries(stored.multi_items()).items())]  # stored indices run 0, 1, …
+    by_id = {entry["id"]: entry for entry in kept}
+    posted = _entries(items)
+    named = {entry.get("id") for entry in posted.values()}
+    taken: set[str] = set()
+    added: list[tuple[str, str]] = []
+    for position, index in enumerate(sorted(posted)):
+        entry = posted[index]
+        match = by_id.get(entry.get("id") or "")
+        if match is None and not entry.get("id") and position < len(kept) and kept[position]["id"] not in named:
+            match = kept[position]
+        if match is None or match["id"] in taken:
+            continue
+        taken.add(match["id"])
+        fill = {name: value for name, value in match.items() if name not in entry}
+        if not entry.get("id"):
+            items = [(k, v) for k, v in items if k != f"shipping_address-{index}-id"]
+            fill["id"] = match["id"]
+        added += [(f"shipping_address-{index}-{name}", value) for name, value in fill.items()]
+    return items + added
 
 
 SCALAR_FIELDS: tuple[str, ...] = tuple(

@@ -1,8 +1,8 @@
 """The request bodies of the Customers API in the OpenAPI document, derived from the form itself.
 
-Two bodies: ``CustomerCreate`` (absent fields take their defaults, which it declares) and
-``CustomerUpdate`` (a partial update: absent fields keep their value, so it declares no
-default at all: a generated client must not send what it was not asked to). Each field's
+Two bodies: ``CustomerCreate`` (absent fields take their defaults, which its descriptions
+tell) and ``CustomerUpdate`` (a partial update: absent fields keep their value). Neither
+declares a ``default``: a generated client would send it, or make the field required. Each field's
 schema comes from the form field's type and validators, so the document says what the
 form accepts: lengths, patterns, choices, and that ``null`` means empty.
 """
@@ -10,7 +10,6 @@ form accepts: lengths, patterns, choices, and that ``null`` means empty.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 from functools import lru_cache
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
@@ -19,8 +18,8 @@ from wtforms import Form
 from wtforms.fields import Field, FieldList, FormField, HiddenField, IntegerField
 from wtforms.validators import AnyOf, Email, Length, Regexp
 
-from app.countries import choices as country_choices
 from app.customers.forms import (
+    LINE_BREAK_CHARACTERS,
     MAX_CHANNEL,
     MAX_SHIPPING_ADDRESSES,
     AddressForm,
@@ -28,6 +27,7 @@ from app.customers.forms import (
     CountryField,
     CustomerForm,
     StrictBooleanField,
+    single_line,
 )
 from app.customers.payload import FLAT_ADDRESS_FIELDS, PHONE_ENTRY_FIELDS, PHONE_LIST_MAX_VERSION
 
@@ -37,6 +37,25 @@ _NOT_CONTROL = "[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"
 # Neither a control character nor white space (what str.strip() removes).
 _VISIBLE = "[^\\x00-\\x20\\x7f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
 TEXT = f"^{_NOT_CONTROL}*$"
+# White space: what str.strip() removes from both ends of a one-line field before it is checked.
+_SPACE = "[\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+
+
+def _escaped(characters: str) -> str:
+    return "".join(f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}" for c in characters)
+
+
+# Inside a one-line field (forms.single_line): neither a control character nor a line break nor a tab.
+_ONE_LINE = f"[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f{_escaped(LINE_BREAK_CHARACTERS)}]"
+
+
+def one_line(maximum: int | None = None) -> str:
+    """A one-line field as the form reads it: trimmed, then neither control characters nor line
+    breaks, and at most ``maximum`` characters (so that is said here, not by a maxLength that
+    would count the white space trimmed at either end too)."""
+    inner = f"{{0,{maximum - 2}}}" if maximum and maximum >= 2 else "*"
+    middle = f"({_ONE_LINE}{inner}{_VISIBLE})?" if maximum != 1 else ""
+    return f"^{_SPACE}*({_VISIBLE}{middle})?{_SPACE}*$"
 # Domains reserved for special use (RFC 6761), which the email check refuses; in any case.
 SPECIAL_USE_DOMAIN = "[.@]({})$".format(
     "|".join("".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in name) for name in SPECIAL_USE_DOMAIN_NAMES)
@@ -46,66 +65,63 @@ NULL = Schema(type=OpenAPIType.NULL)
 EMPTY = Schema(type=OpenAPIType.STRING, max_length=0)
 
 
-def _past_years() -> str:
-    """Years 1000 up to last year: any date in them is in the past (a birthday cannot be in the future)."""
-    return "|".join(["1[0-9]{3}", *(str(year) for year in range(2000, date.today().year))])
-
-
-# A date (midnight in the account's time zone) or a date-time, in the past. Days up to 28 only,
-# so that every date the pattern admits exists.
-BIRTHDAY = (
-    f"^({_past_years()})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
-    "(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{3}|\\.[0-9]{6})?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])?)?$"
-)
-
-
 def _text_schema(field: Field) -> Schema:
-    schema = Schema(type=[OpenAPIType.STRING, OpenAPIType.NULL], pattern=TEXT)
+    maximum = next((v.max for v in field.validators if isinstance(v, Length) and v.max and v.max > 0), None)
     for validator in field.validators:
-        if isinstance(validator, Length) and validator.max and validator.max > 0:
-            schema.max_length = validator.max
-        elif isinstance(validator, AnyOf):
+        if isinstance(validator, AnyOf):
             return Schema(one_of=[Schema(type=OpenAPIType.STRING, enum=list(validator.values)), NULL])
-        elif isinstance(validator, Regexp):
-            schema.pattern = validator.regex.pattern
-        elif isinstance(validator, Email):
-            address = Schema(
-                type=OpenAPIType.STRING, format=OpenAPIFormat.EMAIL, max_length=schema.max_length, schema_not=Schema(pattern=SPECIAL_USE_DOMAIN)
-            )
+        if isinstance(validator, Regexp):
+            return Schema(type=[OpenAPIType.STRING, OpenAPIType.NULL], pattern=validator.regex.pattern, max_length=maximum)
+        if isinstance(validator, Email):
+            address = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.EMAIL, max_length=maximum, schema_not=Schema(pattern=SPECIAL_USE_DOMAIN))
             return Schema(any_of=[NULL, EMPTY, address])
-    return schema
+    if single_line in field.validators:
+        return Schema(type=[OpenAPIType.STRING, OpenAPIType.NULL], pattern=one_line(maximum))
+    return Schema(type=[OpenAPIType.STRING, OpenAPIType.NULL], pattern=TEXT, max_length=maximum)
 
 
-def _field_schema(field: Field, defaults: bool) -> Schema:
+def _field_schema(field: Field, create: bool) -> Schema:
     label = str(field.label.text)
     if isinstance(field, StrictBooleanField):
         return Schema(
-            type=[OpenAPIType.BOOLEAN, OpenAPIType.NULL], description=f"{label} (null: false)", default=False if defaults else None
+            type=[OpenAPIType.BOOLEAN, OpenAPIType.NULL], description=f"{label} ({'absent or null' if create else 'null'}: false)"
         )
     if isinstance(field, IntegerField):
-        return Schema(type=OpenAPIType.INTEGER, description=label, minimum=1, maximum=MAX_CHANNEL, default=field.default if defaults else None)
+        absent = f" (absent: {field.default})" if create else ""
+        return Schema(type=OpenAPIType.INTEGER, description=f"{label}{absent}", minimum=1, maximum=MAX_CHANNEL)
     if isinstance(field, HiddenField):
         # Any other value than an integer is ignored (a new address), so no type is declared.
-        return Schema(description="Id of an address of this customer: that one is updated (an integer; anything else: a new address)")
-    if isinstance(field, CountryField):
         return Schema(
-            one_of=[Schema(type=OpenAPIType.STRING, enum=["", *sorted(code for code, _ in country_choices())]), NULL],
-            description="ISO 3166 alpha-2 code (also accepted: the country's name in English or German, any case)",
+            description="In a shipping entry, the id of one of the customer's shipping addresses: that one is updated. "
+            "Without it, the stored address at the entry's position is; another id or value: a new address. "
+            "Ignored in the billing address"
+        )
+    if isinstance(field, CountryField):
+        # No enum: names are accepted too, in any case (and an enum of codes made a client refuse them).
+        return Schema(
+            type=[OpenAPIType.STRING, OpenAPIType.NULL],
+            description="The country: an ISO 3166 alpha-2 code such as DE, in any case, or the country's name in English "
+            "or German such as Germany or Deutschland; it is stored and answered as the code. Another value: a field "
+            "error. Empty or null: none",
         )
     if isinstance(field, BirthdayField):
+        # No pattern: the forms the server reads (forms.BirthdayField) are more than a pattern can list
+        # exactly, and one that refused some of them made generated clients refuse valid birthdays.
         return Schema(
-            any_of=[NULL, EMPTY, Schema(type=OpenAPIType.STRING, pattern=BIRTHDAY)],
-            description="ISO 8601 date (1985-04-30: midnight in the account's time zone) or date-time "
-            "(1985-04-30T10:49:52Z), not in the future",
+            type=[OpenAPIType.STRING, OpenAPIType.NULL],
+            description="An ISO 8601 date (1985-04-30: midnight in the account's time zone) or date and time, with `T` "
+            "or a space, seconds and their fraction optional, with an offset (Z, +02:00, +0200) or without (then in "
+            "the account's time zone): 1985-04-30T10:49:52Z, 1985-04-30 10:00:00, 1984-02-29T23:59:59.5+0200. "
+            "A date that does not exist or is in the future: a field error. Empty or null: none",
         )
     schema = _text_schema(field)
     schema.description = f"{label} (null: empty)"
     return schema
 
 
-def _form_properties(form: Form, defaults: bool) -> dict[str, Schema | Reference]:
+def _form_properties(form: Form, create: bool) -> dict[str, Schema | Reference]:
     return {
-        name: _field_schema(f, defaults)
+        name: _field_schema(f, create)
         for name, f in form._fields.items()
         if not isinstance(f, (FormField, FieldList))
     }
@@ -115,14 +131,14 @@ def _ref(name: str) -> Reference:
     return Reference(ref=f"#/components/schemas/{name}")
 
 
-def _customer(defaults: bool) -> Schema:
+def _customer(create: bool) -> Schema:
     form = CustomerForm()
-    properties = _form_properties(form, defaults)
+    properties = _form_properties(form, create)
     properties.pop("phone_type")
     phone = properties["phone_number"]
     assert isinstance(phone, Schema)
     phone.description = f"API version 10 and later (null: empty); version {PHONE_LIST_MAX_VERSION} and earlier check it but keep phone_numbers"
-    if not defaults:
+    if not create:
         properties.pop("channel")
     properties["phone_numbers"] = Schema(
         type=[OpenAPIType.ARRAY, OpenAPIType.NULL],
@@ -137,9 +153,11 @@ def _customer(defaults: bool) -> Schema:
         type=[OpenAPIType.ARRAY, OpenAPIType.NULL],
         items=_ref("AddressIn"),
         max_items=MAX_SHIPPING_ADDRESSES,
-        description="Shipping addresses; when sent, the list replaces the stored one (null: none)",
+        description="Shipping addresses. On update, each entry changes only the fields it sends of the stored address "
+        "its id names, or without an id of the one at its position; entries beyond the stored ones are new; stored "
+        "addresses no entry takes are removed ([] or null: none)",
     )
-    address = _form_properties(AddressForm(), defaults)
+    address = _form_properties(AddressForm(), create)
     for name in FLAT_ADDRESS_FIELDS:
         schema = address[name]
         assert isinstance(schema, Schema)
@@ -150,7 +168,7 @@ def _customer(defaults: bool) -> Schema:
 @lru_cache(maxsize=1)
 def request_schemas() -> dict[str, Schema]:
     """The component schemas of the request bodies."""
-    create = _customer(defaults=True)
+    create = _customer(create=True)
     create.title = "CustomerCreate"
     create.description = "A new customer: company, or both first_name and last_name, must be set (not blank)."
     # The name rule, in a form that every validator reads and that typed clients may ignore.
@@ -161,7 +179,7 @@ def request_schemas() -> dict[str, Schema]:
         required=["first_name", "last_name"],
         properties={name: Schema(type=OpenAPIType.STRING, pattern=NON_BLANK) for name in ("first_name", "last_name")},
     )
-    update = _customer(defaults=False)
+    update = _customer(create=False)
     update.title = "CustomerUpdate"
     update.description = (
         "A partial update: only the fields sent change, and nothing has a default. The result must still have "

@@ -8,6 +8,8 @@ adds is checked here: that each value has the JSON type the field needs.
 
 from __future__ import annotations
 
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -126,10 +128,17 @@ def flatten(body: dict[str, Any], version: int) -> Flattened:
             _scalar(other, "phone_number", "phone_number", body["phone_number"], "str")
     _check_only(flat, other)
     _address(flat, "billing_address-", "billing_address.", body.get("billing_address"))
+    nested = {key for key, _ in flat.items}
     for name in FLAT_ADDRESS_FIELDS:
         if name in body:
-            _scalar(flat, f"billing_address-{name}", name, body[name], "str")
-            flat.aliases[f"billing_address.{name}"] = name
+            # Also sent inside billing_address, whose value is kept: this one is checked all the same.
+            into = Flattened() if f"billing_address-{name}" in nested else flat
+            _scalar(into, f"billing_address-{name}", name, body[name], "str")
+            if into is flat:
+                flat.aliases[f"billing_address.{name}"] = name
+            else:
+                into.aliases[f"billing_address-{name}"] = name
+                _check_only(flat, into)
     if "shipping_address" in body:
         shipping = body["shipping_address"]
         if shipping is None:
@@ -188,8 +197,10 @@ def _check_only(flat: Flattened, other: Flattened) -> None:
         return
     form = CustomerForm(other.formdata)
     for name, _ in other.items:
-        form[name].validate(form)
-        for message in form[name].errors:
+        owner, _, sub = name.rpartition("-")  # billing_address-city: the billing address form's city
+        holder = form[owner].form if owner else form
+        holder[sub].validate(holder)
+        for message in holder[sub].errors:
             flat.errors.setdefault(other.aliases.get(name, name), []).append(message)
 
 
@@ -208,8 +219,19 @@ def _address_out(address: Address) -> AddressOut:
     return AddressOut(id=address.id, **{name: getattr(address, name) or "" for name in ADDRESS_FIELDS})
 
 
+def iso_moment(value: datetime, zone: str) -> str:
+    """A moment in ISO 8601 with the offset of the account's time zone; where that offset is not whole
+    minutes (local mean time, before zones were standardised: Berlin's +00:53:28 until 1893), in UTC,
+    the same moment: RFC 3339 and most parsers read offsets in whole minutes only."""
+    local = value.astimezone(ZoneInfo(zone))
+    offset = local.utcoffset()
+    if offset is not None and offset.total_seconds() % 60:
+        local = value.astimezone(dt_timezone.utc)
+    return local.isoformat()
+
+
 def to_json(customer: Customer, version: int, timezone: str) -> CustomerV10 | CustomerV9:
-    birthday = customer.birthday.astimezone(ZoneInfo(timezone)).isoformat() if customer.birthday else None
+    birthday = iso_moment(customer.birthday, timezone) if customer.birthday else None
     billing = customer.billing_address
     common: dict[str, Any] = dict(
         id=customer.id,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
+
+from litestar.params import KwargDefinition
 
 
 @dataclass
@@ -53,7 +56,13 @@ class CustomerBase:
     tax_number: str
     country_code: str
     channel: int
-    birthday: str | None
+    birthday: Annotated[
+        str | None,
+        KwargDefinition(
+            description="ISO 8601 date and time with the offset of the account's time zone (1985-04-30T00:00:00+02:00); "
+            "where that offset is not whole minutes (local mean time, before about 1893), in UTC: 1890-05-31T23:06:32+00:00"
+        ),
+    ]
     total_sales: str = "0"
 
 

@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Table,
     and_,
     bindparam,
     column,
@@ -574,7 +575,7 @@ def _account_change(session: Session, account_id: int, customers: int = 0, favou
 
 # Built once, on the table: through the ORM, building the statement and its bulk-update
 # bookkeeping cost a quarter of an inline save. No Account is loaded in these transactions.
-_ACCOUNTS = Account.__table__
+_ACCOUNTS = cast(Table, Account.__table__)
 _ACCOUNT_CHANGE = (
     update(_ACCOUNTS)
     .where(_ACCOUNTS.c.id == bindparam("account_id"))
@@ -607,6 +608,8 @@ def _apply(customer: Customer, data: dict[str, Any]) -> None:
         _apply_address(address, entry)
     for address in existing.values():
         customer.addresses.remove(address)
+    # In memory in the order a read gives them (the relationship's order_by), as they are shown.
+    customer.addresses.sort(key=lambda a: (a.kind, a.position))
     customer.refresh_derived()
 
 
@@ -679,13 +682,12 @@ def update_customer(
     _apply(customer, data)
     changes = history.diff(before, history.snapshot(customer))
     if not changes:
-        # Not even what _apply recomputed (search text, sort name) is flushed: the customer is
-        # detached as it is (equal to what is stored) and the transaction ends without a write.
-        for address in [a for a in customer.addresses if a.id is None]:
-            customer.addresses.remove(address)  # a billing address made for one that was missing: not stored
-        session.expunge(customer)
+        # Not even what _apply recomputed (search text, sort name) is flushed: the transaction ends
+        # without a write, and the customer is read again as it is stored (the rollback expired what
+        # _apply changed in memory: addresses made, removed or moved, a billing address made for
+        # one that was missing), so that what is shown is what is stored.
         session.rollback()
-        return customer
+        return get(session, customer.account_id, customer.id) or customer
     customer.updated_at = utcnow()
     history.record(session, customer.id, customer.account_id, "update", who, changes)
     _account_change(session, customer.account_id, favourites=int(customer.is_favourite) - int(was_favourite))
@@ -789,8 +791,9 @@ def _restore(session: Session, trashed: TrashedCustomer, who: Who) -> Customer:
     data = dict(trashed.data)
     taken = session.scalar(select(Customer.id).where(Customer.id == trashed.customer_id)) is not None
     fields = {name: data.get(name) for name in history.SCALARS}
-    if fields.get("birthday"):
-        fields["birthday"] = datetime.fromisoformat(fields["birthday"])
+    birthday = fields.get("birthday")
+    if birthday:
+        fields["birthday"] = datetime.fromisoformat(birthday)
     customer = Customer(
         id=None if taken else trashed.customer_id,
         account_id=account_id,

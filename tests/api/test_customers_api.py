@@ -13,6 +13,7 @@ import logging
 import os
 import re
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -928,17 +929,77 @@ def test_put_without_shipping_address_keeps_the_stored_ones(client, shop):
     assert updated["shipping_address"] == customer["shipping_address"]
 
 
-def test_put_with_a_shipping_address_list_replaces_the_stored_one(client, shop):
-    customer = create(client, shop, {**REFERENCE_BODY, "shipping_address": [{"city": "Bremen"}, {"city": "Köln"}]})
+def test_put_with_a_shorter_shipping_address_list_updates_by_position_and_removes_the_rest(client, shop):
+    customer = create(client, shop, {**REFERENCE_BODY, "shipping_address": [{"city": "Bremen", "address1": "Am Wall 1"}, {"city": "Köln"}]})
+    bremen = customer["shipping_address"][0]
 
     response = client.put(f"/api/customers/{customer['id']}/", json={"shipping_address": [{"city": "Hamburg", "zipcode": "20095"}]}, headers=shop.headers)
 
     assert response.status_code == 200, response.text
     shipping = response.json()["shipping_address"]
-    assert len(shipping) == 1
-    assert shipping[0]["city"] == "Hamburg" and shipping[0]["zipcode"] == "20095"
+    assert shipping == [{**bremen, "city": "Hamburg", "zipcode": "20095"}]  # the same address (its id), its other fields kept
     assert response.json()["billing_address"] == customer["billing_address"]
     assert fetch(client, shop, customer["id"])["shipping_address"] == shipping
+
+
+def test_put_resending_the_shipping_addresses_without_ids_shows_and_keeps_them(client, shop):
+    customer = create(client, shop, {"company": "Echo", "shipping_address": [{"city": "Bremen", "country": "DE"}, {"city": "Köln", "country": "DE"}]})
+    before = client.get(f"/api/customers/{customer['id']}/", headers=shop.headers)
+
+    for version in (None, "9"):
+        response = client.put(
+            f"/api/customers/{customer['id']}/",
+            json={"shipping_address": [{"city": "Bremen", "country": "DE"}, {"city": "Köln", "country": "DE"}]},
+            headers=_headers(shop, version),
+        )
+
+        assert response.status_code == 200, response.text
+        assert response.headers["etag"] == before.headers["etag"]  # nothing changed, nothing written
+        assert response.json()["shipping_address"] == customer["shipping_address"]
+    assert fetch(client, shop, customer["id"]) == customer
+
+
+def test_put_that_changes_nothing_answers_the_stored_customer(client, shop):
+    """An address sent with an id the customer does not have is a new one: where it holds what the
+    address it replaces held, nothing changes, and the answer shows what is stored."""
+    customer = create(client, shop, {"company": "Echo", "shipping_address": [{"city": "Bremen", "country": "DE"}]})
+    bremen = customer["shipping_address"][0]
+
+    response = client.put(f"/api/customers/{customer['id']}/", json={"shipping_address": [{**bremen, "id": 2**31 - 1}]}, headers=shop.headers)
+
+    assert response.status_code == 200, response.text
+    assert response.json() == customer == fetch(client, shop, customer["id"])
+
+
+def test_put_of_shipping_addresses_without_ids_updates_them_in_place_and_adds_the_ones_beyond(client, shop):
+    customer = create(client, shop, {"company": "Echo", "shipping_address": [{"city": "Bremen", "zipcode": "28195", "country": "DE"}]})
+    bremen = customer["shipping_address"][0]
+
+    response = client.put(
+        f"/api/customers/{customer['id']}/", json={"shipping_address": [{"city": "Bremerhaven"}, {"city": "Köln"}]}, headers=shop.headers
+    )
+
+    assert response.status_code == 200, response.text
+    first, second = response.json()["shipping_address"]
+    assert first == {**bremen, "city": "Bremerhaven"}
+    assert second["id"] not in (None, bremen["id"]) and second["city"] == "Köln" and second["zipcode"] == ""
+    assert fetch(client, shop, customer["id"])["shipping_address"] == [first, second]
+
+
+def test_put_of_a_shipping_address_by_id_changes_only_the_fields_sent(client, shop):
+    customer = create(client, shop, REFERENCE_BODY, shipping_address=[REFERENCE_BODY["shipping_address"][0], {"city": "Köln", "first_name": "Eva"}])
+    bremen, koeln = customer["shipping_address"]
+
+    # By id, in another order than stored: each entry is the address its id names.
+    response = client.put(
+        f"/api/customers/{customer['id']}/",
+        json={"shipping_address": [{"id": koeln["id"], "zipcode": "50667"}, {"id": bremen["id"], "city": "Bremerhaven"}]},
+        headers=shop.headers,
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["shipping_address"] == [{**koeln, "zipcode": "50667"}, {**bremen, "city": "Bremerhaven"}]
+    assert fetch(client, shop, customer["id"])["shipping_address"] == response.json()["shipping_address"]
 
 
 def test_put_with_an_empty_shipping_address_list_removes_them_all(client, shop):
@@ -1429,3 +1490,82 @@ def test_a_phone_field_the_request_does_not_keep_is_checked_all_the_same(client,
     response = client.post("/api/customers/", json={"company": "C", **body}, headers=_headers(shop, version))
 
     assert set(field_errors(response)) == {path}
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER", "bEaReR"])
+def test_the_bearer_scheme_is_case_insensitive(client, shop, scheme):
+    """RFC 9110 §11.1: an authentication scheme is a case-insensitive token."""
+    response = client.get("/api/customers/", headers={"Authorization": f"{scheme} {shop.token}"})
+
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("form", ["{token}", " {token}", "{token} ", "Token {token}", "Bearer{token}", "Bearer\t{token}", "Basic {token}"])
+def test_a_valid_token_without_the_bearer_scheme_is_401(client, shop, form):
+    response = client.get("/api/customers/", headers={"Authorization": form.format(token=shop.token)})
+
+    assert_envelope(response, 401, "auth.not_authenticated")
+    assert response.headers["www-authenticate"].lower().startswith("bearer")
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_if_match_compares_strongly_a_weak_etag_is_412(client, shop, method):
+    """RFC 9110 §13.1.1: If-Match uses the strong comparison, which no weak tag passes."""
+    customer = create(client, shop)
+    current = client.get(f"/api/customers/{customer['id']}/", headers=shop.headers).headers["etag"]
+
+    weak = client.request(
+        method, f"/api/customers/{customer['id']}/", json={"note": "x"} if method == "PUT" else None, headers={**shop.headers, "If-Match": f"W/{current}"}
+    )
+    listed = client.request(
+        method, f"/api/customers/{customer['id']}/", json={"note": "x"} if method == "PUT" else None, headers={**shop.headers, "If-Match": f'W/"0-0", {current}'}
+    )
+
+    assert_envelope(weak, 412, "common.precondition_failed")
+    assert weak.headers["etag"] == current
+    assert listed.status_code == 200, listed.text
+
+
+def test_create_answers_the_new_customers_location(client, shop):
+    response = client.post("/api/customers/", json={"company": "Echo"}, headers=shop.headers)
+
+    assert response.status_code == 201, response.text
+    location = response.headers["location"]
+    assert location == f"/api/customers/{response.json()['id']}/"
+    assert client.get(location, headers=shop.headers).json() == response.json()
+
+
+@pytest.mark.parametrize("version", [None, "9"])
+@pytest.mark.parametrize(
+    "sent, shown",
+    [
+        # Berlin kept local mean time (+00:53:28) until 1893: that moment in UTC, the same instant.
+        ("1890-06-01", "1890-05-31T23:06:32+00:00"),
+        ("1890-06-01T12:00:00+00:53:28", "1890-06-01T11:06:32+00:00"),
+        ("1850-01-01T00:00:00Z", "1850-01-01T00:00:00+00:00"),
+        # Whole-minute offsets stay the account's own.
+        ("1893-04-02", "1893-04-02T00:00:00+01:00"),
+        ("1985-04-30", "1985-04-30T00:00:00+02:00"),
+    ],
+)
+def test_birthdays_are_shown_with_an_offset_of_whole_minutes(client, shop, version, sent, shown):
+    customer = create(client, shop, {"company": "C", "birthday": sent}, version=version)
+
+    assert customer["birthday"] == shown
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d", shown)
+    # Sent back as shown, it is the same moment: nothing changes.
+    response = client.put(f"/api/customers/{customer['id']}/", json={"birthday": customer["birthday"]}, headers=_headers(shop, version))
+    assert response.status_code == 200 and response.json() == customer
+    meant = datetime.fromisoformat(sent) if "T" in sent else datetime.fromisoformat(sent).replace(tzinfo=ZoneInfo("Europe/Berlin"))
+    assert datetime.fromisoformat(shown) == meant  # the moment sent (a bare date: midnight in the account's time zone)
+
+
+@pytest.mark.parametrize("value, errors", [("Bre\x0fmen", {"city"}), ("Bre\nmen", {"city"}), (5, {"city"}), ("x" * 101, {"city"}), ("Köln", set())])
+def test_a_flat_address_field_sent_beside_the_billing_address_one_is_checked_all_the_same(client, shop, value, errors):
+    """The billing address's own value is kept; the flat one beside it is not dropped unchecked."""
+    response = client.post("/api/customers/", json={"company": "C", "billing_address": {"city": "Bremen"}, "city": value}, headers=shop.headers)
+
+    if errors:
+        assert set(field_errors(response)) == errors
+    else:
+        assert response.status_code == 201 and response.json()["billing_address"]["city"] == "Bremen"

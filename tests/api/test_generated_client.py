@@ -75,15 +75,17 @@ def test_a_generated_client_runs_the_whole_round_trip(api, client):
     # Create: typed body in, typed customer and an ETag out.
     full = models.CustomerCreate(
         first_name="Ana", last_name="Schmidt", company="Schmidt GmbH", title=models.CustomerCreateTitleType0.MRS,
-        email="ana@example.com", phone_number="030 1234", country_code="49", birthday="1985-04-30", note="first",
+        email="ana@example.com", phone_number="030 1234", country_code="49", birthday="1984-02-29 10:00:00+0100", note="first",
         tax_number="DE123", is_favourite=True, is_vip=True, is_b2b=True, is_confirmed=True, email_marketing_agreed=True,
-        billing_address=models.AddressIn(city="Berlin", country=models.AddressInCountryType0.DE),
+        # A country by its name, and a birthday on a leap day with an offset without a colon: the typed models take them.
+        billing_address=models.AddressIn(city="Berlin", country="Deutschland"),
     )
     created = create.sync_detailed(client=client, body=full)
     assert created.status_code == 201, created.content
     customer = created.parsed
     assert isinstance(customer, models.CustomerV10)
-    assert created.headers["etag"]
+    assert created.headers["etag"] and created.headers["location"] == f"/api/customers/{customer.id}/"
+    assert customer.billing_address.country == "DE" and customer.birthday == "1984-02-29T10:00:00+01:00"
     others = [create.sync(client=client, body=models.CustomerCreate(company=f"Company {i}")) for i in range(3)]
     assert all(isinstance(o, models.CustomerV10) for o in others)
 

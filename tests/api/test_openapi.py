@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -206,15 +207,15 @@ def _walk(node):
             yield from _walk(value)
 
 
-def test_a_partial_update_body_has_no_default_anywhere(schema):
-    """A generated client sends every default: a "note only" update must not also send the flags."""
-    update = schema["components"]["schemas"]["CustomerUpdate"]
-    referenced = [schema["components"]["schemas"][name] for name in ("AddressIn", "PhoneNumberIn")]
+def test_no_request_body_has_a_default_anywhere(schema):
+    """A generated client sends every default (a "note only" update must not also send the flags),
+    or makes a field with one required (openapi-typescript): the create body says its defaults in words."""
+    bodies = [schema["components"]["schemas"][name] for name in ("CustomerCreate", "CustomerUpdate", "AddressIn", "PhoneNumberIn")]
 
-    assert [n for n in _walk([update, *referenced]) if "default" in n] == []
-    # The create body does say what an absent field becomes.
+    assert [n for n in _walk(bodies) if "default" in n] == []
     create = schema["components"]["schemas"]["CustomerCreate"]["properties"]
-    assert create["is_vip"]["default"] is False and create["channel"]["default"] == 1
+    assert create["is_vip"]["description"] == "VIP (absent or null: false)" and create["channel"]["description"] == "Channel (absent: 1)"
+    assert "required" not in schema["components"]["schemas"]["CustomerCreate"]
 
 
 def test_the_create_body_states_the_name_rule(schema):
@@ -266,6 +267,9 @@ def test_each_operation_declares_the_headers_it_reads_and_the_statuses_it_answer
         assert operation["responses"][success]["headers"]["ETag"]["required"] is True
     if "412" in statuses:
         assert operation["responses"]["412"]["headers"]["ETag"]["required"] is True
+    if method == "post":
+        location = operation["responses"]["201"]["headers"]["Location"]
+        assert location["required"] is True and location["schema"] == {"type": "string", "format": "uri-reference"}
 
 
 def test_error_examples_are_real_envelopes(schema):
@@ -283,3 +287,101 @@ def test_error_examples_are_real_envelopes(schema):
                     error = example["value"]["error"]
                     assert re.fullmatch(r"(common|auth)\.[a-z_]+", error["key"]), (path, method, status, error)
                     assert error["key"] in response["description"], (path, method, status, error["key"])
+
+
+# -- the schema accepts what the server accepts, and nothing else -------------------------------
+
+
+@pytest.fixture
+def api_client(client, monkeypatch):
+    """The app's client, with no rate limit: these tests send many requests with one token."""
+    monkeypatch.setenv("CLIENTELE_RATE_LIMIT", "0")
+    return client
+
+
+def _validator(schema: dict, name: str):
+    """A validator of the document's component ``name`` (JSON Schema 2020-12, Rust regex dialect)."""
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for({"$ref": f"#/components/schemas/{name}", "components": schema["components"]})
+
+
+def _verdicts(schema: dict, client, bodies: list[dict]) -> list[tuple[dict, bool, int]]:
+    """Each create body with the schema's verdict and the server's answer, where they disagree."""
+    from tests.conftest import make_shop
+
+    shop = make_shop()
+    validator = _validator(schema, "CustomerCreate")
+    disagreeing = []
+    for body in bodies:
+        status = client.post("/api/customers/", json=body, headers=shop.headers).status_code
+        assert status in (201, 400), (body, status)
+        if validator.is_valid(body) != (status == 201):
+            disagreeing.append((body, validator.is_valid(body), status))
+    return disagreeing
+
+
+ONE_LINE_SAMPLES = [
+    "Bremen", " Bremen ", "Bre men", "Bre\xa0men", "B", "", " ", "\u3000Bremen\u3000",
+    "Bremen\n", "\nBremen", "\r\n", "\tBremen\t", "Bremen\u2028", "\x0bBremen\x0c", "\x85Bremen",
+    "Bre\nmen", "Bre\rmen", "Bre\r\nmen", "Bre\tmen", "Bre\x85men", "Bre\u2028men", "Bre\u2029men",
+    "Bre\x0bmen", "Bre\x0cmen", "Bre\x1cmen", "Bre\x00men", "Bre\x7fmen",
+]
+
+
+@pytest.mark.parametrize("field, maximum", [("first_name", 100), ("tax_number", 40), ("billing_address.city", 100), ("shipping_address.0.address1", 200)])
+def test_one_line_fields_accept_exactly_what_the_server_accepts(schema, api_client, field, maximum):
+    """Line breaks (LF, CR, NEL, U+2028, U+2029) and tabs inside a one-line field are refused by the
+    server and the schema alike; at either end they are trimmed, as white space is, and the length
+    limit counts what is left."""
+    lengths = ["x" * maximum, "x" * (maximum + 1), "\x85 " * maximum + "x" * maximum + "\t\n", "x" + " " * (maximum - 2) + "x", "x" + " " * (maximum - 1) + "x"]
+
+    def body(value: str) -> dict:
+        if field.startswith("billing_address."):
+            return {"company": "C", "billing_address": {field.split(".")[-1]: value}}
+        if field.startswith("shipping_address."):
+            return {"company": "C", "shipping_address": [{field.split(".")[-1]: value}]}
+        return {"company": "C", field: value}
+
+    assert _verdicts(schema, api_client, [body(value) for value in ONE_LINE_SAMPLES + lengths]) == []
+
+
+def test_every_birthday_the_server_accepts_is_valid_by_the_schema(schema, api_client):
+    """Days 29 to 31, leap days, this year's dates, offsets with or without a colon, a space for the
+    T, fractions: all are birthdays the server keeps, and the schema says so. What the server refuses
+    (a date that does not exist, one in the future) is said in the description."""
+    today = datetime.now(UTC).date()
+    earlier = today - timedelta(days=1)
+    accepted = [
+        "1985-04-30", "1985-01-31", "1984-02-29", "2000-02-29", "1985-12-31T23:59:59Z", "1985-04-30T10:49:52+0200",
+        "1985-04-30T10:49:52+02:00", "1985-04-30 10:00:00", "1985-04-30T10:49:52.5Z", "1985-04-30T10:49:52.123456+05:30",
+        "1985-04-30T10:49", f"{today.year}-01-01" if earlier.year == today.year else "1999-12-31", earlier.isoformat(),
+        "1890-06-01", "0001-01-01T00:00:00Z", "", None,
+    ]
+    refused = ["1985-02-29", "1985-04-31", (today + timedelta(days=2)).isoformat(), "9999-12-31", "30.04.1985", "yesterday"]
+
+    disagreeing = _verdicts(schema, api_client, [{"company": "C", "birthday": value} for value in accepted])
+    answers = _verdicts(schema, api_client, [{"company": "C", "birthday": value} for value in refused])
+
+    assert disagreeing == []
+    assert [status for _, _, status in answers] == [400] * len(refused)  # valid by the schema, refused as its description says
+    description = schema["components"]["schemas"]["CustomerCreate"]["properties"]["birthday"]["description"]
+    assert "future" in description and "does not exist" in description
+
+
+def test_every_country_the_server_accepts_is_valid_by_the_schema(schema, api_client):
+    """Codes in any case and names in English or German, as the README says; the schema lists no codes."""
+    accepted = ["DE", "de", "Deutschland", "Germany", "germany", "  AT ", "Österreich", "", None]
+    bodies = [body for value in accepted for body in (
+        {"company": "C", "country": value}, {"company": "C", "billing_address": {"country": value}}, {"company": "C", "shipping_address": [{"country": value}]}
+    )]
+
+    assert _verdicts(schema, api_client, bodies) == []
+    for name in ("CustomerCreate", "CustomerUpdate", "AddressIn"):
+        assert [n for n in _walk(schema["components"]["schemas"][name]) if "enum" in n and "DE" in n["enum"]] == []
+
+
+def test_the_answer_says_how_birthdays_are_shown(schema):
+    for name in ("CustomerV10", "CustomerV9"):
+        birthday = schema["components"]["schemas"][name]["properties"]["birthday"]
+        assert "whole minutes" in birthday["description"] and "UTC" in birthday["description"], birthday
