@@ -56,14 +56,19 @@ def make_engine(url: str, timeouts: bool = True) -> Engine:
     # No ping before each checkout (a round trip per connection use): a
     # connection the server dropped fails one request, and SQLAlchemy then
     # replaces the whole pool; connections are renewed hourly in any case.
-    # A connection for every handler thread and a few more (printing and export keep theirs between
-    # chunks), so that no thread waits for one; a checkout waits at most the lock timeout.
+    # At most POSTGRES_POOL connections a process for the handlers, so that two workers with their
+    # session and event-loop pools stay well inside PostgreSQL's default of 100 connections; writes take
+    # at most half of them (app/write_slots.py), so reads always find one. A checkout waits at most the
+    # lock timeout, then the request answers 503.
     connect_args: dict = {"prepare_threshold": None}
     pool: dict = {}
     if timeouts:
         connect_args["options"] = postgres_timeouts(settings.lock_timeout, settings.statement_timeout)
-        pool = {"max_overflow": max(20, settings.threads + 4 - 10), "pool_timeout": settings.lock_timeout}
+        pool = {"max_overflow": POSTGRES_POOL - 10, "pool_timeout": settings.lock_timeout}
     return create_engine(url, **{"pool_size": 10, "max_overflow": 20, **pool}, pool_recycle=3600, connect_args=connect_args)
+
+
+POSTGRES_POOL = 20  # connections of a process's main pool on PostgreSQL (see make_engine)
 
 
 def postgres_timeouts(lock_timeout: float, statement_timeout: float) -> str:

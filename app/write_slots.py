@@ -26,7 +26,7 @@ from anyio import to_thread
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.config import get_settings
-from app.db import get_engine
+from app.db import POSTGRES_POOL, get_engine
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _HELD = "clientele.write_slots"  # the scope key of the release callbacks of a request's slots
@@ -91,7 +91,7 @@ def _slots() -> _Slots:
         settings = get_settings()
         # SQLite writes one transaction at a time: more writers in threads only poll for its lock, each
         # after a sleep, which leaves it idle between them; here they queue on the loop, in order, instead.
-        total = 1 if get_engine().dialect.name == "sqlite" else max(1, settings.threads // 2)
+        total = 1 if get_engine().dialect.name == "sqlite" else max(1, min(settings.threads, POSTGRES_POOL) // 2)
         per_account = max(1, min(settings.account_writes, total // 2))  # never every slot: others' writes always get one
         slots = _by_loop[loop] = _Slots(per_account, total, settings.lock_timeout)
     return slots
