@@ -11,6 +11,7 @@ from app.accounts.tokens import Principal
 from app.async_reads import PoolReads, SyncReads
 from app.customers.payload import CURRENT_VERSION, MIN_VERSION
 from app.errors import UNAVAILABLE_RESPONSE, ApiError, error_response
+from app.inputs import whole_number
 from app.integrations import service as oauth
 
 
@@ -67,9 +68,9 @@ def provide_version(request: Request, principal: NamedDependency[Principal]) -> 
     raw = request.headers.get("x-api-version")
     if raw is None or raw.strip() == "":
         return CURRENT_VERSION
-    raw = raw.strip()
-    if raw.isdigit() and MIN_VERSION <= int(raw) <= CURRENT_VERSION:
-        return int(raw)
+    version = whole_number(raw.strip())
+    if version is not None and MIN_VERSION <= version <= CURRENT_VERSION:
+        return version
     raise ApiError(
         400,
         "common.invalid_api_version",

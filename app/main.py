@@ -28,6 +28,7 @@ from app.customers.search import clean_trgm_pending_list, merge_fts_step
 from app.db import get_engine, maintenance
 from app.dependencies import provide_session
 from app.errors import api_exception_handler, is_api
+from app.inputs import numbers_in_path
 from app.integrations import api as oauth_api
 from app.integrations import pages as integrations
 from app.pages_errors import page_exception_handler
@@ -146,6 +147,7 @@ def create_app() -> Litestar:
         csrf_config=csrf,
         plugins=[FlashPlugin(FlashConfig(template_config=templates))],
         before_send=[security_headers],
+        guards=[numbers_in_path],
         # API list responses, remembered per account revision (app/response_cache.py).
         state=State({"api_lists": ResponseCache(max_entries=settings.api_cache_entries)}),
         on_startup=[start_maintenance, open_reads, freeze_startup_objects],

@@ -23,6 +23,7 @@ from app.customers.history import SYSTEM, Who
 from app.customers.models import ADDRESS_FIELDS, BILLING, SHIPPING, Address, Customer, CustomerRecord, Record
 from app.customers.trash import TrashedCustomer
 from app.db import begin_write
+from app.inputs import search_text
 from app.paging import Page
 
 PAGE_SIZE = 30
@@ -40,8 +41,7 @@ class Query:
 
     def normalised(self) -> Query:
         sort = self.sort if self.sort in SORT_COLUMNS else "name"
-        search = "".join(c for c in self.search if c.isprintable() or c.isspace())
-        return Query(" ".join(search.split())[:200], self.favourites, sort, self.descending)
+        return Query(search_text(self.search), self.favourites, sort, self.descending)
 
 
 # -- reads -----------------------------------------------------------------
