@@ -20,8 +20,10 @@ from litestar.exceptions import NotFoundException
 from litestar.handlers import BaseRouteHandler
 from wtforms import ValidationError
 
-# More digits than any id, page, version or setting we read can have.
-MAX_DIGITS = 30
+# Longer strings of digits are no number we read (and int() refuses more than 4,300 digits).
+MAX_DIGITS = 1000
+# The largest integer a database column holds: an id in a path beyond it names nothing.
+MAX_ID = 2**63 - 1
 _ASCII_DIGITS = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}")
 
 
@@ -43,8 +45,10 @@ def numbers_in_path(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         return
     template = connection.scope.get("path_template") or ""  # "/api/customers/{customer_id}"
     for part, raw in zip(template.strip("/").split("/"), connection.scope["path"].strip("/").split("/")):
-        if part.startswith("{") and type(params.get(part[1:-1])) is int and whole_number(raw) is None:
-            raise NotFoundException()
+        if part.startswith("{") and type(params.get(part[1:-1])) is int:
+            number = whole_number(raw)
+            if number is None or number > MAX_ID:
+                raise NotFoundException()
 
 
 # -- search ------------------------------------------------------------------------
