@@ -12,6 +12,7 @@ from app.async_reads import PoolReads, SyncReads
 from app.customers.forms import NAME_MESSAGE
 from app.customers.payload import CURRENT_VERSION, MIN_VERSION
 from app.errors import SERVER_ERROR_RESPONSE, UNAVAILABLE_RESPONSE, ApiError, error_response
+from app.inputs import whole_number
 from app.integrations import service as oauth
 
 
@@ -69,9 +70,9 @@ def provide_version(request: Request, principal: NamedDependency[Principal]) -> 
     raw = request.headers.get("x-api-version")
     if raw is None:
         return CURRENT_VERSION
-    raw = raw.strip()
-    if raw.isdigit() and MIN_VERSION <= int(raw) <= CURRENT_VERSION:
-        return int(raw)
+    version = whole_number(raw.strip())
+    if version is not None and MIN_VERSION <= version <= CURRENT_VERSION:
+        return version
     raise ApiError(
         400,
         "common.invalid_api_version",

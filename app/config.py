@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from app.inputs import whole_number
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CLIENTELE_VAR_DIR", BASE_DIR / "var"))
 
@@ -55,9 +57,10 @@ def _whole_number(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdecimal():
-        raise ValueError(f"{name} must be a whole number, not {raw!r}")
-    return int(raw)
+    number = whole_number(raw)
+    if number is None:
+        raise ValueError(f"{name} must be a whole number in ASCII digits, not {raw!r}")
+    return number
 
 
 def _seconds(name: str, default: float) -> float:
@@ -105,7 +108,7 @@ def get_settings() -> Settings:
         database_url=normalise_database_url(os.environ.get("DATABASE_URL") or _default_database_url()),
         secret_key=_secret_key(),
         host=os.environ.get("CLIENTELE_HOST", "127.0.0.1"),
-        port=int(os.environ.get("CLIENTELE_PORT", "8000")),
+        port=_whole_number("CLIENTELE_PORT", 8000),
         debug=os.environ.get("CLIENTELE_DEBUG", "") == "1",
         # Behind HTTPS, set CLIENTELE_SECURE_COOKIES=1 so that cookies are sent over HTTPS only.
         secure_cookies=os.environ.get("CLIENTELE_SECURE_COOKIES", "") == "1",

@@ -15,8 +15,10 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine as Jinja
+from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.types import Message, Scope
 
 from app.accounts.pages import USERS
 from app.accounts.tokens import SCOPES
@@ -30,6 +32,7 @@ from app.customers.search import clean_trgm_pending_list, merge_fts_step
 from app.db import get_engine, maintenance
 from app.dependencies import provide_session
 from app.errors import api_exception_handler, is_api
+from app.inputs import numbers_in_path
 from app.integrations import api as oauth_api
 from app.integrations import pages as integrations
 from app.pages_errors import page_exception_handler
@@ -48,6 +51,20 @@ def exception_handler(request: Request, exc: Exception) -> Response[Any]:
     if is_api(request):
         return api_exception_handler(request, exc)
     return page_exception_handler(request, exc)
+
+
+async def allow_every_method(message: Message, scope: Scope) -> None:
+    """An OPTIONS answer lists in ``Allow`` every method its path serves. Litestar 2 lists only
+    those of the handler registered first for a path (litestar-org/litestar#4169, fixed in 3)."""
+    if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+        return
+    template = scope.get("path_template")
+    route = next((r for r in scope["app"].routes if isinstance(r, HTTPRoute) and r.path_format == template), None)
+    if route is None:
+        return
+    headers = [(name, value) for name, value in message.get("headers") or [] if name.lower() != b"allow"]
+    headers.append((b"allow", ", ".join(sorted(route.methods)).encode()))
+    message["headers"] = headers
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -159,7 +176,8 @@ def create_app() -> Litestar:
         stores={"sessions": DatabaseStore("sessions")},
         csrf_config=csrf,
         plugins=[FlashPlugin(FlashConfig(template_config=templates))],
-        before_send=[security_headers],
+        before_send=[security_headers, allow_every_method],
+        guards=[numbers_in_path],
         # API list responses, remembered per account revision (app/response_cache.py).
         state=State({"api_lists": ResponseCache(max_entries=settings.api_cache_entries)}),
         on_startup=[use_thread_pool, start_maintenance, open_reads, freeze_startup_objects],

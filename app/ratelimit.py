@@ -34,6 +34,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.base import Base
 from app.db import ephemeral_write, upsert
+from app.inputs import whole_number
 
 # The original API's documented limit: 20 requests per second per client.
 DEFAULT_LIMIT = 20
@@ -63,8 +64,8 @@ clock = time.time  # the time the windows follow (tests freeze it)
 
 def limit_per_second() -> int:
     """``CLIENTELE_RATE_LIMIT`` requests per second (default 20); 0 turns limiting off."""
-    raw = os.environ.get("CLIENTELE_RATE_LIMIT", "")
-    return int(raw) if raw.strip().isdecimal() else DEFAULT_LIMIT
+    limit = whole_number(os.environ.get("CLIENTELE_RATE_LIMIT", "").strip())
+    return DEFAULT_LIMIT if limit is None else limit
 
 
 @lru_cache(maxsize=2)

@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length
 
 from app.accounts.service import MIN_PASSWORD_LENGTH, ROLES
-from app.customers.forms import no_control_characters
+from app.inputs import plain_text
 
 
 def _strip(value):
@@ -21,10 +21,10 @@ class UserForm(Form):
 
     email = StringField(
         "Email",
-        [InputRequired(message="Enter an email address."), Length(max=254), Email(message="Not a valid email address.")],
+        [InputRequired(message="Enter an email address."), plain_text, Length(max=254), Email(message="Not a valid email address.")],
         filters=(_strip, lambda v: v.lower() if isinstance(v, str) else v),
     )
-    name = StringField("Name", [no_control_characters, Length(max=200, message="At most 200 characters.")], filters=(_strip,), default="")
+    name = StringField("Name", [plain_text, Length(max=200, message="At most 200 characters.")], filters=(_strip,), default="")
     role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES], default="staff")
     password = PasswordField("Password", description="Leave empty to keep the current password.")
 

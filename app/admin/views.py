@@ -7,7 +7,7 @@ asks for to an htmx request; both render the same partial templates.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from anyio import to_thread
-from litestar import Request, Response, Router, get, post
+from litestar import MediaType, Request, Response, Router, get, post
 from litestar.datastructures import MultiDict
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
@@ -36,6 +36,7 @@ from app.admin.resource import (
     Resource,
 )
 from app.db import get_engine, reads_only, session_scope
+from app.inputs import search_text, whole_number
 from app.web.auth import provide_actor, safe_next
 
 TRUE = {"1", "y", "yes", "on", "true"}
@@ -55,7 +56,7 @@ class Screen:
 
 
 def list_query(resource: Resource, params: MultiDict | dict) -> ListQuery:
-    search = " ".join(str(params.get("q") or "").split())[:200]
+    search = search_text(params.get("q"))
     filters = frozenset(f.name for f in resource.filters if str(params.get(f.name) or "").lower() in TRUE)
     sort = str(params.get("sort") or "")
     if sort not in resource.sorts:
@@ -76,7 +77,8 @@ def query_string(query: ListQuery, **changes: Any) -> str:
 
 
 def _page_number(raw: str | None) -> int:
-    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 10**7 else 1
+    number = whole_number(raw)
+    return number if number is not None and 0 < number < 10**7 else 1
 
 
 def release(session: Session) -> None:
@@ -153,8 +155,7 @@ def make_router(resource: Resource) -> Router:
         return f"{path}?{urlencode({'next': back})}" if back != base else path
 
     def expected_version(formdata: MultiDict) -> int | None:
-        raw = str(formdata.get("_version") or "")
-        return int(raw) if resource.versioned and raw.isascii() and raw.isdigit() else None
+        return whole_number(formdata.get("_version")) if resource.versioned else None
 
     def conflict_page(request: Request, session: Session, actor: Actor, form: Any, conflict: Conflict, formdata: MultiDict, names, inline: bool) -> Template:
         """The user's input kept, the other change shown field by field, and a choice."""
@@ -227,12 +228,13 @@ def make_router(resource: Resource) -> Router:
                     resource=resource, actor=actor, query=query, items=items, total=total, printed_at=printed_at, query_string=query_string
                 )
 
-        return Stream(buffered(chunks()), media_type="text/html; charset=utf-8", headers=NO_STORE)
+        return Stream(await started(buffered(chunks())), media_type=MediaType.HTML, headers=NO_STORE)
 
     # -- export ------------------------------------------------------------
 
-    def export_stream(request: Request, actor: Actor, kind: str) -> Stream:
-        """The list as CSV ("csv"), CSV for Excel ("excel.csv") or Excel ("xlsx"), streamed."""
+    async def export_stream(request: Request, actor: Actor, kind: str) -> Stream:
+        """The list as CSV ("csv"), CSV for Excel ("excel.csv") or Excel ("xlsx"), streamed; its first
+        chunk is made before the response starts (``started``)."""
         query = list_query(resource, request.query_params)
 
         def items(session: Session) -> tuple[list[Any], Iterator[Any]]:
@@ -253,19 +255,19 @@ def make_router(resource: Resource) -> Router:
         stamp = f"{datetime.now(ZoneInfo(actor.timezone)):%Y-%m-%d}"
         filename = f"{resource.name}-{stamp}{'-excel.csv' if kind == 'excel.csv' else '.' + kind}"
         media_type = XLSX if kind == "xlsx" else "text/csv"  # Litestar adds "; charset=utf-8"
-        return Stream(chunks(), media_type=media_type, headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'})
+        return Stream(await started(chunks()), media_type=media_type, headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'})
 
     @get("/export.csv", name=f"{name}:export")
     async def export_view(request: Request, actor: NamedDependency[Actor]) -> Stream:
-        return export_stream(request, actor, "csv")
+        return await export_stream(request, actor, "csv")
 
     @get("/export-excel.csv", name=f"{name}:export_excel_csv")
     async def export_excel_csv_view(request: Request, actor: NamedDependency[Actor]) -> Stream:
-        return export_stream(request, actor, "excel.csv")
+        return await export_stream(request, actor, "excel.csv")
 
     @get("/export.xlsx", name=f"{name}:export_xlsx")
     async def export_xlsx_view(request: Request, actor: NamedDependency[Actor]) -> Stream:
-        return export_stream(request, actor, "xlsx")
+        return await export_stream(request, actor, "xlsx")
 
     # -- create ------------------------------------------------------------
 
@@ -540,7 +542,7 @@ def make_router(resource: Resource) -> Router:
         return action, selected_ids(formdata), query
 
     def selected_ids(formdata: MultiDict) -> list[int]:
-        return [int(v) for v in formdata.getall("ids", []) if str(v).isascii() and str(v).isdigit() and 0 < int(v) < 2**31]
+        return [n for n in map(whole_number, formdata.getall("ids", [])) if n is not None and 0 < n < 2**31]
 
     @post("/bulk", name=f"{name}:bulk")
     async def bulk_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Response[Any]:
@@ -616,6 +618,31 @@ def column_text(column: Any, item: Any) -> str:
     return "" if value is None else str(value)
 
 
+async def started(chunks: Iterator[Any]) -> AsyncIterator[Any]:
+    """``chunks`` as the body of a response, with its first chunk made now, before the response
+    starts: the list's query runs and its first rows are read while an error can still be
+    answered as an error page (a 500, or a 503 with Retry-After), never as a 200 cut short.
+
+    Should a later chunk fail, the error ends the response after it started: the server then
+    closes the connection without the chunked body's last chunk, so that no client takes what
+    it received for the whole file (browsers, curl and HTTP libraries report it as incomplete).
+    Each chunk is made in a worker thread here rather than by Litestar's own wrapper of a
+    synchronous iterator, which takes any ValueError for the end of the iterator and so ends
+    such a response as if it were complete."""
+    first = await to_thread.run_sync(next, chunks, _END)
+
+    async def body() -> AsyncIterator[Any]:
+        chunk = first
+        while chunk is not _END:
+            yield chunk
+            chunk = await to_thread.run_sync(next, chunks, _END)
+
+    return body()
+
+
+_END: Any = object()
+
+
 def buffered(chunks: Iterator[str], size: int = 65536) -> Iterator[str]:
     """Join a template's many small pieces into fewer, larger writes."""
     parts: list[str] = []
@@ -641,7 +668,8 @@ def _list_buttons(formdata: MultiDict) -> tuple[MultiDict, bool]:
         prefix = f"{remove}-"
         items = [(k, v) for k, v in items if not k.startswith(prefix)]
     if add:
-        indices = {int(k[len(add) + 1 :].split("-")[0]) for k, _ in items if k.startswith(f"{add}-") and k[len(add) + 1 :].split("-")[0].isdigit()}
+        found = (whole_number(k[len(add) + 1 :].split("-")[0]) for k, _ in items if k.startswith(f"{add}-"))
+        indices = {n for n in found if n is not None}
         items.append((f"{add}-{max(indices, default=-1) + 1}-id", ""))
     return MultiDict(items), True
 

@@ -23,6 +23,7 @@ from app.customers.payload import CURRENT_VERSION, MIN_VERSION, PHONE_LIST_MAX_V
 from app.customers.schemas import CustomerList, CustomerV9, CustomerV10
 from app.db import reads_only, released_on_error, session_factory
 from app.errors import ApiError, not_found, serializer_error
+from app.inputs import search_text, whole_number
 from app.response_cache import ResponseCache, header_lists
 
 CustomerOut = CustomerV10 | CustomerV9
@@ -90,10 +91,11 @@ def _invalid(name: str, message: str) -> ApiError:
 def _positive(name: str, raw: str | None, default: int) -> int:
     if raw is None or raw == "":
         return default
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+    number = whole_number(raw)
+    if number is None or number < 1:
         raise _invalid(name, "Must be a positive integer.")
     # Any page past the end is empty; beyond MAX_PAGE every list has ended.
-    return min(int(raw), MAX_PAGE)
+    return min(number, MAX_PAGE)
 
 
 def _validated(body: dict[str, Any], version: NamedDependency[int], principal: NamedDependency[Principal], customer=None) -> CustomerForm:
@@ -108,9 +110,10 @@ def _validated(body: dict[str, Any], version: NamedDependency[int], principal: N
 def _after(raw: str | None) -> int | None:
     if raw is None or raw == "":
         return None
-    if not (raw.isascii() and raw.isdigit()):
+    number = whole_number(raw)
+    if number is None:
         raise _invalid("after", "Must be a customer id (0 or more).")
-    return min(int(raw), service.MAX_ID)
+    return min(number, service.MAX_ID)
 
 
 def _list_body(principal: Principal, version: int, query: service.Query, number: int, after: int | None, per_page: int) -> tuple[bytes, dict[str, Any] | None]:
@@ -142,7 +145,7 @@ async def _list(
     after_id = _after(after)
     if after_id is not None and page not in (None, ""):
         raise _invalid("after", "Send either page or after, not both.")
-    query = service.Query(search=search, favourites=favourites, sort="created").normalised()
+    query = service.Query(search=search_text(search), favourites=favourites, sort="created").normalised()
     position = ("after", after_id) if after_id is not None else number
     key = (principal.account_id, principal.revision, principal.timezone, version, query, position, per_page)
     remembered: ResponseCache = request.app.state.api_lists

@@ -35,6 +35,7 @@ from wtforms.widgets import Select
 from app.countries import choices as country_choices
 from app.countries import to_alpha2
 from app.customers.models import ADDRESS_FIELDS, Customer
+from app.inputs import plain_text, whole_number
 from app.web.widgets import CheckboxInput, DateInput, HiddenInput, NumberInput, TextArea, TextInput, html_params
 
 TITLES = ("", "Mr.", "Mrs.", "Ms.")
@@ -59,15 +60,6 @@ def _lf(value: Any) -> Any:
 LINE_BREAK = re.compile(r"\r\n?")
 
 
-def no_control_characters(form, field) -> None:
-    """Text may hold line breaks and tabs, but no NUL or other control characters."""
-    if isinstance(field.data, str) and CONTROL.search(field.data):
-        raise ValidationError("Contains a control character that is not allowed.")
-
-
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def single_line(form, field) -> None:
     """A one-line field holds no line break (nor a tab): a browser's text input drops them, so it could not show or keep one."""
     if isinstance(field.data, str) and LINE_BREAKS.search(field.data):
@@ -82,14 +74,14 @@ LINE_BREAKS = re.compile(f"[{LINE_BREAK_CHARACTERS}]")
 
 
 class TextField(StringField):
-    """A trimmed single line that is never None, without control characters."""
+    """A trimmed single line that is never None, without control or invisible formatting characters."""
 
     widget = TextInput()
 
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("default", "")
         kwargs.setdefault("filters", (_strip,))
-        super().__init__(label, [no_control_characters, single_line, *(validators or [])], **kwargs)
+        super().__init__(label, [plain_text, single_line, *(validators or [])], **kwargs)
 
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)
@@ -249,12 +241,22 @@ class BirthdayField(Field):
         return f"{shown} {local:%H:%M}" + (f":{local.second:02}" if local.second or local.microsecond else "")
 
 
+class WholeNumberField(IntegerField):
+    """WTForms' IntegerField, reading ASCII digits only: its ``int()`` takes "٥", "+5", " 5" and "5_0"."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            self.data = whole_number(valuelist[0])
+            if self.data is None:
+                raise ValueError(self.gettext("Not a valid integer value."))
+
+
 def _length(maximum: int) -> Length:
     return Length(max=maximum, message=f"At most {maximum} characters.")
 
 
 class AddressForm(Form):
-    id = HiddenField(filters=(lambda v: int(v) if isinstance(v, str) and v.isdigit() else None,), widget=HiddenInput())
+    id = HiddenField(filters=(whole_number,), widget=HiddenInput())
     title = TextField("Title", [AnyOf(TITLES, message=TITLE_MESSAGE)])
     first_name = TextField("First name", [_length(100)])
     last_name = TextField("Last name", [_length(100)])
@@ -286,9 +288,9 @@ class CustomerForm(Form):
     phone_type = TextField("Phone type", [_length(20)], default="normal")
     country_code = TextField("Phone country code", [_length(8), Regexp(r"^\+?[0-9]*$", message="Digits only, such as 49.")])
     birthday = BirthdayField("Birthday")
-    note = TextAreaField("Note", [no_control_characters, _length(5000)], default="", filters=(_lf, _strip, lambda v: v or ""), widget=TextArea())
+    note = TextAreaField("Note", [plain_text, _length(5000)], default="", filters=(_lf, _strip, lambda v: v or ""), widget=TextArea())
     tax_number = TextField("VAT ID", [_length(40)])
-    channel = IntegerField("Channel", default=1, widget=NumberInput())
+    channel = WholeNumberField("Channel", default=1, widget=NumberInput())
     email_marketing_agreed = StrictBooleanField("Agreed to marketing emails")
     is_b2b = StrictBooleanField("B2B")
     is_favourite = StrictBooleanField("Favourite")
@@ -356,7 +358,9 @@ class CustomerForm(Form):
 
 def _bounded(formdata: MultiDict | None) -> MultiDict | None:
     """At most one shipping address more than allowed reaches the form: enough to
-    report the limit, without building thousands of sub-forms first."""
+    report the limit, without building thousands of sub-forms first. A key whose index
+    is not written in ASCII digits names no field and is dropped: WTForms' FieldList
+    reads indices with ``str.isdigit`` and ``int()``, which fails on "²" and reads "٣" as 3."""
     if formdata is None:
         return None
     indices: set[str] = set()
@@ -364,7 +368,7 @@ def _bounded(formdata: MultiDict | None) -> MultiDict | None:
     for key, value in formdata.multi_items():
         if key.startswith("shipping_address-"):
             index = key.split("-", 2)[1]
-            if index not in indices and len(indices) > MAX_SHIPPING_ADDRESSES:
+            if whole_number(index) is None or (index not in indices and len(indices) > MAX_SHIPPING_ADDRESSES):
                 continue
             indices.add(index)
         items.append((key, value))

@@ -31,7 +31,7 @@ from app.customers.forms import (
 )
 from app.customers.payload import FLAT_ADDRESS_FIELDS, PHONE_ENTRY_FIELDS, PHONE_LIST_MAX_VERSION
 
-# Text may hold line breaks and tabs, but no other control character (forms.no_control_characters).
+# Text may hold line breaks and tabs, but no other control character (inputs.plain_text).
 # Written with escapes every regex dialect reads alike (ECMA-262, Python, Rust).
 _NOT_CONTROL = "[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"
 # Neither a control character nor white space (what str.strip() removes).

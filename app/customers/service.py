@@ -46,6 +46,7 @@ from app.customers.models import (
 )
 from app.customers.trash import TrashedCustomer
 from app.db import begin_write
+from app.inputs import search_text
 from app.paging import Page
 
 PAGE_SIZE = 30
@@ -63,8 +64,7 @@ class Query:
 
     def normalised(self) -> Query:
         sort = self.sort if self.sort in SORT_COLUMNS else "name"
-        search = "".join(c for c in self.search if c.isprintable() or c.isspace())
-        return Query(" ".join(search.split())[:200], self.favourites, sort, self.descending)
+        return Query(search_text(self.search), self.favourites, sort, self.descending)
 
 
 # -- reads -----------------------------------------------------------------

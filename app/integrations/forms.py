@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.accounts.tokens import RESOURCE_SCOPES
+from app.inputs import plain_text
 from app.integrations.service import MAX_NAME
 
 
@@ -27,7 +28,7 @@ def scope_choices() -> list[SelectChoice]:
 class AppForm(Form):
     name = StringField(
         "Name",
-        [DataRequired(message="Give the app a name."), Length(max=MAX_NAME, message=f"At most {MAX_NAME} characters.")],
+        [DataRequired(message="Give the app a name."), plain_text, Length(max=MAX_NAME, message=f"At most {MAX_NAME} characters.")],
         filters=(_strip,),
         description="Who uses it, such as the shop system or the accounting export.",
     )

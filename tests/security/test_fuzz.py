@@ -38,9 +38,6 @@ def _run(base_url: str, tmp_path: Path, paths: str, *auth: str) -> None:
             str(SCHEMATHESIS), "--config-file", str(CONFIG), "run", f"{base_url}/schema/openapi.json",
             "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", EXAMPLES,
             "--seed", "1", "--workers", "1", "--include-path-regex", paths, "--no-color", *auth,
-            # OPTIONS answers `Allow` with the methods of the first handler of a path only (Litestar 2,
-            # litestar-org/litestar#4169); checked once OPTIONS lists every method of its path.
-            "--exclude-checks", "allow_header_conformance",
         ],
         cwd=tmp_path,  # its own files (the example database) stay out of the tree
         capture_output=True,

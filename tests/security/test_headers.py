@@ -136,3 +136,69 @@ def test_session_cookie_is_httponly_and_samesite(new_client, account_a):
     attributes = [a.strip().lower() for a in session[-1].split(";")]
     assert "httponly" in attributes
     assert "samesite=lax" in attributes
+
+
+# -- protocol ----------------------------------------------------------------------------
+
+PROBED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _sample_path(path: str) -> str:
+    return re.sub(r"{(\w+):(\w+)}", lambda m: {"int": "1", "path": "app.css"}.get(m.group(2), "x"), path)
+
+
+def test_options_lists_every_method_the_path_serves(app, client):
+    """OPTIONS answered ``Allow: OPTIONS, POST`` on /api/customers/ (GET missing) and
+    ``Allow: DELETE, OPTIONS`` on /api/customers/{id}/. On every path of the app, Allow
+    names exactly the methods that are not answered 405."""
+    for route in app.routes:
+        if not hasattr(route, "route_handler_map"):
+            continue
+        url = _sample_path(route.path) + ("/" if route.path.startswith("/api/") else "")
+        response = client.options(url)
+        assert response.status_code == 204, (url, response.status_code)
+        allowed = {m.strip() for m in response.headers["allow"].split(",")}
+        for method in PROBED_METHODS:
+            served = client.request(method, url, follow_redirects=False).status_code != 405
+            assert served == (method in allowed), (url, method, sorted(allowed))
+
+
+def test_options_on_the_customers_api(client):
+    expected = {
+        "/api/customers/": {"GET", "POST", "OPTIONS"},
+        "/api/customers/1/": {"GET", "PUT", "DELETE", "OPTIONS"},
+        "/api/customers/favourites/": {"GET", "OPTIONS"},
+        "/api/auth/token/": {"POST", "OPTIONS"},
+    }
+    for url, methods in expected.items():
+        response = client.options(url)
+        assert {m.strip() for m in response.headers["allow"].split(",")} == methods, url
+
+
+def test_no_response_names_its_charset_twice(client, account_a, signed_in):
+    """The CSV export and the printed list sent ``text/csv; charset=utf-8; charset=utf-8``."""
+    admin = signed_in(account_a.admin_email)
+    client.post("/api/customers/", json={"first_name": "Ada", "last_name": "Lovelace"}, headers=account_a.bearer)
+    urls = [
+        "/login", "/customers", "/customers/print", "/customers/export.csv", "/customers/new", "/customers/trash",
+        "/users", "/users/print", "/users/export.csv", "/integrations", "/static/app.css", "/static/app.js",
+        "/schema/swagger", "/schema/openapi.json", "/api/customers/", "/no-such-page",
+    ]
+    for url in urls:
+        response = (client if url.startswith("/api/") else admin).get(url, headers=account_a.bearer if url.startswith("/api/") else None)
+        content_type = response.headers["content-type"]
+        assert content_type.lower().count("charset") <= 1, (url, content_type)
+        assert response.status_code in (200, 404), (url, response.status_code)
+
+
+def test_no_page_under_schema_runs_inline_script(app, client):
+    """``/schema/oauth2-redirect.html`` ran an inline script, which the page's CSP blocks; this API
+    offers no OAuth2 flow that comes back to a browser page, so the page is gone."""
+    assert client.get("/schema/oauth2-redirect.html").status_code == 404
+    pages = [route.path for route in app.routes if route.path.startswith("/schema") and "{" not in route.path]
+    assert "/schema/swagger" in pages
+    for path in pages:
+        response = client.get(path)
+        if response.headers.get("content-type", "").startswith("text/html"):
+            assert "script-src 'self'" in response.headers["content-security-policy"], path
+            assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", response.text), path
