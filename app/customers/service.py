@@ -209,11 +209,11 @@ def _filter(session: Session, account_id: int, query: Query) -> tuple[_Shape, di
     # (common words of letters only: their postings serve)
     if long_words and not posted and not (counted and len(long_words) == 1 + probed) and sqlite:
         in_fts = _fts_matches(session, expression)
+        # The trigram index holds every account's rows: its count only says whether its matches are few
+        # enough to fetch and sort (this account's are then among them), never how many this account has.
         if in_fts <= SEARCH_COUNT_CAP:
             params["fts_query"] = expression
             fts, long_words, counted, merged, probed = True, [], False, 0, 0
-        elif not (short_words or query.favourites):
-            params["found"] = in_fts  # more than the cap: the trigram index has counted what the rows would
     prefix = bool(short_words) and len(short_words) == len(terms)
     if prefix:
         params["low"], params["high"] = search.prefix_bounds(short_words[0])
