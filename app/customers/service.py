@@ -33,6 +33,7 @@ from app.accounts.models import Account
 from app.base import utcnow
 from app.customers import history, search, trash
 from app.customers.history import SYSTEM, Who
+from app.customers.merge import Merge, merge
 from app.customers.models import (
     ADDRESS_FIELDS,
     BILLING,
@@ -620,11 +621,13 @@ def _apply_address(address: Address, data: dict[str, Any]) -> None:
 
 
 class VersionConflict(Exception):
-    """The customer changed since the version the caller based its change on."""
+    """The customer changed since the version the caller based its change on (and, for a merged
+    update, ``merge`` tells which fields both changed)."""
 
-    def __init__(self, customer: Customer) -> None:
+    def __init__(self, customer: Customer, merge: Merge | None = None) -> None:
         super().__init__(f"customer {customer.id} is at version {customer.version}")
         self.customer = customer
+        self.merge = merge
 
 
 def create(session: Session, account_id: int, data: dict[str, Any], who: Who = SYSTEM) -> Customer:
@@ -677,6 +680,24 @@ def update_customer(
     saved unchanged, from either face, leaves the customer as it was.
     """
     _check_version(customer, expected_version)
+    return _update(session, customer, data, who)
+
+
+def update_merged(session: Session, customer: Customer, data: dict[str, Any], who: Who, base_version: int) -> tuple[Customer, Merge | None]:
+    """Save a whole form's ``data``, based on ``base_version``, into a customer read with ``get_for_update``.
+
+    If others changed the customer since, their changes are merged in (see app/customers/merge.py): the
+    fields only they changed keep their values. If both changed a field differently, nothing is written:
+    VersionConflict, with the merge. Returns the customer and the merge (None if nobody came between)."""
+    if base_version == customer.version:
+        return _update(session, customer, data, who), None
+    merged = merge(session, customer, data, base_version)
+    if merged.conflicts:
+        raise VersionConflict(customer, merged)
+    return _update(session, customer, merged.data, who), merged
+
+
+def _update(session: Session, customer: Customer, data: dict[str, Any], who: Who) -> Customer:
     before = history.snapshot(customer)
     was_favourite = customer.is_favourite
     _apply(customer, data)
