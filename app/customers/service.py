@@ -739,6 +739,9 @@ def _to_trash(session: Session, customer: Customer, who: Who, at: datetime | Non
     data = history.snapshot(customer)
     data["created_at"] = customer.created_at.isoformat()
     data["version"] = customer.version
+    # The addresses' ids, so that a restore gives them back (an integration may hold them).
+    billing = customer.billing_address
+    data["address_ids"] = {"billing": billing.id if billing else None, "shipping": [a.id for a in customer.shipping_addresses]}
     session.add(
         TrashedCustomer(
             account_id=customer.account_id,
@@ -824,12 +827,25 @@ def _restore(session: Session, trashed: TrashedCustomer, who: Who) -> Customer:
         addresses=[],
     )
     _apply(customer, {**fields, "billing_address": data.get("billing_address") or {}, "shipping_address": data.get("shipping_address") or []})
+    _keep_address_ids(session, customer, data.get("address_ids") or {})
     session.add(customer)
     session.flush()
     _account_change(session, account_id, customers=1, favourites=1 if customer.is_favourite else 0)
     history.record(session, customer.id, account_id, "restore", who, {})
     session.delete(trashed)
     return customer
+
+
+def _keep_address_ids(session: Session, customer: Customer, ids: dict[str, Any]) -> None:
+    """Give a restored customer's addresses the ids they had before the delete, where still free."""
+    wanted = [(customer.billing_address, ids.get("billing")), *zip(customer.shipping_addresses, ids.get("shipping") or [], strict=False)]
+    wanted = [(address, i) for address, i in wanted if address is not None and isinstance(i, int)]
+    if not wanted:
+        return
+    taken = set(session.scalars(select(Address.id).where(Address.id.in_([i for _, i in wanted]))))
+    for address, i in wanted:
+        if i not in taken:
+            address.id = i
 
 
 BULK_ACTIONS = ("favourite", "unfavourite", "delete")
