@@ -554,3 +554,26 @@ def test_a_true_conflict_on_the_full_page_keeps_the_input_in_an_editable_form(pa
     assert won.status_code == 303
     now = stored(staff.account_id, customer_id)
     assert (now["note"], now["phone_number"]) == ("Admin's note", "030 2")
+
+
+def test_a_shipping_address_removed_meanwhile_stays_removed_and_my_change_to_the_list_is_asked_about(page_session, staff):
+    customer_id = _create(staff, phone_number="030 1", shipping_address=[{"city": "Berlin"}, {"city": "Köln"}])
+    admin, rosa = page_session(staff), page_session(_colleague(staff))
+    action = f"/customers/{customer_id}/edit"
+    mine = form_to(admin.get(action).text, action)
+    other = form_to(admin.get(action).text, action)
+    removed = rosa.post(action, data={**form_to(rosa.get(action).text, action).data(), "_remove": "shipping_address-0"})
+    assert rosa.post(action, data=form_to(removed.text, action).data()).status_code == 303
+    assert [a["city"] for a in stored(staff.account_id, customer_id)["shipping_address"]] == ["Köln"]
+
+    mine.set("phone_number", "030 2")
+    assert admin.post(action, data=mine.data()).status_code == 303
+    now = stored(staff.account_id, customer_id)
+    assert [a["city"] for a in now["shipping_address"]] == ["Köln"] and now["phone_number"] == "030 2"
+
+    other.set("shipping_address-1-city", "Bonn")  # an address of the list Rosa changed: asked, not guessed
+    refused = admin.post(action, data=other.data())
+    assert refused.status_code == 409 and CONFLICT in refused.text
+    table = re.search(r'<table class="list conflict">.*?</table>', refused.text, re.S).group(0)
+    assert re.findall(r'<th scope="row">(.*?)</th>', table) == ["Shipping addresses", "Shipping address 1: City", "Shipping address 2: City"]
+    assert [a["city"] for a in stored(staff.account_id, customer_id)["shipping_address"]] == ["Köln"]
