@@ -50,6 +50,11 @@ def base_of(session: Session, customer: Customer, version: int) -> tuple[dict[st
     for event in history.events(session, customer.account_id, customer.id, limit=MAX_EVENTS * 2):
         if event.action == "create":
             return None
+        if event.action == "restore":  # one version, no field changed (it comes back as it was deleted)
+            seen += 1
+            if seen == count:
+                return base, removed, tuple(who)
+            continue
         if event.action != "update":
             continue
         changes = event.changes or {}

@@ -28,6 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Account
 from app.base import utcnow
@@ -830,6 +831,11 @@ def _restore(session: Session, trashed: TrashedCustomer, who: Who) -> Customer:
     _keep_address_ids(session, customer, data.get("address_ids") or {})
     session.add(customer)
     session.flush()
+    # The version goes on from the deleted one's (an insert starts at 1): a form opened before the delete
+    # meets the restore as a change made since (app/customers/merge.py counts it as one).
+    restored_version = int(data.get("version") or 1) + 1
+    session.execute(update(Customer).where(Customer.id == customer.id).values(version=restored_version).execution_options(synchronize_session=False))
+    set_committed_value(customer, "version", restored_version)
     _account_change(session, account_id, customers=1, favourites=1 if customer.is_favourite else 0)
     history.record(session, customer.id, account_id, "restore", who, {})
     session.delete(trashed)

@@ -577,3 +577,24 @@ def test_a_shipping_address_removed_meanwhile_stays_removed_and_my_change_to_the
     table = re.search(r'<table class="list conflict">.*?</table>', refused.text, re.S).group(0)
     assert re.findall(r'<th scope="row">(.*?)</th>', table) == ["Shipping addresses", "Shipping address 1: City", "Shipping address 2: City"]
     assert [a["city"] for a in stored(staff.account_id, customer_id)["shipping_address"]] == ["Köln"]
+
+
+def test_a_form_opened_before_a_delete_and_restore_still_keeps_a_later_change(page_session, staff):
+    """A restore counts as a change: its version follows the deleted one's, so a form opened before
+    the delete does not look current when a colleague's change after the restore has the same number."""
+    customer_id = _create(staff, company="Old company", phone_number="030 1")
+    admin, rosa = page_session(staff), page_session(_colleague(staff))
+    first = _open_inline(rosa, customer_id)
+    first.set("company", "Second company")
+    assert _is_saved_row(rosa.post(f"/customers/{customer_id}/row", data=first.data(), headers=HTMX))
+    mine = _open_inline(admin, customer_id)  # at version 2
+    assert rosa.post(f"/customers/{customer_id}/delete").status_code in (200, 303)
+    assert rosa.post(f"/customers/trash/{customer_id}/restore").status_code in (200, 303)
+    theirs = _open_inline(rosa, customer_id)
+    theirs.set("company", "Rosa's Blumenladen")
+    assert _is_saved_row(rosa.post(f"/customers/{customer_id}/row", data=theirs.data(), headers=HTMX))
+
+    mine.set("phone_number", "030 2")
+    assert _is_saved_row(admin.post(f"/customers/{customer_id}/row", data=mine.data(), headers=HTMX))
+    now = stored(staff.account_id, customer_id)
+    assert (now["company"], now["phone_number"]) == ("Rosa's Blumenladen", "030 2")
