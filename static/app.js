@@ -40,7 +40,7 @@
       if (cancel) cancel.focus();
     }
     if (target && target.classList && target.classList.contains("editing")) {
-      var first = target.querySelector("input:not([type=hidden]), select, textarea");
+      var first = target.querySelector("[autofocus]") || target.querySelector("input:not([type=hidden]), select, textarea");
       if (first) first.focus();
     }
   });
@@ -62,7 +62,7 @@
     refocus = null;
     if (!row || row.hidden) return;
     var target = row.classList.contains("editing")
-      ? row.querySelector("input:not([type=hidden]), select, textarea, button")
+      ? row.querySelector("[autofocus]") || row.querySelector("input:not([type=hidden]), select, textarea, button")
       : row.querySelector(selector);
     if (target) target.focus();
   });

@@ -27,13 +27,33 @@ class Invalid(Exception):
 
 
 class Conflict(Exception):
-    """Someone else changed the item since the version the user edited."""
+    """Someone else changed the item since the version the user edited, and the same fields as the user.
 
-    def __init__(self, current: Any, who: str = "", when: Any = None) -> None:
+    ``fields`` holds each field both changed, ``{path: [yours, saved]}`` (paths and values as a
+    history holds them, see app/admin/changes.py); ``formdata`` the user's input with the others'
+    changes to the other fields merged in, and ``theirs`` the same with the saved values of ``fields``
+    (both ready to bind to the form of ``current``)."""
+
+    def __init__(
+        self, current: Any, who: str = "", when: Any = None, fields: dict[str, list[Any]] | None = None, formdata: Any = None, theirs: Any = None
+    ) -> None:
         super().__init__("changed meanwhile")
         self.current = current
         self.who = who
         self.when = when
+        self.fields = fields or {}
+        self.formdata = formdata
+        self.theirs = theirs
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a store's ``update`` may answer instead of the item: the item, and the changes others made
+    since the user's version that were kept (``{path: [before, after]}``) and who made them."""
+
+    item: Any
+    kept: dict[str, list[Any]] = field(default_factory=dict)
+    who: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +137,7 @@ class Store(Protocol):
     def get_for_update(self, session: Session, actor: Actor, item_id: int) -> Any | None: ...
     def bind(self, formdata: Any, actor: Actor, item: Any | None = None, replace: Iterable[str] = ()) -> Form: ...
     def create(self, session: Session, actor: Actor, form: Form) -> Any: ...
+    # Based on ``expected_version``: a store may merge the changes made since (answering ``Saved``) or refuse (``Conflict``).
     def update(self, session: Session, actor: Actor, item: Any, form: Form, expected_version: int | None = None) -> Any: ...
     def delete(self, session: Session, actor: Actor, item_id: int) -> bool: ...
     def toggle(self, session: Session, actor: Actor, item_id: int, name: str, value: bool) -> Any | None: ...

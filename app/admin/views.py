@@ -34,6 +34,7 @@ from app.admin.resource import (
     Invalid,
     ListQuery,
     Resource,
+    Saved,
 )
 from app.db import get_engine, reads_only, session_scope
 from app.inputs import search_text, whole_number
@@ -158,19 +159,35 @@ def make_router(resource: Resource) -> Router:
         return whole_number(formdata.get("_version")) if resource.versioned else None
 
     def conflict_page(request: Request, session: Session, actor: Actor, form: Any, conflict: Conflict, formdata: MultiDict, names, inline: bool) -> Template:
-        """The user's input kept, the other change shown field by field, and a choice."""
-        saved = resource.store.bind(None, actor, conflict.current)
-        rows = differences(form, saved, names)
-        posted = [(k, v) for k, v in formdata.multi_items() if k != "_version"]
+        """The fields both changed, the user's input kept in the form (with the others' changes to the
+        other fields merged in), and a choice: save it, or take the saved values for those fields."""
+        current = conflict.current
+        if conflict.formdata is not None:
+            form = resource.store.bind(conflict.formdata, actor, current, replace=_all_fields(resource))
+            rows = [(row.label, row.new, row.old) for row in change_rows(resource.store.bind(None, actor), {p: [b, a] for p, (a, b) in conflict.fields.items()})]
+        else:
+            rows = differences(form, resource.store.bind(None, actor, current), names)
+        inline = inline and names == resource.inline_fields
+        theirs = list(conflict.theirs.multi_items()) if conflict.theirs is not None else None
+        if theirs is not None and inline:
+            theirs = [(k, v) for k, v in theirs if k.split("-")[0] in names]
         release(session)
+        path = f"{base}/{current.id}/{'row' if inline else 'edit'}"
         context = ctx(
-            request, actor, item=conflict.current, rows=rows, posted=posted, conflict=conflict, back=posted_back(formdata),
-            action=f"{base}/{conflict.current.id}/{'row' if inline or names == resource.inline_fields else 'edit'}",
-            inline=inline,
+            request, actor, item=current, form=form, version=current.version, rows=rows, theirs=theirs, conflict=conflict,
+            back=posted_back(formdata), review=f"{path}?review=1", inline=inline,
         )
         if inline:
             return Template("resource/_row_conflict.html", context=context)
-        return Template("resource/conflict.html", context=context, status_code=409)
+        return Template("resource/form.html", context=context, status_code=409)
+
+    def saved_note(actor: Actor, saved: Saved) -> str:
+        """What a save kept of the changes others made meanwhile, in words ("" if nothing)."""
+        labels = dict.fromkeys(row.label for row in change_rows(resource.store.bind(None, actor), saved.kept))
+        if not labels:
+            return ""
+        who = " and ".join(saved.who) or "someone else"
+        return f"Changed meanwhile by {who}, kept: {', '.join(labels)}."
 
     def cannot_delete(actor: Actor, item: Any) -> str:
         return resource.cannot_delete(actor, item) if resource.cannot_delete else ""
@@ -323,6 +340,7 @@ def make_router(resource: Resource) -> Router:
 
     def _save(request: Request, session: Session, actor: Actor, formdata: MultiDict, item_id: int) -> Response[Any]:
         formdata, rerender = _list_buttons(formdata)
+        rerender = rerender or reviewing(request)
         item = get_for_update_or_404(session, actor, item_id)
         form = resource.store.bind(formdata, actor, item, replace=_all_fields(resource))
         # Shown again, the form keeps the version the user's input is based on: saved later, it must
@@ -335,14 +353,14 @@ def make_router(resource: Resource) -> Router:
             release(session)
             return Template("resource/form.html", context=again, status_code=200 if rerender else 422)
         try:
-            item = resource.store.update(session, actor, item, form, version)
+            saved = as_saved(resource.store.update(session, actor, item, form, version))
         except Invalid as exc:
             release(session)
             _attach(form, exc)
             return Template("resource/form.html", context=again, status_code=422)
         except Conflict as conflict:
             return conflict_page(request, session, actor, form, conflict, formdata, _all_fields(resource), inline=False)
-        flash(request, f"Saved {resource.describe(item)}.", category="success")
+        flash(request, f"Saved {resource.describe(saved.item)}. {saved_note(actor, saved)}".strip(), category="success")
         return Redirect(back, status_code=303)
 
     # -- rows: show, inline edit, inline save, toggle ---------------------------
@@ -369,18 +387,19 @@ def make_router(resource: Resource) -> Router:
         item = get_for_update_or_404(session, actor, item_id)
         form = resource.store.bind(formdata, actor, item, replace=resource.inline_fields)
         version = expected_version(formdata)
-        if not form.validate():
+        if reviewing(request) or not form.validate():
             release(session)
             # 200 so that htmx swaps the form back in, with the errors, the input and its version kept.
             return Template("resource/_row_edit.html", context=ctx(request, actor, item=item, form=form, version=version))
         try:
-            item = resource.store.update(session, actor, item, form, version)
+            saved = as_saved(resource.store.update(session, actor, item, form, version))
         except Conflict as conflict:
             return conflict_page(request, session, actor, form, conflict, formdata, resource.inline_fields, inline=is_htmx(request))
+        note = saved_note(actor, saved)
         if not is_htmx(request):
-            flash(request, f"Saved {resource.describe(item)}.", category="success")
+            flash(request, f"Saved {resource.describe(saved.item)}. {note}".strip(), category="success")
             return Redirect(back_to_list(request), status_code=303)
-        return Template("resource/_row.html", context=ctx(request, actor, item=item, saved=True))
+        return Template("resource/_row.html", context=ctx(request, actor, item=saved.item, saved=True, message=note, category="success"))
 
     @post("/{item_id:int}/toggle/{field_name:str}", name=f"{name}:toggle")
     async def toggle_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int], field_name: FromPath[str]) -> Response[Any]:
@@ -702,6 +721,16 @@ def differences(yours: Any, saved: Any, names) -> list[tuple[str, str, str]]:
         elif _shown(mine) != _shown(theirs):
             rows.append((str(mine.label.text), _shown(mine), _shown(theirs)))
     return rows
+
+
+def as_saved(result: Any) -> Saved:
+    """A store's ``update`` answer as ``Saved``: the item, and what was kept of changes made meanwhile."""
+    return result if isinstance(result, Saved) else Saved(result)
+
+
+def reviewing(request: Request) -> bool:
+    """A form posted to be shown again, not saved (the conflict's "take the saved values")."""
+    return request.query_params.get("review") == "1"
 
 
 def _attach(form: Any, exc: Invalid) -> None:

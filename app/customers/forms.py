@@ -415,6 +415,24 @@ def stored_formdata(customer: Customer, tz: str) -> MultiDict:
     return MultiDict(items)
 
 
+def formdata_of(data: dict[str, Any]) -> MultiDict:
+    """Form data (``CustomerForm.cleaned``'s shape) as the form would post it: an address without an id is a new one."""
+    items: list[tuple[str, str]] = []
+    for name in SCALAR_FIELDS:
+        value = data.get(name)
+        items.append((name, _field_text(value.isoformat() if isinstance(value, datetime) else value)))
+    billing = data.get("billing_address")
+    if billing is not None:
+        items += _entry_items("billing_address-", billing)
+    for index, entry in enumerate(data.get("shipping_address") or []):
+        items += _entry_items(f"shipping_address-{index}-", entry)
+    return MultiDict(items)
+
+
+def _entry_items(prefix: str, entry: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(f"{prefix}id", _field_text(entry.get("id")))] + [(f"{prefix}{name}", entry.get(name) or "") for name in ADDRESS_FIELDS]
+
+
 def _address_items(prefix: str, address) -> list[tuple[str, str]]:
     return [(f"{prefix}id", str(address.id))] + [(f"{prefix}{name}", getattr(address, name) or "") for name in ADDRESS_FIELDS]
 
@@ -437,7 +455,8 @@ def overlay(stored: MultiDict, posted: MultiDict, replace: Iterable[str]) -> Mul
     items = [(k, v) for k, v in stored.multi_items() if not dropped(k)]
     items += [(k, v) for k, v in posted.multi_items() if k != "shipping_address"]
     if posted_shipping:
-        items = _shipping_in_place(stored, items)
+        # A form that posts the whole list names each stored address by its id: an entry without one is new.
+        items = _shipping_in_place(stored, items, by_position="shipping_address" not in replace)
     return MultiDict(items)
 
 
@@ -451,10 +470,10 @@ def _entries(items: Iterable[tuple[str, str]]) -> dict[int, dict[str, str]]:
     return entries
 
 
-def _shipping_in_place(stored: MultiDict, items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def _shipping_in_place(stored: MultiDict, items: list[tuple[str, str]], by_position: bool = True) -> list[tuple[str, str]]:
     """A posted shipping list updates the stored addresses in place, as the billing address is:
-    an entry with the id of a stored address, or else the stored address at its position (if no
-    entry names that one by id), keeps every field the entry does not send, and its id.
+    an entry with the id of a stored address, or else (``by_position``) the stored address at its
+    position (if no entry names that one by id), keeps every field the entry does not send, and its id.
     Other entries are new; stored addresses no entry takes are removed."""
     kept = [entry for _, entry in sorted(_entries(stored.multi_items()).items())]  # stored indices run 0, 1, …
     by_id = {entry["id"]: entry for entry in kept}
@@ -465,7 +484,7 @@ def _shipping_in_place(stored: MultiDict, items: list[tuple[str, str]]) -> list[
     for position, index in enumerate(sorted(posted)):
         entry = posted[index]
         match = by_id.get(entry.get("id") or "")
-        if match is None and not entry.get("id") and position < len(kept) and kept[position]["id"] not in named:
+        if match is None and by_position and not entry.get("id") and position < len(kept) and kept[position]["id"] not in named:
             match = kept[position]
         if match is None or match["id"] in taken:
             continue

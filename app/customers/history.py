@@ -62,7 +62,7 @@ def snapshot(customer: Customer) -> dict[str, Any]:
     return data
 
 
-def _flat(data: dict[str, Any]) -> dict[str, Any]:
+def flat(data: dict[str, Any]) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for name, value in data.items():
         if name == "billing_address":
@@ -76,7 +76,7 @@ def _flat(data: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _same(a: Any, b: Any) -> bool:
+def same(a: Any, b: Any) -> bool:
     """Equal values, or both empty: a field of an address added or removed that holds nothing
     did not change (None there, "" here)."""
     return a == b or (a in (None, "") and b in (None, ""))
@@ -86,10 +86,10 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     """{field: [old, new]} for every field that differs: dotted paths for the addresses' fields
     (``billing_address.city``, ``shipping_address.1.zipcode``), and ``shipping_address`` for
     their number when it changes."""
-    old, new = _flat(before), _flat(after)
+    old, new = flat(before), flat(after)
     old.setdefault("shipping_address", 0)
     new.setdefault("shipping_address", 0)
-    return {k: [old.get(k), new.get(k)] for k in sorted(old.keys() | new.keys()) if not _same(old.get(k), new.get(k))}
+    return {k: [old.get(k), new.get(k)] for k in sorted(old.keys() | new.keys()) if not same(old.get(k), new.get(k))}
 
 
 def record(session: Session, customer_id: int, account_id: int, action: str, who: Who, changes: dict[str, Any]) -> None:

@@ -20,11 +20,12 @@ from app.admin.resource import (
     Filter,
     ListQuery,
     Resource,
+    Saved,
     Section,
 )
 from app.base import utcnow
 from app.customers import history, service, trash
-from app.customers.forms import AddressForm, CustomerForm
+from app.customers.forms import AddressForm, CustomerForm, formdata_of
 from app.customers.models import ADDRESS_FIELDS, Customer, CustomerRecord
 from app.paging import Page
 
@@ -57,13 +58,22 @@ class CustomerStore:
     def create(self, session: Session, actor: Actor, form: CustomerForm) -> Customer:
         return service.create(session, actor.account_id, form.cleaned(), actor.who)
 
-    def update(self, session: Session, actor: Actor, item: Customer, form: CustomerForm, expected_version: int | None = None) -> Customer:
+    def update(self, session: Session, actor: Actor, item: Customer, form: CustomerForm, expected_version: int | None = None) -> Customer | Saved:
+        if expected_version is None:
+            return service.update_customer(session, item, form.cleaned(), actor.who)
         try:
-            return service.update_customer(session, item, form.cleaned(), actor.who, expected_version)
+            customer, merged = service.update_merged(session, item, form.cleaned(), actor.who, expected_version)
         except service.VersionConflict as exc:
             last = history.last_event(session, actor.account_id, item.id)
             session.rollback()
-            raise Conflict(exc.customer, last.actor_label if last else "", last.at if last else None) from None
+            found = exc.merge
+            raise Conflict(
+                exc.customer, last.actor_label if last else "", last.at if last else None,
+                fields=found.conflicts if found else {},
+                formdata=formdata_of(found.data) if found else None,
+                theirs=formdata_of(found.theirs) if found else None,
+            ) from None
+        return Saved(customer, merged.kept, merged.who) if merged else customer
 
     def delete(self, session: Session, actor: Actor, item_id: int) -> bool:
         return service.delete(session, actor.account_id, item_id, actor.who)

@@ -28,11 +28,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Account
 from app.base import utcnow
 from app.customers import history, search, trash
 from app.customers.history import SYSTEM, Who
+from app.customers.merge import Merge, merge
 from app.customers.models import (
     ADDRESS_FIELDS,
     BILLING,
@@ -620,11 +622,13 @@ def _apply_address(address: Address, data: dict[str, Any]) -> None:
 
 
 class VersionConflict(Exception):
-    """The customer changed since the version the caller based its change on."""
+    """The customer changed since the version the caller based its change on (and, for a merged
+    update, ``merge`` tells which fields both changed)."""
 
-    def __init__(self, customer: Customer) -> None:
+    def __init__(self, customer: Customer, merge: Merge | None = None) -> None:
         super().__init__(f"customer {customer.id} is at version {customer.version}")
         self.customer = customer
+        self.merge = merge
 
 
 def create(session: Session, account_id: int, data: dict[str, Any], who: Who = SYSTEM) -> Customer:
@@ -677,6 +681,24 @@ def update_customer(
     saved unchanged, from either face, leaves the customer as it was.
     """
     _check_version(customer, expected_version)
+    return _update(session, customer, data, who)
+
+
+def update_merged(session: Session, customer: Customer, data: dict[str, Any], who: Who, base_version: int) -> tuple[Customer, Merge | None]:
+    """Save a whole form's ``data``, based on ``base_version``, into a customer read with ``get_for_update``.
+
+    If others changed the customer since, their changes are merged in (see app/customers/merge.py): the
+    fields only they changed keep their values. If both changed a field differently, nothing is written:
+    VersionConflict, with the merge. Returns the customer and the merge (None if nobody came between)."""
+    if base_version == customer.version:
+        return _update(session, customer, data, who), None
+    merged = merge(session, customer, data, base_version)
+    if merged.conflicts:
+        raise VersionConflict(customer, merged)
+    return _update(session, customer, merged.data, who), merged
+
+
+def _update(session: Session, customer: Customer, data: dict[str, Any], who: Who) -> Customer:
     before = history.snapshot(customer)
     was_favourite = customer.is_favourite
     _apply(customer, data)
@@ -718,6 +740,9 @@ def _to_trash(session: Session, customer: Customer, who: Who, at: datetime | Non
     data = history.snapshot(customer)
     data["created_at"] = customer.created_at.isoformat()
     data["version"] = customer.version
+    # The addresses' ids, so that a restore gives them back (an integration may hold them).
+    billing = customer.billing_address
+    data["address_ids"] = {"billing": billing.id if billing else None, "shipping": [a.id for a in customer.shipping_addresses]}
     session.add(
         TrashedCustomer(
             account_id=customer.account_id,
@@ -803,12 +828,30 @@ def _restore(session: Session, trashed: TrashedCustomer, who: Who) -> Customer:
         addresses=[],
     )
     _apply(customer, {**fields, "billing_address": data.get("billing_address") or {}, "shipping_address": data.get("shipping_address") or []})
+    _keep_address_ids(session, customer, data.get("address_ids") or {})
     session.add(customer)
     session.flush()
+    # The version goes on from the deleted one's (an insert starts at 1): a form opened before the delete
+    # meets the restore as a change made since (app/customers/merge.py counts it as one).
+    restored_version = int(data.get("version") or 1) + 1
+    session.execute(update(Customer).where(Customer.id == customer.id).values(version=restored_version).execution_options(synchronize_session=False))
+    set_committed_value(customer, "version", restored_version)
     _account_change(session, account_id, customers=1, favourites=1 if customer.is_favourite else 0)
     history.record(session, customer.id, account_id, "restore", who, {})
     session.delete(trashed)
     return customer
+
+
+def _keep_address_ids(session: Session, customer: Customer, ids: dict[str, Any]) -> None:
+    """Give a restored customer's addresses the ids they had before the delete, where still free."""
+    wanted = [(customer.billing_address, ids.get("billing")), *zip(customer.shipping_addresses, ids.get("shipping") or [], strict=False)]
+    wanted = [(address, i) for address, i in wanted if address is not None and isinstance(i, int)]
+    if not wanted:
+        return
+    taken = set(session.scalars(select(Address.id).where(Address.id.in_([i for _, i in wanted]))))
+    for address, i in wanted:
+        if i not in taken:
+            address.id = i
 
 
 BULK_ACTIONS = ("favourite", "unfavourite", "delete")

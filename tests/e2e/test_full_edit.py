@@ -179,3 +179,51 @@ def test_saving_the_full_form_and_the_row_unchanged_changes_nothing(logged_in_pa
     assert (after.version, after.updated_at, after.birthday, after.note) == (before.version, before.updated_at, before.birthday, "Line one\nline two\nthree")
     assert [(a.kind, a.city, a.country) for a in after.addresses] == [(a.kind, a.city, a.country) for a in before.addresses]
     assert _events(admin.account_id, customer.id) == 1  # its create
+
+
+def _colleague_saves(account_id: int, customer_id: int, **fields) -> None:
+    from app.customers import service
+    from app.customers.history import Who
+    from app.db import session_scope
+
+    with session_scope() as session:
+        customer = service.get_for_update(session, account_id, customer_id)
+        service.update_customer(session, customer, fields, Who("user", None, "rosa@example.com"))
+
+
+def test_a_colleagues_shipping_address_and_company_are_kept_beside_mine(logged_in_page: Page, customer: CustomerRef, admin: Staff) -> None:
+    page = logged_in_page
+    page.goto(f"/customers/{customer.id}/edit")
+    page.get_by_role("button", name="Add shipping address").click()
+    _colleague_saves(admin.account_id, customer.id, company="Rosa's Blumenladen", shipping_address=[{"city": "Köln", "country": "DE"}])
+
+    shipping = page.get_by_role("group", name="Shipping address 1")
+    shipping.get_by_label("City").fill("Hamburg")
+    shipping.get_by_label("Country").select_option("DE")
+    page.get_by_role("button", name="Save", exact=True).click()
+
+    expect(page.locator("#messages")).to_contain_text("rosa@example.com")
+    stored = get_customer(admin.account_id, customer.id)
+    assert stored.company == "Rosa's Blumenladen"
+    assert [a.city for a in stored.shipping_addresses] == ["Köln", "Hamburg"]
+
+
+def test_a_true_conflict_on_the_full_page_focuses_taking_the_saved_value(logged_in_page: Page, customer: CustomerRef, admin: Staff) -> None:
+    page = logged_in_page
+    page.goto(f"/customers/{customer.id}/edit")
+    _colleague_saves(admin.account_id, customer.id, company="Rosa's Blumenladen")
+    section(page, "Person").get_by_label("Company").fill("Vera GmbH")
+    page.get_by_label("Phone", exact=True).fill("030 999")
+    page.get_by_role("button", name="Save", exact=True).click()
+
+    alert = page.get_by_role("alert")
+    expect(alert.locator("tbody th")).to_have_text(["Company"])
+    expect(alert.get_by_role("button", name="Take the saved value")).to_be_focused()
+    expect(section(page, "Person").get_by_label("Company")).to_have_value("Vera GmbH")
+    page.keyboard.press("Enter")
+    expect(section(page, "Person").get_by_label("Company")).to_have_value("Rosa's Blumenladen")
+    expect(page.get_by_label("Phone", exact=True)).to_have_value("030 999")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#messages")).to_contain_text("Saved")
+    stored = get_customer(admin.account_id, customer.id)
+    assert (stored.company, stored.phone_number) == ("Rosa's Blumenladen", "030 999")

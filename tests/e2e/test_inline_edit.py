@@ -144,3 +144,57 @@ def test_all_fields_link_leads_to_the_full_edit_page(logged_in_page: Page, custo
     form.get_by_role("link", name="All fields…").click()
     expect(page).to_have_url(re.compile(rf"/customers/{customer.id}/edit$"))
     expect(page.get_by_role("heading", name=f"Edit {customer.name}")).to_be_visible()
+
+
+def _colleague_saves(account_id: int, customer_id: int, **fields) -> None:
+    """Someone else saves the customer (through the service, under their own name)."""
+    from app.customers import service
+    from app.customers.history import Who
+    from app.db import session_scope
+
+    with session_scope() as session:
+        customer = service.get_for_update(session, account_id, customer_id)
+        service.update_customer(session, customer, fields, Who("user", None, "rosa@example.com"))
+
+
+def test_a_company_saved_meanwhile_is_kept_when_only_the_phone_is_changed(logged_in_page: Page, customer: CustomerRef, admin: Staff) -> None:
+    page = logged_in_page
+    form = open_inline_edit(page, customer)
+    _colleague_saves(admin.account_id, customer.id, company="Rosa's Blumenladen")
+
+    form.get_by_label("Phone").fill("030 7654321")
+    form.get_by_role("button", name="Save").click()
+
+    expect(row(page, customer).get_by_role("form")).to_have_count(0)
+    expect(row(page, customer)).to_contain_text("Rosa's Blumenladen")
+    expect(page.locator("#messages")).to_contain_text("rosa@example.com")
+    stored = get_customer(admin.account_id, customer.id)
+    assert (stored.company, stored.phone_number) == ("Rosa's Blumenladen", "030 7654321")
+
+
+def test_a_true_conflict_focuses_taking_the_saved_value_and_keeps_the_other_changes(logged_in_page: Page, customer: CustomerRef, admin: Staff) -> None:
+    page = logged_in_page
+    form = open_inline_edit(page, customer)
+    _colleague_saves(admin.account_id, customer.id, company="Rosa's Blumenladen")
+
+    form.get_by_label("Company").fill("Ilse GmbH")
+    form.get_by_label("Phone").fill("030 7654321")
+    form.get_by_role("button", name="Save").click()
+
+    alert = row(page, customer).get_by_role("alert")
+    expect(alert).to_contain_text("was changed meanwhile")
+    expect(alert.locator("tbody th")).to_have_text(["Company"])
+    take = alert.get_by_role("button", name="Take the saved value")
+    expect(take).to_be_focused()  # Enter does not save over the other change
+    form = row(page, customer).get_by_role("form", name=f"Edit {customer.name}")
+    expect(form.get_by_label("Company")).to_have_value("Ilse GmbH")  # the input is kept, editable
+    assert get_customer(admin.account_id, customer.id).phone_number == "030 1234567"
+
+    page.keyboard.press("Enter")
+    form = row(page, customer).get_by_role("form", name=f"Edit {customer.name}")
+    expect(form.get_by_label("Company")).to_have_value("Rosa's Blumenladen")
+    expect(form.get_by_label("Phone")).to_have_value("030 7654321")
+    form.get_by_role("button", name="Save").click()
+    expect(row(page, customer).get_by_role("form")).to_have_count(0)
+    stored = get_customer(admin.account_id, customer.id)
+    assert (stored.company, stored.phone_number) == ("Rosa's Blumenladen", "030 7654321")

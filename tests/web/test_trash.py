@@ -177,3 +177,42 @@ def test_undo_and_bulk_restore_touch_only_the_own_account(staff_client):
     assert "Restored 0 customers." in response.text
     assert client.post("/customers/trash/undo?batch=not-a-time").status_code == 404
     assert not _exists(other_id, theirs)
+
+
+def test_a_restored_customer_keeps_its_address_ids(staff_client):
+    """Delete and restore (single, and bulk delete undone) give back the billing and shipping addresses with their ids."""
+    from app.customers import service
+    from app.db import session_scope
+
+    client, account_id = staff_client
+    with session_scope() as session:
+        customer = service.create(session, account_id, {
+            "first_name": "Ada", "last_name": "Knabbel", "billing_address": {"city": "Jena"},
+            "shipping_address": [{"city": "Hamburg"}, {"city": "Köln"}],
+        })
+        customer_id = customer.id
+        # Addresses made after these: a new id is not simply the one that was freed.
+        service.create(session, account_id, {"first_name": "Bea", "last_name": "Knabbel", "billing_address": {"city": "Gera"}})
+
+    def address_ids() -> list[tuple[str, str, int]]:
+        with session_scope() as session:
+            found = service.get(session, account_id, customer_id)
+            assert found is not None
+            return [(a.kind, a.city, a.id) for a in found.addresses]
+
+    before = address_ids()
+    assert [city for _, city, _ in before] == ["Jena", "Hamburg", "Köln"]
+    client.post(f"/customers/{customer_id}/delete")
+    client.post(f"/customers/trash/{customer_id}/restore")
+    assert address_ids() == before
+
+    _delete(account_id, [customer_id])
+    with session_scope() as session:
+        assert service.restore_many(session, account_id, [customer_id]) == 1
+    assert address_ids() == before
+    # A new address afterwards gets an id of its own.
+    with session_scope() as session:
+        customer = service.get_for_update(session, account_id, customer_id)
+        service.update_customer(session, customer, {"shipping_address": [{"id": before[1][2], "city": "Hamburg"}, {"id": before[2][2], "city": "Köln"}, {"city": "Bonn"}]})
+    after = address_ids()
+    assert after[:3] == before and after[3][1] == "Bonn" and after[3][2] not in {i for _, _, i in before}
