@@ -80,7 +80,7 @@ async def provide_actor(request: Request) -> Actor:
     verdict = await ratelimit.hit_from_loop(f"user:{actor.user_id}")
     if not verdict.allowed:
         raise TooManyRequests(headers={"Retry-After": str(verdict.retry_after)})
-    await write_slots.take(request.scope, actor.account_id)
+    await write_slots.take(request, actor.account_id)
     return actor
 
 
