@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
@@ -87,7 +87,7 @@ def succeeded(session: Session, email: str, counted: list[int]) -> None:
     by adding it to their own account)."""
     key = _keys(email, "")[0]
     begin_write(session)
-    cleared = LoginFailure.id.in_(counted)
+    cleared: ColumnElement[bool] = LoginFailure.id.in_(counted)
     if session.scalar(select(func.count()).select_from(User).where(User.email == key.removeprefix("email:"))) == 1:
         cleared = or_(cleared, and_(LoginFailure.key == key, LoginFailure.pending.is_(False)))
     session.execute(delete(LoginFailure).where(cleared))
