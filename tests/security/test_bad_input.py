@@ -576,3 +576,32 @@ def test_joiners_that_a_script_or_an_emoji_needs_are_kept(api):
     response = client.post("/api/customers/", json=body, headers=headers)
     assert response.status_code == 201, response.text
     assert {k: response.json()[k] for k in body} == body
+
+
+ODD_STATIC_PATHS = [
+    "/static/app.css%00", "/static/%00", "/static/app.css%00.js", "/static/a%00b/c", "/static/app.css%2500",
+    "/static/" + "a" * 5000, "/static/" + "a/" * 3000, "/static/app.css/x", "/static/vendor/x/y",
+    "/static/%2e%2e/app/main.py", "/static/..%2fapp%2fmain.py", "/static/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+    "/static/%2fetc%2fpasswd", "/static//etc/passwd", "/static/%5capp.css", "/static/%ff", "/static/%ed%a0%80",
+    "/static/%0a", "/static/.", "/static/", "/static/vendor",
+]
+
+
+def test_odd_static_paths_are_404_and_log_nothing(database):
+    """Static paths no file can have (a NUL byte, names too long, a file taken for a directory,
+    paths out of the folder): 404 without sign-in, and no error in the server's log."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    import httpx
+
+    from tests.server import serve
+
+    with serve("static-paths") as base_url, httpx.Client(base_url=base_url, timeout=30) as client:
+        answers = {path: client.get(path).status_code for path in ODD_STATIC_PATHS}
+        assert client.get("/static/app.css").status_code == 200
+    log = (Path(tempfile.gettempdir()) / f"clientele-static-paths-server-{os.getpid()}.log").read_text(errors="replace")
+
+    assert answers == dict.fromkeys(ODD_STATIC_PATHS, 404)
+    assert "Traceback" not in log and "ERROR" not in log, log[-3000:]
