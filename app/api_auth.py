@@ -59,7 +59,7 @@ async def provide_principal(request: Request) -> Principal:
     needed = request.route_handler.opt.get("scope")
     if needed and not tokens.grants(principal.scopes, needed):
         raise ApiError(403, "auth.insufficient_scope", f"This token lacks the scope {needed!r}.")
-    await write_slots.take(request.scope, principal.account_id)
+    await write_slots.take(request, principal.account_id)
     return principal
 
 

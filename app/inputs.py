@@ -22,8 +22,10 @@ from wtforms import ValidationError
 
 # Longer strings of digits are no number we read (and int() refuses more than 4,300 digits).
 MAX_DIGITS = 1000
-# The largest integer a database column holds: an id in a path beyond it names nothing.
-MAX_ID = 2**63 - 1
+# The largest id: ids are Integer columns, of 32 bits on PostgreSQL (SQLite's hold more, but the
+# schema is one for both). An id beyond it names nothing, and is never sent to the database (where
+# PostgreSQL would refuse it as out of range).
+MAX_ID = 2**31 - 1
 _ASCII_DIGITS = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}")
 
 

@@ -39,6 +39,7 @@ from app.pages_errors import page_exception_handler
 from app.response_cache import ResponseCache
 from app.web import auth, filters
 from app.web.security import security_headers
+from app.web.static_files import StaticFileSystem
 from app.web.store import DatabaseStore, SessionConfig
 from app.web.swagger import StrictSwaggerRenderPlugin
 from app.write_slots import release_slots, use_thread_pool
@@ -165,7 +166,9 @@ def create_app() -> Litestar:
             make_router(CUSTOMERS),
             make_router(USERS),
             integrations.make_router(),
-            create_static_files_router(path="/static", directories=[BASE_DIR / "static"], name="static", include_in_schema=False),
+            create_static_files_router(
+                path="/static", directories=[BASE_DIR / "static"], file_system=StaticFileSystem(), name="static", include_in_schema=False
+            ),
         ],
         dependencies={"session": Provide(provide_session)},
         exception_handlers={Exception: exception_handler},

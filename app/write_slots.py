@@ -12,8 +12,10 @@ on the event loop, without a thread, for at most the lock timeout, then answers
 503 as a lock timeout does. Reads take no slot.
 
 The slot is taken where the request's account is known (``take``, called by the
-API's principal and the back office's actor) and given back by the middleware
-when the request ends, whatever happened.
+API's principal and the back office's actor), once the request's body has been
+received in full (Litestar keeps it for the handler), and given back by the
+middleware when the request ends, whatever happened. A client that sends its
+body slowly, or never finishes it, holds no slot while it does.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from weakref import WeakKeyDictionary
 
 from anyio import to_thread
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar import Request
+from litestar.types import ASGIApp, Empty, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
 from app.config import get_settings
 from app.db import POSTGRES_POOL, get_engine
@@ -97,10 +101,15 @@ def _slots() -> _Slots:
     return slots
 
 
-async def take(scope: Scope, account_id: int) -> None:
-    """For a write request of ``account_id``: wait for a slot (at most the lock timeout), held until the request ends."""
+async def take(request: Request, account_id: int) -> None:
+    """For a write request of ``account_id``: once its body has arrived in full, wait for a slot
+    (at most the lock timeout), held until the request ends."""
+    scope = request.scope
     if scope.get("method") not in WRITE_METHODS or _HELD in scope:
         return
+    received = ScopeState.from_scope(scope)
+    if received.body is Empty and received.form is Empty:  # (a multipart form read for its CSRF token: read)
+        await request.body()  # the whole body first: a slow or silent client waits without a slot
     scope[_HELD] = await _slots().take(account_id)  # type: ignore[literal-required]
 
 

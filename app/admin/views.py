@@ -37,7 +37,7 @@ from app.admin.resource import (
     Saved,
 )
 from app.db import get_engine, reads_only, session_scope
-from app.inputs import search_text, whole_number
+from app.inputs import MAX_ID, search_text, whole_number
 from app.web.auth import provide_actor, safe_next
 
 TRUE = {"1", "y", "yes", "on", "true"}
@@ -561,7 +561,7 @@ def make_router(resource: Resource) -> Router:
         return action, selected_ids(formdata), query
 
     def selected_ids(formdata: MultiDict) -> list[int]:
-        return [n for n in map(whole_number, formdata.getall("ids", [])) if n is not None and 0 < n < 2**31]
+        return [n for n in map(whole_number, formdata.getall("ids", [])) if n is not None and 0 < n <= MAX_ID]
 
     @post("/bulk", name=f"{name}:bulk")
     async def bulk_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Response[Any]:

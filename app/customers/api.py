@@ -23,7 +23,7 @@ from app.customers.payload import CURRENT_VERSION, MIN_VERSION, PHONE_LIST_MAX_V
 from app.customers.schemas import CustomerList, CustomerV9, CustomerV10
 from app.db import reads_only, released_on_error, session_factory
 from app.errors import ApiError, not_found, serializer_error
-from app.inputs import search_text, whole_number
+from app.inputs import MAX_ID, search_text, whole_number
 from app.response_cache import ResponseCache, header_lists
 
 CustomerOut = CustomerV10 | CustomerV9
@@ -113,7 +113,7 @@ def _after(raw: str | None) -> int | None:
     number = whole_number(raw)
     if number is None:
         raise _invalid("after", "Must be a customer id (0 or more).")
-    return min(number, service.MAX_ID)
+    return min(number, MAX_ID)
 
 
 def _list_body(principal: Principal, version: int, query: service.Query, number: int, after: int | None, per_page: int) -> tuple[bytes, dict[str, Any] | None]:

@@ -48,7 +48,7 @@ from app.customers.models import (
 )
 from app.customers.trash import TrashedCustomer
 from app.db import begin_write
-from app.inputs import search_text
+from app.inputs import MAX_ID, search_text
 from app.paging import Page
 
 PAGE_SIZE = 30
@@ -325,7 +325,6 @@ def _order(sort: str, descending: bool) -> list[ColumnElement[Any]]:
     return [c.desc() if descending else c.asc() for c in columns]
 
 
-MAX_ID = 2**31 - 1  # ids beyond the database's integer range exist nowhere
 
 
 def get(session: Session, account_id: int, customer_id: int) -> Customer | None:

@@ -77,10 +77,12 @@ async def provide_actor(request: Request) -> Actor:
     roles = request.route_handler.opt.get("roles")
     if roles and actor.role not in roles:
         raise Forbidden()
-    verdict = await ratelimit.hit_from_loop(f"user:{actor.user_id}")
-    if not verdict.allowed:
-        raise TooManyRequests(headers={"Retry-After": str(verdict.retry_after)})
-    await write_slots.take(request.scope, actor.account_id)
+    # Ending sessions is never refused: someone flooding with a stolen session cannot keep it alive.
+    if request.route_handler.opt.get("rate_limited", True):
+        verdict = await ratelimit.hit_from_loop(f"user:{actor.user_id}")
+        if not verdict.allowed:
+            raise TooManyRequests(headers={"Retry-After": str(verdict.retry_after)})
+    await write_slots.take(request, actor.account_id)
     return actor
 
 
@@ -137,7 +139,7 @@ def logout(request: Request) -> Redirect:
 
 @post(
     "/logout/everywhere", name="logout.everywhere", sync_to_thread=True, include_in_schema=False,
-    dependencies={"actor": Provide(provide_actor)},
+    dependencies={"actor": Provide(provide_actor)}, opt={"rate_limited": False},
 )
 def logout_everywhere(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Redirect:
     """End every session of the signed-in user, on every device, this one included."""

@@ -243,13 +243,13 @@ class SessionBackend(ServerSideSessionBackend):
             if loaded is not None:
                 await self.delete(loaded, store=store)
             if self.config.key in connection.cookies:
-                headers.add("Set-Cookie", self._cookie("null", expires=0))
+                headers.add("Set-Cookie", self._cookie("", ended=True))
             return
         new_id = isinstance(scope_session, dict) and bool(scope_session.pop(NEW_ID, False))
         data = self.serialize_data(scope_session, connection.scope)
         if current is not None and not new_id:
             kept = await store.update(current, data, expires_in=expires_in)  # type: ignore[attr-defined]
-            headers.add("Set-Cookie", self._cookie(current) if kept else self._cookie("null", expires=0))
+            headers.add("Set-Cookie", self._cookie(current) if kept else self._cookie("", ended=True))
             return
         if loaded is not None:
             await self.delete(loaded, store=store)
@@ -257,9 +257,16 @@ class SessionBackend(ServerSideSessionBackend):
         await store.insert(session_id, data, expires_in=expires_in)  # type: ignore[attr-defined]
         headers.add("Set-Cookie", self._cookie(session_id))
 
-    def _cookie(self, value: str, **extra: Any) -> str:
+    def _cookie(self, value: str, ended: bool = False) -> str:
+        """The session cookie of ``value``; ``ended``: emptied and expired, with ``Max-Age=0`` (which
+        browsers obey before ``expires``) and an ``expires`` in the past."""
         params = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
-        return Cookie(value=value, key=self.config.key, **params, **extra).to_header(header="")
+        if ended:
+            params["max_age"] = 0
+        cookie = Cookie(value="" if ended else value, key=self.config.key, **params).simple_cookie
+        if ended:
+            cookie[self.config.key]["expires"] = "Thu, 01 Jan 1970 00:00:00 GMT"
+        return cookie.output(header="").strip()
 
 
 @dataclass

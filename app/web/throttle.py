@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.accounts.models import User
 from app.base import utcnow
 from app.db import begin_write
 from app.web.models import LoginFailure
@@ -79,9 +80,15 @@ def failed(session: Session, counted: list[int]) -> None:
 
 
 def succeeded(session: Session, email: str, counted: list[int]) -> None:
-    """A successful sign-in clears the email's failures and takes back its own count for the address
-    (the attempts still being checked keep theirs)."""
+    """A successful sign-in takes back its own count for the email and the address (the attempts
+    still being checked keep theirs), and clears the email's failures only if the email is one
+    user's: an email may belong to users of several accounts, and one of them signing in says
+    nothing of the guesses at another's password (else anyone could reset the lock on an email
+    by adding it to their own account)."""
+    key = _keys(email, "")[0]
     begin_write(session)
-    settled = and_(LoginFailure.key == _keys(email, "")[0], LoginFailure.pending.is_(False))
-    session.execute(delete(LoginFailure).where(or_(settled, LoginFailure.id.in_(counted))))
+    cleared: ColumnElement[bool] = LoginFailure.id.in_(counted)
+    if session.scalar(select(func.count()).select_from(User).where(User.email == key.removeprefix("email:"))) == 1:
+        cleared = or_(cleared, and_(LoginFailure.key == key, LoginFailure.pending.is_(False)))
+    session.execute(delete(LoginFailure).where(cleared))
     session.commit()

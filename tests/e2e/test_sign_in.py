@@ -73,3 +73,13 @@ def test_log_out_ends_the_session(page: Page, admin: Staff) -> None:
 
     page.goto("/customers")
     expect(page).to_have_url(re.compile(r"/login\?next=%2Fcustomers$"))
+
+
+def test_logging_out_removes_the_session_cookie_from_the_browser(page: Page, admin: Staff) -> None:
+    for button in ("Log out", "Log out everywhere"):
+        log_in(page, admin)
+        assert [c for c in page.context.cookies() if c["name"] == "clientele_session"]
+        page.get_by_role("button", name=button, exact=True).click()
+        expect(page).to_have_url(re.compile(r"/login$"))
+
+        assert [c for c in page.context.cookies() if c["name"] == "clientele_session"] == [], button

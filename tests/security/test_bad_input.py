@@ -576,3 +576,63 @@ def test_joiners_that_a_script_or_an_emoji_needs_are_kept(api):
     response = client.post("/api/customers/", json=body, headers=headers)
     assert response.status_code == 201, response.text
     assert {k: response.json()[k] for k in body} == body
+
+
+ODD_STATIC_PATHS = [
+    "/static/app.css%00", "/static/%00", "/static/app.css%00.js", "/static/a%00b/c", "/static/app.css%2500",
+    "/static/" + "a" * 5000, "/static/" + "a/" * 3000, "/static/app.css/x", "/static/vendor/x/y",
+    "/static/%2e%2e/app/main.py", "/static/..%2fapp%2fmain.py", "/static/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+    "/static/%2fetc%2fpasswd", "/static//etc/passwd", "/static/%5capp.css", "/static/%ff", "/static/%ed%a0%80",
+    "/static/%0a", "/static/.", "/static/", "/static/vendor",
+]
+
+
+def test_odd_static_paths_are_404_and_log_nothing(database):
+    """Static paths no file can have (a NUL byte, names too long, a file taken for a directory,
+    paths out of the folder): 404 without sign-in, and no error in the server's log."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    import httpx
+
+    from tests.server import serve
+
+    with serve("static-paths") as base_url, httpx.Client(base_url=base_url, timeout=30) as client:
+        answers = {path: client.get(path).status_code for path in ODD_STATIC_PATHS}
+        assert client.get("/static/app.css").status_code == 200
+    log = (Path(tempfile.gettempdir()) / f"clientele-static-paths-server-{os.getpid()}.log").read_text(errors="replace")
+
+    assert answers == dict.fromkeys(ODD_STATIC_PATHS, 404)
+    assert "Traceback" not in log and "ERROR" not in log, log[-3000:]
+
+
+@pytest.mark.parametrize("number", [2**31, 2**32, 2**63 - 1, 2**63, 10**30])
+def test_ids_beyond_the_id_columns_are_404_on_every_route(app, api, signed_in, account_a, number):
+    """Ids are Integer columns (32 bits on PostgreSQL): a larger id in a path answered 400 "A value
+    could not be stored…" there on the routes not guarded by the customers service. Every route
+    with an id in its path answers 404, as for any other id that names nothing, on both faces."""
+    client, headers, _ = api
+    admin = signed_in(account_a.admin_email)
+    admin.headers["x-csrftoken"] = csrf_of(admin)
+    before = snapshot(account_a.id)
+    for method, path in _with_int_params(app):
+        url = fill_path(path, {"customer_id": number, "item_id": number, "app_id": number, "field_name": "is_favourite", "family": "0" * 32})
+        if path.startswith("/api/"):
+            body = b'{"note": "changed"}' if method == "PUT" else None
+            assert_envelope(client.request(method, url, content=body, headers={**headers, "Content-Type": "application/json"}), 404, "common.unknown")
+        else:
+            response = admin.request(method, url, data={"value": "1", "first_name": "Changed", "last_name": "X"} if method == "POST" else None, follow_redirects=False)
+            assert response.status_code == 404, (method, url, response.status_code)
+    assert snapshot(account_a.id) == before
+
+
+def test_a_nul_in_the_search_of_every_list_is_cleaned(signed_in, account_a):
+    """``?q=%00`` on the users list and export and the customers' trash answered 400 or dropped the
+    connection on PostgreSQL: the NUL is dropped and the rest searched, as every search does."""
+    admin = signed_in(account_a.admin_email)
+    for path in ("/customers", "/customers/trash", "/customers/print", "/customers/export.csv", "/users", "/users/print", "/users/export.csv"):
+        for q in ("%00", "ad%00min", "%00%00"):
+            response = admin.get(f"{path}?q={q}")
+            assert response.status_code == 200, (path, q, response.status_code)
+    assert account_a.admin_email in admin.get("/users/export.csv?q=ad%00min").text

@@ -106,3 +106,31 @@ def test_unknown_email_and_wrong_password_cost_the_same_argon2_check(new_client,
         costs[kind] = verified[0]
 
     assert costs["unknown email"] == costs["wrong password"] == costs["right password"]
+
+
+def test_signing_in_as_another_accounts_user_of_the_same_email_never_resets_its_lock(signed_in, new_client, forget_failures):
+    """An email may belong to users of several accounts: an attacker adds the victim's email to their
+    own shop and signs in with it between guesses at the victim's password. The email stays locked
+    after 5 wrong guesses all the same."""
+    from sqlalchemy import delete
+
+    from app.db import session_scope
+    from app.web.models import LoginFailure
+
+    with session_scope() as session:  # this client's address starts with no failures of other tests
+        session.execute(delete(LoginFailure).where(LoginFailure.key == "ip:testclient"))
+    victim, attacker = make_account(), make_account()
+    email, own_password = victim.admin_email, "the attacker's own password"
+    admin = signed_in(attacker.admin_email)
+    added = admin.post("/users", data={"email": email, "name": "Twin", "role": "staff", "password": own_password, "_csrf_token": csrf_of(admin)})
+    assert added.status_code in (200, 303), added.text[:500]
+    client = new_client()
+    assert _attempt(client, email, own_password).status_code == 303  # the attacker's user of that email exists
+
+    answers = []
+    for guess in range(12):
+        if guess and guess % 4 == 0:
+            _attempt(client, email, own_password)  # the attacker's own sign-in, between guesses
+        answers.append(_attempt(client, email, f"guess number {guess}").status_code)
+
+    assert answers == [400] * 5 + [429] * 7

@@ -244,3 +244,23 @@ def test_a_lease_answers_without_the_database_and_only_within_its_window(monkeyp
     assert ratelimit.from_lease(key) is None  # the old window's lease is gone
     monkeypatch.setenv("CLIENTELE_RATE_LIMIT", "20")  # low limits: every request goes to the database
     assert ratelimit.hit(key).allowed and ratelimit.from_lease(key) is None
+
+
+def test_logging_out_is_never_limited_even_when_the_users_budget_is_spent(signed_in, account_a):
+    """Someone flooding with a stolen session spends the user's budget: the user can still end every
+    session ("Log out everywhere") and this one ("Log out")."""
+    from tests.security.conftest import csrf_of
+
+    thief, owner = signed_in(account_a.staff_email), signed_in(account_a.staff_email)
+    assert 429 in [r.status_code for r in burst(lambda: thief.get("/customers"), 25)]
+    assert owner.get("/customers").status_code == 429  # the budget is the user's, whichever session
+
+    everywhere = owner.post("/logout/everywhere", data={"_csrf_token": csrf_of(owner)}, follow_redirects=False)
+
+    assert everywhere.status_code == 303 and everywhere.headers["location"] == "/login"
+    assert thief.get("/customers", follow_redirects=False).status_code in (302, 303, 401)  # signed out
+    again = signed_in(account_a.staff_email)
+    assert 429 in [r.status_code for r in burst(lambda: again.get("/customers"), 5)]  # the same second: still spent
+    out = again.post("/logout", data={"_csrf_token": csrf_of(again)}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert again.get("/customers", follow_redirects=False).status_code in (302, 303, 401)
