@@ -17,6 +17,8 @@ from typing import Any
 from wtforms import Form
 from wtforms.fields import Field
 
+from app.inputs import whole_number
+
 EMPTY = ""
 
 
@@ -38,13 +40,14 @@ def _locate(form: Form, path: str) -> tuple[str, Field, tuple[int, ...]] | None:
     field: Field | None = None
     for name in path.split("."):
         if field is not None and field.type == "FieldList":
-            if not (name.isascii() and name.isdigit()) or int(name) >= (field.max_entries or MAX_ENTRIES):
+            index = whole_number(name)
+            if index is None or index >= (field.max_entries or MAX_ENTRIES):
                 return None
-            while len(field.entries) <= int(name):
+            while len(field.entries) <= index:
                 field.append_entry()
-            field = field.entries[int(name)]
-            labels[-1] = f"{field.label.text} {int(name) + 1}"
-            place.append(int(name))
+            field = field.entries[index]
+            labels[-1] = f"{field.label.text} {index + 1}"
+            place.append(index)
             continue
         if field is not None:
             if field.type != "FormField":

@@ -465,8 +465,9 @@ def _entries(items: Iterable[tuple[str, str]]) -> dict[int, dict[str, str]]:
     entries: dict[int, dict[str, str]] = {}
     for key, value in items:
         parts = key.split("-", 2)
-        if len(parts) == 3 and parts[0] == "shipping_address" and parts[1].isdigit():
-            entries.setdefault(int(parts[1]), {})[parts[2]] = value
+        index = whole_number(parts[1]) if len(parts) == 3 and parts[0] == "shipping_address" else None
+        if index is not None:
+            entries.setdefault(index, {})[parts[2]] = value
     return entries
 
 

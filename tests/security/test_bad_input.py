@@ -329,6 +329,10 @@ def test_form_numbers_are_ascii_digits_only(api, signed_in, account_a):
             response = admin.post("/customers/", data={"first_name": "Ada", "last_name": name, f"shipping_address-{spelling}-city": "Kiel", **extra}, follow_redirects=False)
             assert response.status_code in (200, 303), (name, extra, response.status_code)
             assert "Kiel" not in response.text, (name, extra)
+            # The same on an edit, where the posted list is laid over the stored one.
+            response = admin.post(f"/customers/{customer_id}/edit", data={"first_name": "Ada", "last_name": "Lovelace", f"shipping_address-{spelling}-city": "Kiel", **extra}, follow_redirects=False)
+            assert response.status_code in (200, 303), (name, extra, response.status_code)
+            assert "Kiel" not in response.text, (name, extra)
         # The channel: a field error on the page, as on the API.
         response = admin.post("/customers/", data={"company": f"Channel {name}", "channel": spelling}, follow_redirects=False)
         assert response.status_code == 422, (name, response.status_code)
