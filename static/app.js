@@ -62,7 +62,7 @@
     refocus = null;
     if (!row || row.hidden) return;
     var target = row.classList.contains("editing")
-      ? row.querySelector("[autofocus]") || row.querySelector("input:not([type=hidden]), select, textarea, button")
+      ? row.querySelector("[data-autofocus], [autofocus]") || row.querySelector("input:not([type=hidden]), select, textarea, button")
       : row.querySelector(selector);
     if (target) target.focus();
   });
