@@ -8,11 +8,11 @@ from typing import NoReturn
 import click
 from sqlalchemy import select
 
-from app import migrate
 from app.accounts import service as accounts
 from app.accounts import tokens
 from app.config import get_settings
-from app.db import session_scope
+from app.database import migrate
+from app.database.engine import session_scope
 
 DEMO_ACCOUNT = "Demo Shop"
 DEMO_EMAIL = "admin@example.com"

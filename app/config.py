@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from app.inputs import whole_number
+from app.shared.inputs import whole_number
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CLIENTELE_VAR_DIR", BASE_DIR / "var"))
@@ -112,7 +112,7 @@ def get_settings() -> Settings:
         debug=os.environ.get("CLIENTELE_DEBUG", "") == "1",
         # Behind HTTPS, set CLIENTELE_SECURE_COOKIES=1 so that cookies are sent over HTTPS only.
         secure_cookies=os.environ.get("CLIENTELE_SECURE_COOKIES", "") == "1",
-        # API list responses each worker remembers (app/response_cache.py); 0 turns remembering off.
+        # API list responses each worker remembers (app/api/cache.py); 0 turns remembering off.
         api_cache_entries=_whole_number("CLIENTELE_API_CACHE_ENTRIES", 512),
         trusted_proxies=_trusted_proxies("CLIENTELE_TRUSTED_PROXIES"),
         lock_timeout=_seconds("CLIENTELE_LOCK_TIMEOUT", 5.0),

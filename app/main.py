@@ -23,26 +23,27 @@ from litestar.types import Message, Scope
 from app.accounts.pages import USERS
 from app.accounts.tokens import SCOPES
 from app.admin.views import make_router
-from app.async_reads import reads_for
+from app.api.cache import ResponseCache
+from app.api.errors import api_exception_handler, is_api
 from app.config import BASE_DIR, get_settings
 from app.customers.api import CustomersApi
 from app.customers.openapi import request_schemas
 from app.customers.pages import CUSTOMERS
 from app.customers.search import clean_trgm_pending_list, merge_fts_step
-from app.db import get_engine, maintenance
-from app.dependencies import provide_session
-from app.errors import api_exception_handler, is_api
-from app.inputs import numbers_in_path
+from app.database.async_reads import reads_for
+from app.database.engine import get_engine
+from app.database.maintenance import maintenance
+from app.database.sessions import provide_session
+from app.database.write_slots import release_slots, use_thread_pool
 from app.integrations import api as oauth_api
 from app.integrations import pages as integrations
-from app.pages_errors import page_exception_handler
-from app.response_cache import ResponseCache
+from app.shared.inputs import numbers_in_path
 from app.web import auth, filters
+from app.web.errors import page_exception_handler
 from app.web.security import security_headers
 from app.web.static_files import StaticFileSystem
 from app.web.store import DatabaseStore, SessionConfig
 from app.web.swagger import StrictSwaggerRenderPlugin
-from app.write_slots import release_slots, use_thread_pool
 
 MAX_BODY = 1024 * 1024
 TOKEN_URL = "/api/auth/token"
@@ -113,7 +114,7 @@ def start_maintenance() -> None:
 
 
 async def open_reads(app: Litestar) -> None:
-    """What the lookups every request makes are awaited on (app/async_reads.py):
+    """What the lookups every request makes are awaited on (app/database/async_reads.py):
     the API's token, the session store's read and the signed-in user."""
     if "reads" not in app.state:  # one app may be started more than once (test clients do that)
         app.state.reads = reads_for(get_engine())
@@ -181,7 +182,7 @@ def create_app() -> Litestar:
         plugins=[FlashPlugin(FlashConfig(template_config=templates))],
         before_send=[security_headers, allow_every_method],
         guards=[numbers_in_path],
-        # API list responses, remembered per account revision (app/response_cache.py).
+        # API list responses, remembered per account revision (app/api/cache.py).
         state=State({"api_lists": ResponseCache(max_entries=settings.api_cache_entries)}),
         on_startup=[use_thread_pool, start_maintenance, open_reads, freeze_startup_objects],
         on_shutdown=[close_reads, maintenance().stop],

@@ -44,9 +44,9 @@ from bench.common import Target, median, p99
 TAGS = (
     ("app/web/store.py", "session"),
     ("app/web/auth.py", "auth"),
-    ("app/api_auth.py", "auth"),
+    ("app/api/auth.py", "auth"),
     ("app/accounts/tokens.py", "auth"),
-    ("app/ratelimit.py", "ratelimit"),
+    ("app/shared/ratelimit.py", "ratelimit"),
 )
 
 
@@ -111,7 +111,7 @@ class Recorder:
             self.statements_in_render += 1
 
     def add_async_read(self, sql: str, params: Any, connection_id: int, prepare: bool) -> None:
-        """A statement of the app's reads on the event loop (app/async_reads.py: the API's token, the
+        """A statement of the app's reads on the event loop (app/database/async_reads.py: the API's token, the
         session, the signed-in user), which SQLAlchemy's events do not see: autocommit, prepared on PostgreSQL."""
         if self.ops is not None:
             self.ops.append({"op": "sql", "sql": sql, "params": params, "many": False, "prepare": prepare, "tag": _tag(),
@@ -127,7 +127,7 @@ class Recorder:
 
 def patch_async_reads(recorder: Recorder) -> None:
     """Record what the app's reads on the event loop send (they bypass SQLAlchemy's engine events)."""
-    from app.async_reads import PoolReads, SyncReads
+    from app.database.async_reads import PoolReads, SyncReads
 
     pool_first, sync_first = PoolReads.first, SyncReads.first
 
@@ -298,7 +298,7 @@ def main() -> None:
     from litestar.testing import TestClient
     from sqlalchemy import text
 
-    from app.db import ephemeral_engine, get_engine
+    from app.database.engine import ephemeral_engine, get_engine
     from app.main import create_app
     from bench.cases import Session, build_cases
 

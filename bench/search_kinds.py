@@ -94,7 +94,7 @@ def timed(call: Callable[[], object], repeat: int, slow_ms: float = 1_000.0) -> 
 def measure(database_url: str, account: str, per_kind: int, seed: int, sorts: list[str], repeat: int) -> list[dict]:
     from app.accounts.models import Account
     from app.customers import service
-    from app.db import engine_for, session_scope
+    from app.database.engine import engine_for, session_scope
 
     engine = engine_for(database_url)
     with session_scope(engine) as session:

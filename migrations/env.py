@@ -6,8 +6,8 @@ from alembic import context
 from sqlalchemy import Connection
 
 from app.config import get_settings
-from app.db import make_engine
-from app.models import Base
+from app.database.engine import make_engine
+from app.database.models import Base
 
 HAND_MADE_INDEXES = {"ix_customers_search_text_trgm"}
 

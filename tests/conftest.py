@@ -42,7 +42,7 @@ def _admin_engine():
 @pytest.fixture(scope="session", autouse=True)
 def database() -> Iterator[str]:
     """The migrated test database's URL."""
-    from app import migrate
+    from app.database import migrate
 
     if _SERVER_URL:
         engine = _admin_engine()
@@ -50,7 +50,7 @@ def database() -> Iterator[str]:
             conn.execute(text(f'CREATE DATABASE "{_DB_NAME}"'))
     migrate.upgrade(DATABASE_URL)
     yield DATABASE_URL
-    from app.db import get_engine
+    from app.database.engine import get_engine
 
     get_engine().dispose()
     if _SERVER_URL:
@@ -73,7 +73,7 @@ class Shop:
 def make_shop(scopes=("customers",), timezone: str = "Europe/Berlin") -> Shop:
     from app.accounts import service as accounts
     from app.accounts import tokens
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     name = f"Shop {uuid.uuid4().hex[:10]}"
     with session_scope() as session:

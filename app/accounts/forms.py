@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length
 
 from app.accounts.service import MIN_PASSWORD_LENGTH, ROLES
-from app.inputs import plain_text
+from app.shared.inputs import plain_text
 
 
 def _strip(value):

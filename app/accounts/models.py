@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.base import Base, UTCDateTime, utcnow
+from app.database.base import Base, UTCDateTime, utcnow
 
 
 class Account(Base):

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from app.accounts import service as accounts
 from app.accounts.forms import UserForm
 from app.accounts.models import User
-from app.admin.resource import Actor, Column, Invalid, ListQuery, Resource, Section
-from app.paging import Page
+from app.admin.resource import Column, Invalid, ListQuery, Resource, Section
+from app.shared.audit import Actor
+from app.shared.paging import Page
 from app.web.store import ask_new_id
 
 SORTS = {"email": User.email, "name": User.name, "role": User.role}

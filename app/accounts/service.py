@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, User
-from app.db import begin_write
+from app.database.engine import begin_write
 
 MIN_PASSWORD_LENGTH = 10
 ROLES = ("admin", "staff")

@@ -12,8 +12,8 @@ from sqlalchemy import Connection, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, ApiToken
-from app.customers.history import Who
-from app.db import begin_write
+from app.database.engine import begin_write
+from app.shared.audit import Who
 
 TOKEN_PREFIX = "clt_"
 RESOURCE_SCOPES = {"customers": ("read", "create", "update", "delete")}

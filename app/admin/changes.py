@@ -17,7 +17,7 @@ from typing import Any
 from wtforms import Form
 from wtforms.fields import Field
 
-from app.inputs import whole_number
+from app.shared.inputs import whole_number
 
 EMPTY = ""
 

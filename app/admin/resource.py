@@ -13,8 +13,8 @@ from typing import Any, Protocol, cast
 from sqlalchemy.orm import Session
 from wtforms import Form
 
-from app.customers.history import Who
-from app.paging import Page
+from app.shared.audit import Actor
+from app.shared.paging import Page
 
 
 class Invalid(Exception):
@@ -108,24 +108,6 @@ class ListQuery:
     filters: frozenset[str] = frozenset()
     sort: str = ""
     descending: bool = False
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts in the back office."""
-
-    user_id: int
-    account_id: int
-    account_name: str
-    timezone: str
-    role: str
-    email: str
-    # The signed-in session's data, for a store that changes what the session may do (app/web/store.py's ask_new_id).
-    session: dict[str, Any] | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def who(self) -> Who:
-        return Who("user", self.user_id, self.email)
 
 
 class Store(Protocol):

@@ -26,18 +26,10 @@ from sqlalchemy.orm import Session
 
 from app.admin.changes import rows as change_rows
 from app.admin.export import columns_as_fields, csv_chunks, xlsx_chunks
-from app.admin.resource import (
-    Actor,
-    Column,
-    Conflict,
-    Filter,
-    Invalid,
-    ListQuery,
-    Resource,
-    Saved,
-)
-from app.db import get_engine, reads_only, session_scope
-from app.inputs import MAX_ID, search_text, whole_number
+from app.admin.resource import Column, Conflict, Filter, Invalid, ListQuery, Resource, Saved
+from app.database.engine import get_engine, reads_only, session_scope
+from app.shared.audit import Actor
+from app.shared.inputs import MAX_ID, search_text, whole_number
 from app.web.auth import provide_actor, safe_next
 
 TRUE = {"1", "y", "yes", "on", "true"}

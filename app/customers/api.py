@@ -14,22 +14,23 @@ from litestar.serialization import encode_json
 from sqlalchemy.orm import Session
 
 from app.accounts.tokens import Principal
-from app.api_auth import API_RESPONSES, provide_principal, provide_version
-from app.api_body import provide_json_body
-from app.api_docs import ETAG, LINK, LOCATION, documented, request_header, responses
+from app.api.auth import API_RESPONSES, provide_principal, provide_version
+from app.api.body import provide_json_body
+from app.api.cache import ResponseCache, header_lists
+from app.api.docs import ETAG, LINK, LOCATION, documented, request_header, responses
+from app.api.errors import ApiError, error_response, not_found, serializer_error
+from app.api.versions import CURRENT_VERSION, MIN_VERSION
 from app.customers import service
-from app.customers.forms import CustomerForm
-from app.customers.payload import CURRENT_VERSION, MIN_VERSION, PHONE_LIST_MAX_VERSION, client_paths, flatten, to_json
+from app.customers.forms import NAME_MESSAGE, CustomerForm
+from app.customers.payload import PHONE_LIST_MAX_VERSION, client_paths, flatten, to_json
 from app.customers.schemas import CustomerList, CustomerV9, CustomerV10
-from app.db import reads_only, released_on_error, session_factory
-from app.errors import ApiError, not_found, serializer_error
-from app.inputs import MAX_ID, search_text, whole_number
-from app.response_cache import ResponseCache, header_lists
+from app.database.engine import reads_only, released_on_error, session_factory
+from app.shared.inputs import MAX_ID, search_text, whole_number
 
 CustomerOut = CustomerV10 | CustomerV9
 
 
-# What the OpenAPI document says beyond what Litestar infers (app/api_docs.py): the headers read
+# What the OpenAPI document says beyond what Litestar infers (app/api/docs.py): the headers read
 # and answered, the statuses each operation really returns, and the query parameters parsed here.
 X_API_VERSION = request_header(
     "X-Api-Version",
@@ -54,7 +55,26 @@ ListOperation = documented(
     response_headers={200: {"ETag": ETAG, "Link": LINK}},
     extra_responses={304: OpenAPIResponse(description="Not modified: the list is the one that ETag names. No body.", headers={"ETag": ETAG})},
 )
-LIST_RESPONSES = responses(API_RESPONSES, 400, 401, 403, 429, 500, 503)
+# The API's statuses with the customers' own examples of 400, 404 and 412.
+CUSTOMER_RESPONSES = {
+    **API_RESPONSES,
+    400: error_response(
+        "Bad request. Keys: `common.serializer_error` (field errors, every failing field listed), "
+        "`common.malformed_json`, `common.invalid_body`, `common.invalid_parameter`, `common.invalid_api_version`.",
+        ("common.serializer_error", "Serialization error", {name: [NAME_MESSAGE] for name in ("first_name", "last_name", "company")}),
+        ("common.invalid_parameter", "A query parameter is not valid.", {"limit": ["Must be a positive integer."]}),
+        ("common.malformed_json", "The request body is not valid JSON: JSON is malformed: invalid character (byte 0)", {}),
+        ("common.invalid_body", "The request body must be a JSON object.", {}),
+        ("common.invalid_api_version", f"X-Api-Version must be a whole number from {MIN_VERSION} to {CURRENT_VERSION}.", {}),
+    ),
+    404: error_response(
+        "No such customer in this account. Key: `common.unknown`.", ("common.unknown", None, {})),
+    412: error_response(
+        "If-Match names a version the customer no longer has; `ETag` tells the current one. Key: `common.precondition_failed`.",
+        ("common.precondition_failed", "The customer was changed since that version. GET it again, then retry with its new ETag.", {}),
+    ),
+}
+LIST_RESPONSES = responses(CUSTOMER_RESPONSES, 400, 401, 403, 429, 500, 503)
 GetOperation = documented(headers=[X_API_VERSION], response_headers={200: {"ETag": ETAG}})
 CreateOperation = documented(body="CustomerCreate", headers=[X_API_VERSION], response_headers={201: {"ETag": ETAG, "Location": LOCATION}})
 UpdateOperation = documented(body="CustomerUpdate", headers=[X_API_VERSION, IF_MATCH], response_headers={200: {"ETag": ETAG}, 412: {"ETag": ETAG}})
@@ -191,7 +211,7 @@ class CustomersApi(Controller):
         return await _list(request, principal, version, True, limit, page, after, search)
 
     @get(
-        "/{customer_id:int}", sync_to_thread=True, responses=responses(API_RESPONSES, 400, 401, 403, 404, 429, 500, 503),
+        "/{customer_id:int}", sync_to_thread=True, responses=responses(CUSTOMER_RESPONSES, 400, 401, 403, 404, 429, 500, 503),
         opt={"scope": "customers:read"}, summary="Get a customer", operation_id="get_customer", operation_class=GetOperation,
     )
     def get_customer(self, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], customer_id: FromPath[int]) -> Response[CustomerOut]:
@@ -203,7 +223,7 @@ class CustomersApi(Controller):
         return Response(to_json(customer, version, principal.timezone), headers={"ETag": etag(customer)})
 
     @post(
-        "/", sync_to_thread=True, responses=responses(API_RESPONSES, 400, 401, 403, 413, 429, 500, 503),
+        "/", sync_to_thread=True, responses=responses(CUSTOMER_RESPONSES, 400, 401, 403, 413, 429, 500, 503),
         opt={"scope": "customers:create"}, summary="Create a customer", operation_id="create_customer", operation_class=CreateOperation,
     )
     def create_customer(self, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], payload: NamedDependency[dict[str, Any]]) -> Response[CustomerOut]:
@@ -213,7 +233,7 @@ class CustomersApi(Controller):
         return Response(to_json(customer, version, principal.timezone), status_code=201, headers=headers)
 
     @put(
-        "/{customer_id:int}", sync_to_thread=True, responses=responses(API_RESPONSES, 400, 401, 403, 404, 412, 413, 429, 500, 503),
+        "/{customer_id:int}", sync_to_thread=True, responses=responses(CUSTOMER_RESPONSES, 400, 401, 403, 404, 412, 413, 429, 500, 503),
         opt={"scope": "customers:update"}, summary="Update a customer (partial)", operation_id="update_customer", operation_class=UpdateOperation,
     )
     def update_customer(
@@ -233,7 +253,7 @@ class CustomersApi(Controller):
         return Response(to_json(customer, version, principal.timezone), headers={"ETag": etag(customer)})
 
     @delete(
-        "/{customer_id:int}", sync_to_thread=True, responses=responses(API_RESPONSES, 401, 403, 404, 412, 429, 500, 503),
+        "/{customer_id:int}", sync_to_thread=True, responses=responses(CUSTOMER_RESPONSES, 401, 403, 404, 412, 429, 500, 503),
         opt={"scope": "customers:delete"}, status_code=200, media_type="text/plain", response_description="Deleted: moved to the trash. The body is empty.",
         summary="Delete a customer", operation_id="delete_customer", operation_class=DeleteOperation,
     )

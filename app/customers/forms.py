@@ -32,10 +32,10 @@ from wtforms.fields.choices import Choice, SelectChoice
 from wtforms.validators import AnyOf, Email, Length, Optional, Regexp
 from wtforms.widgets import Select
 
-from app.countries import choices as country_choices
-from app.countries import to_alpha2
+from app.customers.countries import choices as country_choices
+from app.customers.countries import to_alpha2
 from app.customers.models import ADDRESS_FIELDS, Customer
-from app.inputs import plain_text, whole_number
+from app.shared.inputs import plain_text, whole_number
 from app.web.widgets import CheckboxInput, DateInput, HiddenInput, NumberInput, TextArea, TextInput, html_params
 
 TITLES = ("", "Mr.", "Mrs.", "Ms.")

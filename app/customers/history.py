@@ -6,15 +6,15 @@ transaction as the change itself, so the history is never behind the data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Index, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from app.base import Base, UTCDateTime, utcnow
 from app.customers.models import ADDRESS_FIELDS, Customer
+from app.database.base import Base, UTCDateTime, utcnow
+from app.shared.audit import Who
 
 SCALARS = (
     "title", "first_name", "last_name", "company", "email", "phone_number", "phone_type", "country_code", "birthday",
@@ -22,16 +22,6 @@ SCALARS = (
 )
 
 
-@dataclass(frozen=True)
-class Who:
-    """Who makes a change: a back-office user, an API token, or the system."""
-
-    kind: str  # user | token | system
-    id: int | None
-    label: str
-
-
-SYSTEM = Who("system", None, "system")
 
 
 class CustomerEvent(Base):

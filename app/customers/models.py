@@ -24,8 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
 
-from app.base import Base, UTCDateTime, utcnow
 from app.customers import search
+from app.database.base import Base, UTCDateTime, utcnow
 
 BILLING = "billing"
 SHIPPING = "shipping"

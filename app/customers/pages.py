@@ -11,23 +11,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from app.admin.resource import (
-    Actor,
-    Column,
-    Conflict,
-    Done,
-    ExportField,
-    Filter,
-    ListQuery,
-    Resource,
-    Saved,
-    Section,
-)
-from app.base import utcnow
+from app.admin.resource import Column, Conflict, Done, ExportField, Filter, ListQuery, Resource, Saved, Section
 from app.customers import history, service, trash
 from app.customers.forms import AddressForm, CustomerForm, formdata_of
 from app.customers.models import ADDRESS_FIELDS, Customer, CustomerRecord
-from app.paging import Page
+from app.database.base import utcnow
+from app.shared.audit import Actor
+from app.shared.paging import Page
 
 
 def _query(query: ListQuery) -> service.Query:

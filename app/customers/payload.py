@@ -32,8 +32,6 @@ from app.customers.schemas import (
     PhoneNumber,
 )
 
-CURRENT_VERSION = 12
-MIN_VERSION = 3
 PHONE_LIST_MAX_VERSION = 9
 FLAT_ADDRESS_FIELDS = ("address1", "address2", "zipcode", "city", "state", "country")
 # Fields a v9 client sends inside phone_numbers entries, and the form field each fills.

@@ -11,7 +11,6 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account
-from app.base import utcnow
 from app.customers import search
 from app.customers.models import (
     BILLING,
@@ -23,6 +22,7 @@ from app.customers.models import (
     store_staged_postings,
 )
 from app.customers.search import search_text, sort_name
+from app.database.base import utcnow
 
 FIRST = (
     "Anna Ben Clara David Emma Felix Greta Hannah Ida Jonas Karl Lena Lukas Marie Max Mia Noah Olga Paul Quirin "

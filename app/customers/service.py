@@ -31,9 +31,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Account
-from app.base import utcnow
 from app.customers import history, search, trash
-from app.customers.history import SYSTEM, Who
 from app.customers.merge import Merge, merge
 from app.customers.models import (
     ADDRESS_FIELDS,
@@ -47,9 +45,11 @@ from app.customers.models import (
     SearchWord,
 )
 from app.customers.trash import TrashedCustomer
-from app.db import begin_write
-from app.inputs import MAX_ID, search_text
-from app.paging import Page
+from app.database.base import utcnow
+from app.database.engine import begin_write
+from app.shared.audit import SYSTEM, Who
+from app.shared.inputs import MAX_ID, search_text
+from app.shared.paging import Page
 
 PAGE_SIZE = 30
 

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import JSON, ColumnElement, Index, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from app.base import Base, UTCDateTime, utcnow
 from app.customers.models import Record
-from app.db import rowcount
-from app.paging import Page
+from app.database.base import Base, UTCDateTime, utcnow
+from app.database.engine import rowcount
+from app.shared.paging import Page
 
 RETENTION_DAYS = 30
 

@@ -26,13 +26,13 @@ from litestar.openapi.spec import (
 from litestar.params import RawBody
 from sqlalchemy.orm import Session
 
-from app import ratelimit
 from app.accounts.tokens import SCOPES
-from app.api_auth import API_RESPONSES, rate_limited
-from app.api_docs import NO_STORE as NO_STORE_HEADERS
-from app.api_docs import WWW_AUTHENTICATE, documented
-from app.errors import SERVER_ERROR_RESPONSE, UNAVAILABLE_RESPONSE, ApiError, error_response
+from app.api.auth import API_RESPONSES, rate_limited
+from app.api.docs import NO_STORE as NO_STORE_HEADERS
+from app.api.docs import WWW_AUTHENTICATE, documented
+from app.api.errors import SERVER_ERROR_RESPONSE, UNAVAILABLE_RESPONSE, ApiError, error_response
 from app.integrations import service
+from app.shared import ratelimit
 
 GRANT_TYPES = ("client_credentials", "refresh_token")
 PARAMETERS = ("grant_type", "refresh_token", "scope", "client_id", "client_secret")

@@ -9,8 +9,8 @@ from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.accounts.tokens import RESOURCE_SCOPES
-from app.inputs import plain_text
 from app.integrations.service import MAX_NAME
+from app.shared.inputs import plain_text
 
 
 def _strip(value):

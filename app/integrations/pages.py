@@ -18,10 +18,10 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
-from app.admin.resource import Actor
 from app.admin.views import is_htmx
 from app.integrations import service
 from app.integrations.forms import AppForm
+from app.shared.audit import Actor
 from app.web.auth import provide_actor
 
 FAMILY = re.compile(r"[0-9a-f]{32}")

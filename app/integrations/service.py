@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Account
 from app.accounts.tokens import SCOPES, Principal, hash_token
-from app.base import utcnow
-from app.db import begin_write, rowcount
+from app.database.base import utcnow
+from app.database.engine import begin_write, rowcount
 from app.integrations.models import OAuthApp, OAuthToken
 
 ACCESS_TOKEN_SECONDS = 36000

@@ -15,10 +15,11 @@ from litestar.response import Redirect, Template
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from app import ratelimit, write_slots
 from app.accounts import service as accounts
 from app.accounts.models import Account, User
-from app.admin.resource import Actor
+from app.database import write_slots
+from app.shared import ratelimit
+from app.shared.audit import Actor
 from app.web import throttle
 
 FAILED = "Email or password is wrong."
@@ -62,7 +63,7 @@ def start_session(request: Request, user: User) -> None:
 
 
 async def provide_actor(request: Request) -> Actor:
-    """The signed-in user of this request; LoginRequired otherwise. Read on the event loop (app/async_reads.py)."""
+    """The signed-in user of this request; LoginRequired otherwise. Read on the event loop (app/database/async_reads.py)."""
     data = request.session if request.scope.get("session") is not None else {}
     bound = {name: data.get(name) for name in _BOUND}
     if bound["user_id"] is None:

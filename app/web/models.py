@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Index, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.base import Base, UTCDateTime, utcnow
+from app.database.base import Base, UTCDateTime, utcnow
 
 KEY_LENGTH = 128  # the store's namespace and the session id (64 characters)
 

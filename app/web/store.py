@@ -19,9 +19,9 @@ from litestar.types import Empty, Message, ScopeSession
 from litestar.utils.dataclass import extract_dataclass_items
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 
-from app.async_reads import PoolReads, SyncReads
-from app.base import utcnow
-from app.db import ephemeral_write, read_connection, upsert
+from app.database.async_reads import PoolReads, SyncReads
+from app.database.base import utcnow
+from app.database.engine import ephemeral_write, read_connection, upsert
 from app.web.models import KEY_LENGTH, WebSession
 
 TABLE = cast(Table, WebSession.__table__)
@@ -159,7 +159,7 @@ class DatabaseStore(NamespacedStore):
         return await to_thread.run_sync(self._update, key, value, expires_in)
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        # The read on the event loop (app/async_reads.py), or in a thread outside a running app;
+        # The read on the event loop (app/database/async_reads.py), or in a thread outside a running app;
         # a write, if the session expired or is renewed, in a thread.
         full = self._key(key)
         if len(full) > KEY_LENGTH:

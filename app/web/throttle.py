@@ -9,8 +9,8 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
-from app.base import utcnow
-from app.db import begin_write
+from app.database.base import utcnow
+from app.database.engine import begin_write
 from app.web.models import LoginFailure
 
 WINDOW = timedelta(minutes=15)

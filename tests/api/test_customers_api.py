@@ -137,7 +137,7 @@ def assert_envelope(response, status: int, key: str | None = None) -> dict:
 def seed(shop: Shop, count: int, favourites_every: int = 0) -> None:
     """Write ``count`` customers for the shop directly through the service layer."""
     from app.customers import service
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         for n in range(count):
@@ -543,7 +543,7 @@ def test_concurrent_creates_get_distinct_consecutive_numbers(client, shop):
     from concurrent.futures import ThreadPoolExecutor
 
     from app.customers import service
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     def create_three(n: int) -> list[int]:
         with session_scope() as session:
@@ -1244,7 +1244,7 @@ def test_revoked_token_is_401(client, shop):
 
     from app.accounts.models import ApiToken
     from app.accounts.tokens import hash_token
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     assert client.get("/api/customers/", headers=shop.headers).status_code == 200
     with session_scope() as session:
@@ -1310,7 +1310,7 @@ def test_each_fine_grained_scope_grants_its_own_action_only(client, scope, allow
 
 def make_token(account_id: int, scopes) -> str:
     from app.accounts import tokens
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         return tokens.issue(session, account_id, scopes)

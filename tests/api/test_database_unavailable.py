@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from app.errors import RETRY_AFTER_UNAVAILABLE, database_unavailable
+from app.database.errors import RETRY_AFTER_UNAVAILABLE, database_unavailable
 from tests.server import serve
 
 NOWHERE = "postgresql://postgres@127.0.0.1:9/nowhere"  # nothing listens on port 9

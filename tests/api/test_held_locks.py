@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from app.errors import RETRY_AFTER_UNAVAILABLE
+from app.database.errors import RETRY_AFTER_UNAVAILABLE
 from tests.conftest import DATABASE_URL
 from tests.security.conftest import PASSWORD, Account, make_account
 from tests.server import serve

@@ -1,7 +1,7 @@
 """List responses carry an ETag, answer If-None-Match with 304, and are never
 stale: every way a customer changes gives the list a new ETag and new content.
 
-The app remembers list responses per account revision (app/response_cache.py);
+The app remembers list responses per account revision (app/api/cache.py);
 these tests change customers through each write path of the service and the
 seeder, and read the list through the API after each change.
 """
@@ -14,7 +14,7 @@ import pytest
 
 from app.customers import service
 from app.customers.seed import seed
-from app.db import session_scope
+from app.database.engine import session_scope
 from tests.conftest import make_shop
 
 

@@ -25,8 +25,8 @@ from litestar.testing import TestClient
 from sqlalchemy.engine import make_url
 
 from app.customers import service
-from app.db import session_scope
-from app.errors import READ_ONLY, RETRY_AFTER_UNAVAILABLE
+from app.database.engine import session_scope
+from app.database.errors import READ_ONLY, RETRY_AFTER_UNAVAILABLE
 from tests.conftest import DATABASE_URL
 from tests.security.conftest import PASSWORD, Account, make_account, sign_in
 from tests.server import serve

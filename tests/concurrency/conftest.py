@@ -69,7 +69,7 @@ class Staff:
 def staff(live_shop: Shop) -> Staff:
     """An admin user of the live shop's account."""
     from app.accounts import service as accounts
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     email = f"admin-{uuid.uuid4().hex[:10]}@example.com"
     with session_scope() as session:

@@ -36,7 +36,7 @@ def etag_version(etag: str) -> int:
 def stored(account_id: int, customer_id: int) -> dict[str, Any] | None:
     """A customer's fields as stored (snapshot form, plus ``version``), or None."""
     from app.customers import history, service
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         customer = service.get(session, account_id, customer_id)
@@ -53,7 +53,7 @@ def trashed(account_id: int, customer_id: int) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
     from app.customers.trash import TrashedCustomer
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         rows = session.scalars(
@@ -68,7 +68,7 @@ def counters_agree(account_id: int) -> tuple[tuple[int, int], tuple[int, int]]:
 
     from app.accounts.models import Account
     from app.customers.models import Customer
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         account = session.get(Account, account_id)
@@ -84,7 +84,7 @@ def update_events(account_id: int, customer_id: int) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
     from app.customers.history import CustomerEvent
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         rows = session.scalars(

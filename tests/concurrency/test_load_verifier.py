@@ -15,7 +15,7 @@ from tests.conftest import make_shop
 
 def _create(account_id: int, **fields) -> int:
     from app.customers import service
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         return service.create(session, account_id, {"first_name": "Fn1", "last_name": "Ln1", **fields}).id
@@ -23,7 +23,7 @@ def _create(account_id: int, **fields) -> int:
 
 def _update(account_id: int, customer_id: int, **fields) -> int:
     from app.customers import service
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     if "city" in fields:  # the API's flat "city" is the billing address's
         fields["billing_address"] = {"city": fields.pop("city")}
@@ -34,7 +34,7 @@ def _update(account_id: int, customer_id: int, **fields) -> int:
 
 def _delete(account_id: int, customer_id: int) -> None:
     from app.customers import service
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         assert service.delete(session, account_id, customer_id)
@@ -140,7 +140,7 @@ def test_a_later_unanswered_write_explains_a_value(database):
 
 def test_counters_that_drifted_are_reported(database):
     from app.accounts.models import Account
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     shop = make_shop()
     customer_id = _create(shop.id)
@@ -154,7 +154,7 @@ def test_counters_that_drifted_are_reported(database):
 
 def test_a_refused_value_in_the_row_without_history_is_reported(database):
     from app.customers.models import Customer
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     shop = make_shop()
     customer_id = _create(shop.id)

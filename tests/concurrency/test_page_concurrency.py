@@ -23,7 +23,7 @@ CONFLICT = "was changed meanwhile"
 
 def _create(staff, **fields) -> int:
     from app.customers import service
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         return service.create(session, staff.account_id, {"first_name": "Grace", "last_name": "Hopper", **fields}).id
@@ -384,7 +384,7 @@ def _colleague(staff):
     import uuid
 
     from app.accounts import service as accounts
-    from app.db import session_scope
+    from app.database.engine import session_scope
     from tests.concurrency.conftest import PASSWORD, Staff
 
     email = f"rosa-{uuid.uuid4().hex[:8]}@example.com"
@@ -398,7 +398,7 @@ def _events(account_id: int, customer_id: int) -> list[tuple[str, dict]]:
     from sqlalchemy import select
 
     from app.customers.history import CustomerEvent
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         rows = session.scalars(

@@ -27,7 +27,7 @@ CLIENTS = 32
 def forget_the_address():
     """The failures counted for 127.0.0.1 would lock the other tests' sign-ins out."""
     yield
-    from app.db import session_scope
+    from app.database.engine import session_scope
     from app.web.models import LoginFailure
 
     with session_scope() as session:

@@ -1,4 +1,4 @@
-"""A write whose body arrives slowly, or never, holds no write slot (app/write_slots.py): clients of
+"""A write whose body arrives slowly, or never, holds no write slot (app/database/write_slots.py): clients of
 two shops that start writes and stay silent in the middle of their bodies do not stop another
 shop's writes, on SQLite (one write slot a process) as on PostgreSQL (a few slots per shop)."""
 
@@ -42,7 +42,7 @@ def _silent_write(base_url: str, path: str, headers: dict[str, str]) -> socket.s
 
 def _signed_in(base_url: str, shop: Shop) -> httpx.Client:
     from app.accounts import service as accounts
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     email = f"admin-{uuid.uuid4().hex[:10]}@example.com"
     with session_scope() as session:

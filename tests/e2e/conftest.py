@@ -85,7 +85,7 @@ def unique_word(length: int = 8) -> str:
 
 def create_account(base_url: str, role: str = "admin") -> Staff:
     from app.accounts import service as accounts
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     name = f"Shop {unique_word(6)} {uuid.uuid4().hex[:6]}"
     email = f"{role}-{uuid.uuid4().hex[:12]}@example.com"
@@ -98,7 +98,7 @@ def create_account(base_url: str, role: str = "admin") -> Staff:
 def create_user(staff: Staff, role: str) -> Staff:
     """Another user of the same account."""
     from app.accounts import service as accounts
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     email = f"{role}-{uuid.uuid4().hex[:12]}@example.com"
     with session_scope() as session:
@@ -201,7 +201,7 @@ def create_customer(account_id: int, **fields: Any) -> CustomerRef:
 
     from app.customers import service
     from app.customers.forms import CustomerForm
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     items = []
     for name, value in fields.items():
@@ -231,7 +231,7 @@ def create_customers(account_id: int, count: int, word: str = "", **fields: Any)
 def seed_customers(account_id: int, count: int, rng_seed: int = 7) -> int:
     """Bulk demo customers with the seed module (realistic names, random order)."""
     from app.customers.seed import seed
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         return seed(session, account_id, count, rng_seed=rng_seed)
@@ -239,7 +239,7 @@ def seed_customers(account_id: int, count: int, rng_seed: int = 7) -> int:
 
 def get_customer(account_id: int, customer_id: int):
     from app.customers import service
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         customer = service.get(session, account_id, customer_id)

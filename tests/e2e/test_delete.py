@@ -133,7 +133,7 @@ def test_the_delete_page_of_its_own_works_for_users_too(logged_in_page: Page, ad
     from sqlalchemy import select
 
     from app.accounts.models import User
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     page = logged_in_page
     other = create_user(admin, "staff")

@@ -146,7 +146,7 @@ def test_after_creating_a_company_with_a_short_word_the_list_shows_it(logged_in_
 
 def _events(account_id: int, customer_id: int) -> int:
     from app.customers import history
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         return len(history.events(session, account_id, customer_id))
@@ -183,8 +183,8 @@ def test_saving_the_full_form_and_the_row_unchanged_changes_nothing(logged_in_pa
 
 def _colleague_saves(account_id: int, customer_id: int, **fields) -> None:
     from app.customers import service
-    from app.customers.history import Who
-    from app.db import session_scope
+    from app.database.engine import session_scope
+    from app.shared.audit import Who
 
     with session_scope() as session:
         customer = service.get_for_update(session, account_id, customer_id)

@@ -149,8 +149,8 @@ def test_all_fields_link_leads_to_the_full_edit_page(logged_in_page: Page, custo
 def _colleague_saves(account_id: int, customer_id: int, **fields) -> None:
     """Someone else saves the customer (through the service, under their own name)."""
     from app.customers import service
-    from app.customers.history import Who
-    from app.db import session_scope
+    from app.database.engine import session_scope
+    from app.shared.audit import Who
 
     with session_scope() as session:
         customer = service.get_for_update(session, account_id, customer_id)

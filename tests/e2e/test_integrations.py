@@ -12,7 +12,7 @@ from tests.e2e.conftest import Staff
 
 
 def make_app(admin: Staff) -> tuple[int, str, str, str]:
-    from app.db import session_scope
+    from app.database.engine import session_scope
     from app.integrations import service
 
     name = f"Sync {uuid.uuid4().hex[:6]}"

@@ -62,7 +62,7 @@ def test_undo_right_after_a_bulk_delete(request, javascript: bool, admin: Staff,
 
 def test_the_trash_is_a_list_with_count_search_pages_and_bulk_restore(logged_in_page: Page, admin: Staff, token: str) -> None:
     from app.customers import service
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     page = logged_in_page
     customers = create_customers(admin.account_id, 35, token)
@@ -102,7 +102,7 @@ def test_the_trash_is_a_list_with_count_search_pages_and_bulk_restore(logged_in_
 
 def test_the_trash_works_without_javascript(no_js_page: Page, admin: Staff, token: str) -> None:
     from app.customers import service
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     page = no_js_page
     customers = create_customers(admin.account_id, 2, token)

@@ -41,7 +41,7 @@ class Account:
         """The email of the account's user of that role, created on first use (hashing a password takes time)."""
         if role not in self._emails:
             from app.accounts import service as accounts
-            from app.db import session_scope
+            from app.database.engine import session_scope
 
             email = f"{role}-{uuid.uuid4().hex[:12]}@example.com"
             with session_scope() as session:
@@ -61,7 +61,7 @@ class Account:
 def make_account() -> Account:
     from app.accounts import service as accounts
     from app.accounts import tokens
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         account, _ = accounts.ensure_account(session, f"Shop {uuid.uuid4().hex[:10]}")
@@ -133,8 +133,8 @@ SKIPPED_PREFIXES = ("/api/", "/static", "/schema")
 
 def snapshot(account_id: int) -> dict[str, list[tuple]]:
     """Every row that belongs to the account, in every table with an account_id (and the account itself)."""
-    from app.db import session_scope
-    from app.models import Base
+    from app.database.engine import session_scope
+    from app.database.models import Base
 
     result = {}
     with session_scope() as session:
@@ -182,7 +182,7 @@ class App:
 
 
 def make_app(account_id: int, scopes=("customers",), name: str = "Shop sync") -> App:
-    from app.db import session_scope
+    from app.database.engine import session_scope
     from app.integrations import service
 
     with session_scope() as session:

@@ -209,7 +209,7 @@ def test_the_integrations_form_answers_bad_input_with_its_errors(signed_in, acco
         response = admin.post("/integrations", data={**data, "_csrf_token": token})
         assert response.status_code == 422, (data, response.status_code)
         assert "Nothing was created" in response.text
-    from app.db import session_scope
+    from app.database.engine import session_scope
     from app.integrations import service
 
     with session_scope() as session:
@@ -363,7 +363,7 @@ def test_settings_are_ascii_digits_only(monkeypatch, variable, spelling):
 
 
 def test_the_rate_limit_setting_is_ascii_digits_or_the_default(monkeypatch):
-    from app import ratelimit
+    from app.shared import ratelimit
 
     for spelling in ("٥", "５", "+5", "5_0"):
         monkeypatch.setenv("CLIENTELE_RATE_LIMIT", spelling)
@@ -436,8 +436,8 @@ def _add_users(account_id: int, count: int, broken_email: str) -> list[str]:
     from sqlalchemy import insert, text
 
     from app.accounts.models import User
-    from app.base import utcnow
-    from app.db import session_scope
+    from app.database.base import utcnow
+    from app.database.engine import session_scope
 
     tag = uuid.uuid4().hex[:10]
     emails = [f"b-{tag}-{i:05d}@example.com" for i in range(count)]
@@ -457,7 +457,7 @@ def _remove_users(emails: list[str]) -> None:
     from sqlalchemy import delete
 
     from app.accounts.models import User
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         session.execute(delete(User).where(User.email.in_(emails)))
@@ -472,7 +472,7 @@ def test_a_print_or_export_that_fails_before_its_first_rows_answers_an_error_pag
     try:
         for view in ("/users/print", "/users/export.csv"):
             response = admin.get(view)
-            # 500; on PostgreSQL the driver's DataError is answered 400 (app/errors.py): an error page either way
+            # 500; on PostgreSQL the driver's DataError is answered 400 (app/api/errors.py): an error page either way
             assert response.status_code in (400, 500), (view, response.status_code)
             assert response.headers["content-type"].startswith("text/html"), view
             assert response.text.rstrip().endswith("</html>"), view

@@ -69,7 +69,7 @@ class World:
         self.a_trashed = create(first_name="Trudy", last_name="Zyxwarbler")
         assert self.api.delete(f"/api/customers/{self.a_trashed}/", headers=self.a.bearer).status_code == 200
         from app.accounts.models import User
-        from app.db import session_scope
+        from app.database.engine import session_scope
 
         staff_email = self.a.staff_email
         with session_scope() as session:

@@ -202,8 +202,8 @@ def test_an_access_token_is_not_a_refresh_token_and_back(client, account_a):
 
 
 def test_an_expired_access_token_fails(client, account_a):
-    from app.base import utcnow
-    from app.db import session_scope
+    from app.database.base import utcnow
+    from app.database.engine import session_scope
     from app.integrations.models import OAuthToken
 
     app = make_app(account_a.id)
@@ -233,7 +233,7 @@ def test_revoking_an_app_fails_its_tokens_and_credentials_at_once(client, accoun
 
 def test_revoking_a_grant_from_the_page_fails_its_tokens_at_once(client, account_a, signed_in):
     from app.accounts.tokens import hash_token
-    from app.db import session_scope
+    from app.database.engine import session_scope
     from app.integrations.models import OAuthToken
     from tests.security.conftest import csrf_of
 
@@ -259,8 +259,8 @@ def test_revoking_a_grant_from_the_page_fails_its_tokens_at_once(client, account
 
 def test_revoking_a_static_api_token_fails_it_at_once(client, account_a):
     from app.accounts.models import ApiToken
-    from app.base import utcnow
-    from app.db import session_scope
+    from app.database.base import utcnow
+    from app.database.engine import session_scope
 
     assert client.get("/api/customers/", headers=account_a.bearer).status_code == 200
     with session_scope() as session:
@@ -272,7 +272,7 @@ def test_revoking_a_static_api_token_fails_it_at_once(client, account_a):
 
 def test_secrets_and_tokens_are_stored_only_as_hashes(client, account_a):
     from app.accounts.tokens import hash_token
-    from app.db import session_scope
+    from app.database.engine import session_scope
     from app.integrations.models import OAuthApp, OAuthToken
 
     app = make_app(account_a.id)
@@ -294,9 +294,9 @@ def test_secrets_and_tokens_are_stored_only_as_hashes(client, account_a):
 def test_purging_removes_expired_tokens_and_nothing_answers_differently(client, account_a):
     from click.testing import CliRunner
 
-    from app.base import utcnow
     from app.cli import cli
-    from app.db import session_scope
+    from app.database.base import utcnow
+    from app.database.engine import session_scope
     from app.integrations.models import OAuthToken
 
     app = make_app(account_a.id)

@@ -15,7 +15,7 @@ def test_passwords_are_stored_as_argon2id_hashes_only(account_a):
     from sqlalchemy import select
 
     from app.accounts.models import User
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     email = account_a.admin_email
     with session_scope() as session:
@@ -26,7 +26,7 @@ def test_passwords_are_stored_as_argon2id_hashes_only(account_a):
 
 def test_the_service_refuses_a_short_password(account_a):
     from app.accounts import service as accounts
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session, pytest.raises(ValueError, match="at least 10"):
         accounts.create_user(session, account_a.id, f"short-{uuid.uuid4().hex[:8]}@example.com", "123456789")
@@ -59,7 +59,7 @@ def forget_failures():
     yield
     from sqlalchemy import delete
 
-    from app.db import session_scope
+    from app.database.engine import session_scope
     from app.web.models import LoginFailure
 
     with session_scope() as session:
@@ -114,7 +114,7 @@ def test_signing_in_as_another_accounts_user_of_the_same_email_never_resets_its_
     after 5 wrong guesses all the same."""
     from sqlalchemy import delete
 
-    from app.db import session_scope
+    from app.database.engine import session_scope
     from app.web.models import LoginFailure
 
     with session_scope() as session:  # this client's address starts with no failures of other tests

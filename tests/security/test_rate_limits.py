@@ -31,7 +31,7 @@ class Clock:
 
 @pytest.fixture
 def frozen_clock(monkeypatch) -> Clock:
-    from app import ratelimit
+    from app.shared import ratelimit
 
     clock = Clock()
     monkeypatch.setattr(ratelimit, "clock", clock)
@@ -44,7 +44,7 @@ def clean_login_failures():
     yield
     from sqlalchemy import delete
 
-    from app.db import session_scope
+    from app.database.engine import session_scope
     from app.web.models import LoginFailure
 
     with session_scope() as session:
@@ -117,8 +117,8 @@ def test_workers_share_the_count_as_it_lives_in_the_database(account_a):
 def test_the_counter_is_one_row_per_client_and_resets_with_the_window():
     from sqlalchemy import func, select
 
-    from app import ratelimit
-    from app.db import session_scope
+    from app.database.engine import session_scope
+    from app.shared import ratelimit
 
     key = f"test:{time.time_ns()}"  # hit() given explicit times: the frozen clock plays no part
     window = 1_000_000.0
@@ -178,7 +178,7 @@ def test_sign_in_is_locked_per_address_across_accounts(new_client, clean_login_f
 
     client = new_client()
     address = "testclient"  # what the TestClient's requests come from
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         for n in range(throttle.MAX_FAILURES * 4):
@@ -199,8 +199,8 @@ def test_high_limits_are_counted_in_leases_that_never_add_up_to_more_than_the_li
     counts claims, not single requests."""
     from sqlalchemy import select
 
-    from app import ratelimit
-    from app.db import session_scope
+    from app.database.engine import session_scope
+    from app.shared import ratelimit
 
     key = f"test:{time.time_ns()}"
     window = 2_000_000.0
@@ -228,7 +228,7 @@ def test_high_limits_are_counted_in_leases_that_never_add_up_to_more_than_the_li
 
 
 def test_a_lease_answers_without_the_database_and_only_within_its_window(monkeypatch):
-    from app import ratelimit
+    from app.shared import ratelimit
 
     monkeypatch.setattr(ratelimit, "_leases", {})
     monkeypatch.setenv("CLIENTELE_RATE_LIMIT", "100")

@@ -33,7 +33,7 @@ class Shop:
         from litestar.testing import TestClient
 
         from app.accounts.models import User
-        from app.db import session_scope
+        from app.database.engine import session_scope
 
         self.account: Account = make_account()
         self.api = TestClient(app, raise_server_exceptions=False).__enter__()

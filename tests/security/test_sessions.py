@@ -21,7 +21,7 @@ SESSION_COOKIE = "clientele_session"
 
 def _user_id(email: str, account_id: int | None = None) -> int:
     from app.accounts.models import User
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         stmt = select(User.id).where(User.email == email)
@@ -31,7 +31,7 @@ def _user_id(email: str, account_id: int | None = None) -> int:
 
 
 def _stored(session_id: str) -> bytes | None:
-    from app.db import read_connection
+    from app.database.engine import read_connection
     from app.web.models import WebSession
 
     with read_connection() as conn:
@@ -61,7 +61,7 @@ def _signed_in(client) -> bool:
 
 def _new_row(model, account_id: int, app_id: int):
     from app.accounts.models import Account, ApiToken, User
-    from app.base import utcnow
+    from app.database.base import utcnow
     from app.integrations.models import OAuthApp, OAuthToken
 
     unique = uuid.uuid4().hex
@@ -81,8 +81,8 @@ def _new_row(model, account_id: int, app_id: int):
 def test_the_id_of_a_deleted_row_is_never_handed_out_again(table):
     """Every table whose ids a session, a token or a grant refers to: delete the newest row, add
     one, and the new row gets a new id (SQLite gave the deleted id again without AUTOINCREMENT)."""
-    from app.db import session_scope
-    from app.models import Base
+    from app.database.engine import session_scope
+    from app.database.models import Base
     from tests.security.conftest import make_app
 
     account = make_account()
@@ -128,7 +128,7 @@ def test_a_deleted_users_cookie_never_opens_another_account(signed_in, new_clien
 def test_a_session_is_refused_unless_its_user_account_and_epoch_match(signed_in, tamper):
     import json
 
-    from app.db import ephemeral_write
+    from app.database.engine import ephemeral_write
     from app.web.models import WebSession
 
     a, b = make_account(), make_account()
@@ -317,7 +317,7 @@ def test_creating_a_user_reveals_nothing_about_other_accounts(signed_in, new_cli
     """Emails are unique per account: B's admin can create a user with an email A uses, and
     learns nothing; each signs in to their own account, the password deciding which."""
     from app.accounts.models import User
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     a, b = make_account(), make_account()
     taken = a.staff_email
@@ -341,7 +341,7 @@ def test_creating_a_user_reveals_nothing_about_other_accounts(signed_in, new_cli
 @pytest.fixture(autouse=True)
 def _forget_failures():
     yield
-    from app.db import session_scope
+    from app.database.engine import session_scope
     from app.web.models import LoginFailure
 
     with session_scope() as session:

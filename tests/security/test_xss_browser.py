@@ -142,7 +142,7 @@ def test_user_and_app_names_are_text_on_the_admin_pages(live_server, watched):
 
     from app.accounts import service as accounts
     from app.accounts.models import User
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     page, watch = watched
     account = make_account()

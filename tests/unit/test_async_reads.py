@@ -1,4 +1,4 @@
-"""The reads awaited on the event loop (app/async_reads.py) find exactly what
+"""The reads awaited on the event loop (app/database/async_reads.py) find exactly what
 the synchronous path finds, on the test database (SQLite in place, PostgreSQL
 through psycopg's async pool), and fail quickly when the database is down."""
 
@@ -16,8 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.accounts import tokens
 from app.accounts.models import ApiToken
-from app.async_reads import CompiledRead, PoolReads, reads_for
-from app.db import get_engine, read_connection, session_scope
+from app.database.async_reads import CompiledRead, PoolReads, reads_for
+from app.database.engine import get_engine, read_connection, session_scope
 from app.integrations import service as oauth
 from app.integrations.models import OAuthToken
 from tests.conftest import make_shop

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, text
 from app.accounts import service as accounts
 from app.accounts import tokens
 from app.customers import service
-from app.db import make_engine, session_scope
+from app.database.engine import make_engine, session_scope
 
 CLIENTELE = Path(sys.executable).parent / "clientele"
 ACCOUNT = "CLI Shop"

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from app.customers.history import SYSTEM
-from app.db import Maintenance, make_engine, session_factory
+from app.database.engine import make_engine, session_factory
+from app.database.maintenance import Maintenance
+from app.shared.audit import SYSTEM
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def test_several_apps_share_one_thread(sqlite_engine) -> None:
 def test_the_trigram_index_pending_list_is_emptied_by_the_maintenance_step(shop) -> None:
     from app.customers import service
     from app.customers.search import PG_TRGM_INDEX, clean_trgm_pending_list
-    from app.db import get_engine
+    from app.database.engine import get_engine
 
     with session_factory()() as session:
         customer = service.create(session, shop.id, {"company": "Pending 0"}, SYSTEM)
@@ -118,7 +119,7 @@ def test_steps_run_after_the_checkpoint_once_each(sqlite_engine) -> None:
 def test_the_search_index_is_merged_by_the_maintenance_step_not_by_writes(shop) -> None:
     from app.customers import service
     from app.customers.search import merge_fts_step
-    from app.db import get_engine
+    from app.database.engine import get_engine
 
     engine = get_engine()
     with engine.connect() as conn:

@@ -19,10 +19,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from app import migrate
 from app.config import BASE_DIR, normalise_database_url
-from app.db import make_engine
-from app.models import Base
+from app.database import migrate
+from app.database.engine import make_engine
+from app.database.models import Base
 
 
 def _replicated_include_object(obj, name, type_, reflected, compare_to) -> bool:

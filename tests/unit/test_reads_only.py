@@ -7,7 +7,7 @@ import os
 from sqlalchemy import select, update
 
 from app.accounts.models import Account
-from app.db import begin_write, reads_only, session_factory, session_scope
+from app.database.engine import begin_write, reads_only, session_factory, session_scope
 
 ON_POSTGRESQL = os.environ["DATABASE_URL"].startswith("postgresql")
 

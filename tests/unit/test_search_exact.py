@@ -24,7 +24,7 @@ from sqlalchemy import and_, select
 from app.customers import search, seed, service
 from app.customers.models import Customer, CustomerWord, SearchWord
 from app.customers.service import Query
-from app.db import session_scope
+from app.database.engine import session_scope
 from tests.conftest import make_shop
 
 SEEDED = 1_200

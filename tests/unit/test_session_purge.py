@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.base import utcnow
-from app.db import session_scope
+from app.database.base import utcnow
+from app.database.engine import session_scope
 from app.web.models import WebSession
 from app.web.store import DatabaseStore
 

@@ -12,9 +12,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select, update
 
-from app.async_reads import reads_for
-from app.base import utcnow
-from app.db import ephemeral_engine, ephemeral_write, get_engine, read_connection
+from app.database.async_reads import reads_for
+from app.database.base import utcnow
+from app.database.engine import ephemeral_engine, ephemeral_write, get_engine, read_connection
 from app.web.models import WebSession
 from app.web.store import DatabaseStore
 
@@ -140,7 +140,7 @@ def test_anonymous_requests_leave_no_session_behind() -> None:
     from litestar.testing import TestClient
 
     from app.accounts import service as accounts
-    from app.db import session_scope
+    from app.database.engine import session_scope
     from app.main import create_app
 
     email = f"user-{uuid.uuid4().hex[:8]}@example.com"

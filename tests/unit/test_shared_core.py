@@ -180,7 +180,7 @@ def test_a_birthday_posted_back_as_the_date_shown_keeps_its_time(client, shop):
     """The page shows a birthday as its date in the account's time zone; that date sent back changes nothing,
     on either face; another date is midnight of that date there."""
     from app.customers import service
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     created = client.post("/api/customers/", json={**NAMES, "birthday": "1985-04-30T10:49:52Z"}, headers=shop.headers).json()
     with session_scope() as session:

@@ -7,11 +7,11 @@ from datetime import timedelta
 from litestar.datastructures import MultiDict
 from sqlalchemy import select, update
 
-from app.base import utcnow
 from app.customers import service, trash
 from app.customers.forms import CustomerForm
 from app.customers.trash import TrashedCustomer
-from app.db import session_scope
+from app.database.base import utcnow
+from app.database.engine import session_scope
 
 
 def _trashed_customer(account_id: int, name: str) -> int:

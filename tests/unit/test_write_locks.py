@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from app.customers import service
-from app.db import get_engine, released_on_error, session_factory, session_scope
+from app.database.engine import get_engine, released_on_error, session_factory, session_scope
 from tests.conftest import make_shop
 
 

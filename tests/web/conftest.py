@@ -32,7 +32,7 @@ class SignedIn:
 def sign_in(client, timezone: str = "Europe/Berlin") -> SignedIn:
     """A new account in ``timezone`` with a token and an admin, signed in on ``client`` through the login form."""
     from app.accounts import service as accounts
-    from app.db import session_scope
+    from app.database.engine import session_scope
     from tests.conftest import make_shop
 
     shop = make_shop(timezone=timezone)
@@ -54,7 +54,7 @@ def sign_in(client, timezone: str = "Europe/Berlin") -> SignedIn:
 def staff_client(client):
     """(client, account_id) signed in as a new admin of a new account."""
     from app.accounts import service as accounts
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     email = f"user-{uuid.uuid4().hex[:8]}@example.com"
     with session_scope() as session:

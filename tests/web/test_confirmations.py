@@ -14,7 +14,7 @@ from tests.security.conftest import get_token, make_app
 def _only_other_user(account_id: int, but: int) -> int:
     """The signed-in admin: the account's one user besides ``but``."""
     from app.accounts.models import User
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         (user_id,) = session.scalars(select(User.id).where(User.account_id == account_id, User.id != but)).all()
@@ -24,7 +24,7 @@ def _only_other_user(account_id: int, but: int) -> int:
 def test_an_admin_is_offered_no_delete_for_themselves_and_the_server_refuses_it(staff_client) -> None:
     from app.accounts import service as accounts
     from app.accounts.models import User
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     client, account_id = staff_client
     with session_scope() as session:
@@ -50,7 +50,7 @@ def test_an_admin_is_offered_no_delete_for_themselves_and_the_server_refuses_it(
 
 
 def test_revoking_an_app_asks_first_without_javascript(staff_client) -> None:
-    from app.db import session_scope
+    from app.database.engine import session_scope
     from app.integrations.models import OAuthApp
 
     client, account_id = staff_client
@@ -87,7 +87,7 @@ def test_revoking_a_grant_asks_first(staff_client) -> None:
     client, account_id = staff_client
     app = make_app(account_id, name=f"Sync {uuid.uuid4().hex[:6]}")
     get_token(client, app)
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         (grant,) = service.grants(session, account_id, app.id)

@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 def _create(account_id: int, **fields: str) -> int:
     from app.customers import service
     from app.customers.forms import CustomerForm
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     form = CustomerForm.bind(MultiDict(fields), timezone="Europe/Berlin")
     assert form.validate(), form.errors

@@ -65,7 +65,7 @@ PHONES = st.from_regex(r"[0-9+()\-/. ]{0,40}", fullmatch=True)
 
 
 def _countries() -> st.SearchStrategy[str]:
-    from app.countries import choices
+    from app.customers.countries import choices
 
     codes = [code for code, _ in choices()]
     return st.sampled_from(["", *codes]) | st.sampled_from(["Deutschland", "germany", "Österreich", "France", " de "])
@@ -150,7 +150,7 @@ def customers() -> st.SearchStrategy[dict[str, Any]]:
 def _state(client, account: SignedIn, customer_id: int) -> tuple[bytes, bytes, str, datetime, int]:
     """What the API shows (v10 and v9 bodies, ETag), the stored updated_at, and the number of history events."""
     from app.customers import history, service
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     v10 = client.get(f"/api/customers/{customer_id}/", headers={**account.bearer, "X-Api-Version": "10"})
     v9 = client.get(f"/api/customers/{customer_id}/", headers={**account.bearer, "X-Api-Version": "9"})
@@ -229,7 +229,7 @@ def test_seeded_customers_saved_unchanged_read_back_the_same(signed_in) -> None:
 
     from app.customers import seed
     from app.customers.models import Customer
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     client, accounts = signed_in
     for account in accounts[:2]:
@@ -276,7 +276,7 @@ def test_a_save_that_changes_no_field_writes_nothing_even_where_derived_columns_
     from sqlalchemy import update
 
     from app.customers.models import Customer
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     client, accounts = signed_in
     account = accounts[0]
@@ -297,7 +297,7 @@ def test_a_customer_without_a_billing_address_saved_unchanged_still_has_none(sig
     from sqlalchemy import delete
 
     from app.customers.models import BILLING, Address
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     client, accounts = signed_in
     account = accounts[1]

@@ -140,8 +140,8 @@ def test_a_change_shows_labels_and_values_in_the_accounts_time_zone_and_no_empty
 def test_recorded_changes_that_show_nothing_get_no_row(client, signed):
     """Events kept from before: an empty value to an empty one, raw values, a path the form does not have."""
     from app.customers import history as customer_history
-    from app.customers.history import Who
-    from app.db import session_scope
+    from app.database.engine import session_scope
+    from app.shared.audit import Who
 
     customer_id = _create(client, signed)
     with session_scope() as session:

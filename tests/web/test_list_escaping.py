@@ -10,7 +10,7 @@ PAYLOAD = "<i>x</i>\"'&"
 
 def test_every_listed_value_is_escaped_in_the_row(staff_client):
     from app.customers import service
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     client, account_id = staff_client
     fields = {name: f"{name}{PAYLOAD}" for name in ("first_name", "last_name", "company", "email", "phone_number", "city")}

@@ -82,7 +82,7 @@ def test_the_new_page_keeps_the_list_state_for_cancel(staff_client) -> None:
 
 def test_users_keep_their_list_state_too(staff_client) -> None:
     from app.accounts import service as accounts
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     client, account_id = staff_client
     email = f"zora-{uuid.uuid4().hex[:8]}@example.com"

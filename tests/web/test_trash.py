@@ -14,7 +14,7 @@ from app.customers.trash import RETENTION_DAYS
 def _create(account_id: int, first: str, last: str) -> int:
     from app.customers import service
     from app.customers.forms import CustomerForm
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     form = CustomerForm.bind(MultiDict({"first_name": first, "last_name": last}), timezone="Europe/Berlin")
     assert form.validate(), form.errors
@@ -24,7 +24,7 @@ def _create(account_id: int, first: str, last: str) -> int:
 
 def _delete(account_id: int, ids: list[int]) -> None:
     from app.customers import service
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         assert service.bulk(session, account_id, ids, "delete") == len(ids)
@@ -32,7 +32,7 @@ def _delete(account_id: int, ids: list[int]) -> None:
 
 def _exists(account_id: int, customer_id: int) -> bool:
     from app.customers import service
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     with session_scope() as session:
         return service.get(session, account_id, customer_id) is not None
@@ -165,7 +165,7 @@ def test_the_delete_dialog_says_how_long_the_trash_keeps_the_customer(staff_clie
 
 def test_undo_and_bulk_restore_touch_only_the_own_account(staff_client):
     from app.accounts import service as accounts
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     client, _ = staff_client
     with session_scope() as session:
@@ -182,7 +182,7 @@ def test_undo_and_bulk_restore_touch_only_the_own_account(staff_client):
 def test_a_restored_customer_keeps_its_address_ids(staff_client):
     """Delete and restore (single, and bulk delete undone) give back the billing and shipping addresses with their ids."""
     from app.customers import service
-    from app.db import session_scope
+    from app.database.engine import session_scope
 
     client, account_id = staff_client
     with session_scope() as session:

@@ -9,7 +9,7 @@ from litestar import Request
 from litestar.di import NamedDependency
 
 from app.accounts.tokens import Principal
-from app.errors import ApiError
+from app.api.errors import ApiError
 
 
 async def provide_json_body(request: Request, principal: NamedDependency[Principal]) -> dict[str, Any]:

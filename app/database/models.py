@@ -1,12 +1,12 @@
 """Every model, imported in one place for Alembic and the CLI."""
 
 from app.accounts.models import Account, ApiToken, User
-from app.base import Base
 from app.customers.history import CustomerEvent
 from app.customers.models import Address, Customer, CustomerWord, SearchWord
 from app.customers.trash import TrashedCustomer
+from app.database.base import Base
 from app.integrations.models import OAuthApp, OAuthToken
-from app.ratelimit import RateLimitCounter
+from app.shared.ratelimit import RateLimitCounter
 from app.web.models import LoginFailure, WebSession
 
 __all__ = [

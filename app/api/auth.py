@@ -5,15 +5,15 @@ from __future__ import annotations
 from litestar import Request
 from litestar.di import NamedDependency
 
-from app import ratelimit, write_slots
 from app.accounts import tokens
 from app.accounts.tokens import Principal
-from app.async_reads import PoolReads, SyncReads
-from app.customers.forms import NAME_MESSAGE
-from app.customers.payload import CURRENT_VERSION, MIN_VERSION
-from app.errors import SERVER_ERROR_RESPONSE, UNAVAILABLE_RESPONSE, ApiError, error_response
-from app.inputs import whole_number
+from app.api.errors import SERVER_ERROR_RESPONSE, UNAVAILABLE_RESPONSE, ApiError, error_response
+from app.api.versions import CURRENT_VERSION, MIN_VERSION
+from app.database import write_slots
+from app.database.async_reads import PoolReads, SyncReads
 from app.integrations import service as oauth
+from app.shared import ratelimit
+from app.shared.inputs import whole_number
 
 
 def _unauthenticated() -> ApiError:
@@ -80,20 +80,12 @@ def provide_version(request: Request, principal: NamedDependency[Principal]) -> 
     )
 
 
-SCOPE_EXAMPLE = "This token lacks the scope 'customers:update'."
+SCOPE_EXAMPLE = "This token lacks the scope 'customers:update'."  # a scope every API has
 
-# Every status an API operation may answer with the envelope, with real examples of its keys;
-# each operation lists the statuses it can really return (app.api_docs.responses).
+# The statuses every API operation may answer with the envelope, with real examples of their keys (a
+# feature adds its own 400, 404 and 412 examples);
+# each operation lists the statuses it can really return (app.api.docs.responses).
 API_RESPONSES = {
-    400: error_response(
-        "Bad request. Keys: `common.serializer_error` (field errors, every failing field listed), "
-        "`common.malformed_json`, `common.invalid_body`, `common.invalid_parameter`, `common.invalid_api_version`.",
-        ("common.serializer_error", "Serialization error", {name: [NAME_MESSAGE] for name in ("first_name", "last_name", "company")}),
-        ("common.invalid_parameter", "A query parameter is not valid.", {"limit": ["Must be a positive integer."]}),
-        ("common.malformed_json", "The request body is not valid JSON: JSON is malformed: invalid character (byte 0)", {}),
-        ("common.invalid_body", "The request body must be a JSON object.", {}),
-        ("common.invalid_api_version", f"X-Api-Version must be a whole number from {MIN_VERSION} to {CURRENT_VERSION}.", {}),
-    ),
     401: error_response(
         "No token, or an unknown or revoked one. Key: `auth.not_authenticated`.",
         ("auth.not_authenticated", "Authentication credentials were not provided or are not valid.", {}),
@@ -101,20 +93,14 @@ API_RESPONSES = {
     403: error_response(
         "The token lacks the scope. Key: `auth.insufficient_scope`.", ("auth.insufficient_scope", SCOPE_EXAMPLE, {})
     ),
-    404: error_response(
-        "No such customer in this account. Key: `common.unknown`.", ("common.unknown", None, {})),
-    412: error_response(
-        "If-Match names a version the customer no longer has; `ETag` tells the current one. Key: `common.precondition_failed`.",
-        ("common.precondition_failed", "The customer was changed since that version. GET it again, then retry with its new ETag.", {}),
-    ),
     413: error_response(
         "Request body larger than 1 MiB. Key: `common.request_too_large`.",
         ("common.request_too_large", "The request body is too large.", {}),
     ),
     429: error_response(
-        "More than 20 requests in a second from one client (a static token, or an OAuth app with all its tokens). "
+        f"More than {ratelimit.DEFAULT_LIMIT} requests in a second from one client (a static token, or an OAuth app with all its tokens). "
         "Key: `common.rate_limited`; the `Retry-After` header tells the seconds to wait.",
-        ("common.rate_limited", "Too many requests: at most 20 a second. Retry after 1 s.", {}),
+        ("common.rate_limited", f"Too many requests: at most {ratelimit.DEFAULT_LIMIT} a second. Retry after 1 s.", {}),
     ),
     500: SERVER_ERROR_RESPONSE,
     503: UNAVAILABLE_RESPONSE,

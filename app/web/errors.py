@@ -10,7 +10,7 @@ from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 from sqlalchemy.exc import DataError
 
-from app.errors import DATA_ERROR, RETRY_AFTER_UNAVAILABLE, log_unavailable, unavailable_detail
+from app.database.errors import DATA_ERROR, RETRY_AFTER_UNAVAILABLE, log_unavailable, unavailable_detail
 from app.web.auth import LoginRequired, login_url
 
 logger = logging.getLogger("clientele")

@@ -32,9 +32,9 @@ from sqlalchemy import BigInteger, Integer, String, Table, bindparam, case
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.base import Base
-from app.db import ephemeral_write, upsert
-from app.inputs import whole_number
+from app.database.base import Base
+from app.database.engine import ephemeral_write, upsert
+from app.shared.inputs import whole_number
 
 # The original API's documented limit: 20 requests per second per client.
 DEFAULT_LIMIT = 20

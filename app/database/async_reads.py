@@ -33,7 +33,7 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, Select
 
 from app.config import get_settings
-from app.db import postgres_timeouts
+from app.database.engine import postgres_timeouts
 
 
 def _row_type(names: list[str]) -> Any:

@@ -30,7 +30,7 @@ from litestar.types import ASGIApp, Empty, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from app.config import get_settings
-from app.db import POSTGRES_POOL, get_engine
+from app.database.engine import POSTGRES_POOL, get_engine
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _HELD = "clientele.write_slots"  # the scope key of the release callbacks of a request's slots

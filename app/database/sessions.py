@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.orm import Session
 
-from app.db import session_factory
+from app.database.engine import session_factory
 
 
 async def provide_session() -> AsyncIterator[Session]:
