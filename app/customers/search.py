@@ -86,7 +86,7 @@ SQLITE_FTS_TRIGGERS = (
 )
 # FTS5 merges its index segments inside the writes by default (automerge): one
 # save in a hundred then waited 20-60 ms at a million customers. The index is
-# set to leave merging to the server's maintenance thread (app/database/engine.py) instead, which merges
+# set to leave merging to the server's maintenance thread (app/database/maintenance.py) instead, which merges
 # a few pages a second (FTS_MERGE_STEP); a merge then holds the write lock
 # for milliseconds only, and writers without a server still merge when a level
 # fills up (crisismerge).
