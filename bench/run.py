@@ -1,4 +1,4 @@
-"""The benchmark: `make bench`, i.e. `python -m bench.run [--customers N] [--db sqlite|postgresql|both] [--quick]`.
+"""The benchmark: `make bench`, i.e. `python -m bench.run [--customers N] [--db sqlite|postgresql|both] [--quick] [--no-peers]`.
 
 For each database:
 
@@ -23,6 +23,11 @@ For each database:
    --workers 2`, and the same bytes from memory by a bare Litestar app
    (`bench/bare_app.py`) under uvicorn with 2 workers, loaded by `wrk`
    alternately.
+
+5. Search as people type it (`bench/searches.py`): the terms `bench/search_kinds.py` draws from the
+   data (fixed seed, ten a kind) on the list page in every order and through the API with its list
+   memory off, against the plain list; then the plain list and the last-name search in SQLAdmin and
+   starlette-admin over the same database (`bench/peers/`, var/peers-venv), beside ours.
 
 It prints one table and writes it, with the machine and the method, to
 BENCHMARKS.md. Servers are stopped (their whole process group) on every exit.
