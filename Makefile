@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PEERS_VENV := var/peers-venv
+PEERS_STAMP := $(PEERS_VENV)/.installed
 
-.PHONY: run lint test test-fast bench bench-search load crash clean
+.PHONY: run lint test test-fast bench bench-peers-venv bench-search load crash clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -33,9 +35,20 @@ test-fast: $(STAMP)
 
 # Benchmark at 1,000,000 customers on SQLite and PostgreSQL; writes BENCHMARKS.md. Not part of `make test`.
 # Extra options: make bench BENCH_ARGS="--customers 20000 --db sqlite --quick"
-bench: $(STAMP)
+# With SQLAdmin and starlette-admin as peers on the same data (their own virtual environment,
+# var/peers-venv, pinned in bench/peers/requirements.txt); BENCH_ARGS="--no-peers" leaves them out.
+bench: $(STAMP) $(PEERS_STAMP)
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# The peers' virtual environment alone.
+bench-peers-venv: $(PEERS_STAMP)
+
+$(PEERS_STAMP): bench/peers/requirements.txt
+	@test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install -q --upgrade pip
+	$(PEERS_VENV)/bin/pip install -q -r bench/peers/requirements.txt
+	@touch $(PEERS_STAMP)
 
 # Search per kind of term (terms drawn from the data, fixed seed) against the list page, in every
 # sort order, on the databases `make bench` seeded. Extra options: make bench-search SEARCH_ARGS="--db sqlite --sorts name"

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 CLIENTELE = VENV_BIN / "clientele"
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
-PG_DATABASE = "clientele_bench"
+# BENCH_PG_DATABASE: another database name, so that two checkouts on one server do not share one.
+PG_DATABASE = os.environ.get("BENCH_PG_DATABASE", "clientele_bench")
 ACCOUNT = "Bench"
 USER_EMAIL = "bench@example.com"
 # A fixed password for a local benchmark database that only this script uses.

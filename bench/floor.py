@@ -94,13 +94,15 @@ class Recorder:
             self.ops.append(op)
 
     def _before(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        # An "insertmanyvalues" batch comes with executemany set but runs as one statement with flat parameters.
+        many = bool(executemany) and not isinstance(parameters, dict) and all(isinstance(p, (dict, list, tuple)) for p in parameters)
         if isinstance(parameters, dict):
             params: Any = dict(parameters)
-        elif executemany:
+        elif many:
             params = [p if isinstance(p, dict) else tuple(p) for p in parameters]
         else:
             params = tuple(parameters or ())
-        self._add({"op": "sql", "sql": statement, "params": params, "many": bool(executemany)}, conn.connection.dbapi_connection)
+        self._add({"op": "sql", "sql": statement, "params": params, "many": many}, conn.connection.dbapi_connection)
         if getattr(self.rendering, "on", False):
             conn.info["bench_t0"] = time.perf_counter()
 
@@ -323,9 +325,11 @@ def main() -> None:
             render_ms: list[float] = []
             for _ in range(args.captures):
                 version = None
+                words: list[dict[str, Any]] = []
                 if case.kind == "write":
                     with engine.connect() as c:
                         version = c.execute(text("SELECT version FROM customers WHERE id = :id"), {"id": edit_id}).scalar_one()
+                        words = [dict(r._mapping) for r in c.execute(text(f"SELECT * FROM {WORDS} WHERE customer_id = :id"), {"id": edit_id})]
                 if case.kind == "api":
                     # As in the latency rounds, where each round's save comes first: the account has
                     # changed, so an API list is read from the database, not from the remembered response.
@@ -351,6 +355,7 @@ def main() -> None:
                 "render_ms": median(render_ms),
                 "statements_in_render": recorder.statements_in_render,
                 "reset_version": version,
+                "reset_words": words,  # the customer's word postings before the save, which the replay rewrites
                 "iteration": index,  # which alternating form the captured request posted
             }
     engine.dispose()
@@ -371,6 +376,9 @@ def main() -> None:
             c.close()
     with open(args.out, "wb") as fh:
         pickle.dump(captured, fh)
+
+
+WORDS = "customer_words"  # app.customers.models.CustomerWord
 
 
 class Replayer:
@@ -395,6 +403,10 @@ class Replayer:
         conn = self.conns[0]
         cursor = conn.cursor()
         cursor.execute(f"UPDATE customers SET version = {ph} WHERE id = {ph}", (cap["reset_version"], self.edit_id))
+        # The save replaces the word postings that changed: give back the ones it found, so that its inserts insert again.
+        cursor.execute(f"DELETE FROM {WORDS} WHERE customer_id = {ph}", (self.edit_id,))
+        for row in cap.get("reset_words", []):
+            cursor.execute(f"INSERT INTO {WORDS} ({', '.join(row)}) VALUES ({', '.join([ph] * len(row))})", tuple(row.values()))
         cursor.close()
         conn.commit()
 

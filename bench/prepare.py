@@ -118,6 +118,8 @@ def prepare(target: Target) -> dict[str, Any]:
 
 def _context(target: Target) -> dict[str, Any]:
     """Ids and search terms taken from the seeded data."""
+    from bench.search_kinds import drawn_terms
+
     n, ph = target.customers, target.placeholder
     with closing(target.raw_connect()) as conn:
         account_id, total = conn.execute(f"SELECT id, customer_count FROM accounts WHERE name = {ph}", (ACCOUNT,)).fetchone()
@@ -131,13 +133,6 @@ def _context(target: Target) -> dict[str, Any]:
 
         # Ten customers spread over the table, for the detail pages.
         detail_ids = [by_scoped(max(1, n * k // 10))[0] for k in range(1, 11)]
-        # A rare term: the local part of one e-mail address (it carries the customer's number).
-        rare_row = by_scoped(n // 2 + 1)
-        rare = rare_row[4].split("@")[0]
-        rare_hits = conn.execute(f"SELECT count(*) FROM customers WHERE account_id = {ph} AND search_text LIKE {ph}",
-                                 (account_id, f"%{rare}%")).fetchone()[0]
-        common_hits = conn.execute(f"SELECT count(*) FROM customers WHERE account_id = {ph} AND search_text LIKE {ph}",
-                                   (account_id, "%ber%")).fetchone()[0]
         edit_row = by_scoped(max(1, n // 3))
         # The middle of the list, where an OFFSET page costs most (pages past it are read from the end),
         # and the id a keyset walk (?after=) would be at there.
@@ -154,10 +149,7 @@ def _context(target: Target) -> dict[str, Any]:
         "middle_page": middle_page,
         "middle_after": middle_after,
         "detail_ids": detail_ids,
-        "rare_term": rare,
-        "rare_hits": rare_hits,
-        "common_term": "ber",
-        "common_hits": common_hits,
-        "none_term": "xqzj",
+        # What people type, drawn from the data with a fixed seed: ten terms of every kind.
+        "terms": drawn_terms(target.database_url, ACCOUNT)[1],
         "edit": edit,
     }

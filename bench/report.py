@@ -14,6 +14,7 @@ from importlib import metadata
 from typing import Any
 
 from bench.cases import P99_RATIO, PAGE_SLACK_MS
+from bench.searches import MEDIAN_RATIO, PEER_RATIO, WORST_RATIO
 
 RATIO_TARGET = 0.2
 
@@ -181,10 +182,180 @@ def verdicts(results: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
         for case in result["cases"]:
             _, misses = evaluate(case, result["latency"]["cases"][case.key], result["floor"][case.key])
             (missed if misses else met).append(f"{result['db']}: {case.label}" + (f" — {'; '.join(misses)}" if misses else ""))
+        met_s, missed_s = search_verdicts(result)
+        met += met_s
+        missed += missed_s
         t = result["throughput"]
         line = f"{result['db']}: API throughput ratio {t['ratio']:.2f} (errors {t['app_errors']} / {t['bare_errors']})"
         (met if t["ratio"] >= RATIO_TARGET and not (t["app_errors"] or t["bare_errors"]) else missed).append(line)
     return met, missed
+
+
+def _kind_misses(row: dict[str, Any], reference: float) -> list[str]:
+    misses = []
+    if row["median"] > MEDIAN_RATIO * reference:
+        misses.append(f"median {row['median'] / reference:.1f}× > {MEDIAN_RATIO:g}×")
+    if row["worst"] > WORST_RATIO * reference:
+        misses.append(f"worst {row['worst'] / reference:.1f}× > {WORST_RATIO:g}×")
+    return misses
+
+
+def _kind_tables(typed: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(where, order, table) for the pages in every order and the API."""
+    kinds = typed["kinds"]
+    return [("page", order, table) for order, table in kinds["pages"].items()] + [("API, cold", "created ↑", kinds["api"])]
+
+
+def _peer_verdict(typed: dict[str, Any]) -> tuple[float, str] | None:
+    """Our last-name search against the fastest peer's: (how many times faster, the peer)."""
+    peers = typed.get("peers")
+    if not peers:
+        return None
+    fastest = min((name for name in peers if name != "clientele"), key=lambda name: peers[name]["median"])
+    return peers[fastest]["median"] / peers["clientele"]["median"], fastest
+
+
+def search_verdicts(result: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Per kind of term (pages in every order, the API): median ≤ 1.5× and worst ≤ 4× the plain list; the peers."""
+    typed = result.get("searches")
+    if not typed:
+        return [], []
+    met, missed = [], []
+    for where, order, table in _kind_tables(typed):
+        for kind, row in table["kinds"].items():
+            misses = _kind_misses(row, table["reference"])
+            label = f"{result['db']}: search, {kind}, {where} {order}"
+            (missed if misses else met).append(label + (f" — {'; '.join(misses)} (worst `{row['worst_term']}`)" if misses else ""))
+    verdict = _peer_verdict(typed)
+    if verdict is not None:
+        times, peer = verdict
+        line = f"{result['db']}: last-name search {times:.1f}× faster than the fastest peer ({peer})"
+        (met if times >= PEER_RATIO else missed).append(line + ("" if times >= PEER_RATIO else f" — target ≥ {PEER_RATIO:g}×"))
+    return met, missed
+
+
+def kinds_table(result: dict[str, Any]) -> list[str]:
+    """The per-kind table of one database: the plain list as the reference row of every order."""
+    typed = result.get("searches")
+    if not typed:
+        return []
+    lines = [
+        f"**{result['db']}**",
+        "",
+        "| where | order | kind | median ms | median / list | worst ms | worst / list | worst term | ok? |",
+        "|---|---|---|---:|---:|---:|---:|---|---|",
+    ]
+    for where, order, table in _kind_tables(typed):
+        ref = table["reference"]
+        lines.append(f"| {where} | {order} | **{'list page' if where == 'page' else 'API list'} (reference)** | {ref:.2f} | 1.00× | | | | |")
+        for kind, row in table["kinds"].items():
+            misses = _kind_misses(row, ref)
+            term = "`" + row["worst_term"].replace("|", "\\|") + "`"
+            lines.append(
+                f"| {where} | {order} | {kind} | {row['median']:.2f} | {row['median'] / ref:.2f}× | {row['worst']:.2f} | "
+                f"{row['worst'] / ref:.2f}× | {term} | {'yes' if not misses else '**no**: ' + '; '.join(misses)} |"
+            )
+    return lines
+
+
+def kinds_summary(results: list[dict[str, Any]]) -> list[str]:
+    """Per database and kind, the largest ratios over every order (pages) and the API's."""
+    lines = [
+        "| db | kind | pages: largest median / list (order) | pages: largest worst / list (order, term) | API cold: median / list | API cold: worst / list (term) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for result in results:
+        typed = result.get("searches")
+        if not typed:
+            continue
+        pages = typed["kinds"]["pages"]
+        api = typed["kinds"]["api"]
+        for kind in api["kinds"]:
+            med_order = max(pages, key=lambda o: pages[o]["kinds"][kind]["median"] / pages[o]["reference"])
+            worst_order = max(pages, key=lambda o: pages[o]["kinds"][kind]["worst"] / pages[o]["reference"])
+            m, w = pages[med_order], pages[worst_order]
+            a = api["kinds"][kind]
+            lines.append(
+                f"| {result['db']} | {kind} | {m['kinds'][kind]['median'] / m['reference']:.2f}× ({med_order}) | "
+                f"{w['kinds'][kind]['worst'] / w['reference']:.2f}× ({worst_order}, `{w['kinds'][kind]['worst_term']}`) | "
+                f"{a['median'] / api['reference']:.2f}× | {a['worst'] / api['reference']:.2f}× (`{a['worst_term']}`) |"
+            )
+    return lines
+
+
+def peers_table(results: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| db | admin | list page ms | last-name search: median ms | worst ms (term) | rows found for the first term | our median is faster by |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    notes = []
+    for result in results:
+        typed = result.get("searches") or {}
+        peers = typed.get("peers")
+        if not peers:
+            if typed.get("peers_skipped"):
+                notes.append(f"{result['db']}: peers not measured ({typed['peers_skipped']}).")
+            continue
+        ours = peers["clientele"]["median"]
+        for name, row in peers.items():
+            faster = "—" if name == "clientele" else f"{row['median'] / ours:.1f}×"
+            hits = "(capped count)" if row["hits"] is None else f"{row['hits']:,}"
+            lines.append(
+                f"| {result['db']} | {'Clientele' if name == 'clientele' else name} | {row['list']:.2f} | {row['median']:.2f} | "
+                f"{row['worst']:.2f} (`{row['worst_term']}`) | {hits} | {faster} |"
+            )
+        verdict = _peer_verdict(typed)
+        if verdict is not None:
+            times, peer = verdict
+            notes.append(f"{result['db']}: our last-name search is {times:.1f}× faster than the fastest peer ({peer}); "
+                         f"target ≥ {PEER_RATIO:g}×: {'met' if times >= PEER_RATIO else '**missed**'}.")
+    return lines + ([""] + notes if notes else [])
+
+
+def search_sections(results: list[dict[str, Any]], meta: dict[str, Any]) -> list[str]:
+    typed = [r["searches"] for r in results if r.get("searches")]
+    if not typed:
+        return []
+    repeat = typed[0]["kinds"]["repeat"]
+    versions = next((t["peer_versions"] for t in typed if t.get("peer_versions")), None)
+    lines = [
+        "## Search as people type it",
+        "",
+        f"{sum(map(len, typed[0]['terms'].values()))} terms drawn from the seeded data at random with a fixed seed "
+        f"({typed[0]['seed']}, `bench/search_kinds.py`), ten of each kind (listed under Method). Each is requested "
+        f"{repeat} times (once when the first took over a second) and its median kept; one request of the plain list",
+        "in the same order goes before every term, and the median of those is the reference. Pages: every order the",
+        "list offers (each sortable column, ↑ and ↓), signed in. API: `GET /api/customers/?search=`, from a server",
+        "with its API list memory off (`CLIENTELE_API_CACHE_ENTRIES=0`), so that every term is read from the database,",
+        "cold; its reference is the plain API list from the same server. Per kind: the median term and the worst term,",
+        f"in ms and as ratios to the reference. Targets: median ≤ {MEDIAN_RATIO:g}×, worst ≤ {WORST_RATIO:g}×.",
+        "",
+        "In short, the largest ratio of each kind over all orders:",
+        "",
+        *kinds_summary(results),
+        "",
+    ]
+    for result in results:
+        lines += [*kinds_table(result), ""]
+    lines += [
+        "### Peers: SQLAdmin and starlette-admin on the same data",
+        "",
+        "Each peer (`bench/peers/app.py`, in its own virtual environment `var/peers-venv` from the pinned",
+        "`bench/peers/requirements.txt`"
+        + (": " + ", ".join(f"{k} {v}" for k, v in versions.items()) if versions else "")
+        + ") serves an admin over the same",
+        "database file / PostgreSQL database as ours, under uvicorn with one worker, beside our `clientele run`. Each is",
+        "configured as a person would: the list shows name, company, email, phone and city, 30 a page, and its",
+        "search box searches first name, last name, company, email, phone number and city (both peers OR a",
+        "`CAST(column AS VARCHAR) ILIKE '%term%'` per column and count the matches for their pager). Peers keep their",
+        "default order (by primary key) and have no sign-in; our list is signed in and sorted by name. In rounds, one",
+        "request to each server in turn on the same lean client: the plain list page, then each drawn last-name term",
+        f"({repeat} requests a term, once when the first took over a second; median per term, then the median over the terms).",
+        "",
+        *peers_table(results),
+        "",
+    ]
+    return lines
 
 
 def sql_table(results: list[dict[str, Any]]) -> list[str]:
@@ -301,6 +472,7 @@ def _header(results: list[dict[str, Any]], meta: dict[str, Any]) -> list[str]:
 def summary(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     met, missed = verdicts(results)
     lines = _header(results, meta) + ["", *table(results), "", *throughput_table(results), "", *scorecard(results), ""]
+    lines += [*kinds_summary(results), "", *peers_table(results), ""]
     lines += [f"Targets met: {len(met)}, missed: {len(missed)}"] + [f"  MISSED {m}" for m in missed]
     return "\n".join(lines)
 
@@ -319,8 +491,8 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             seeded = "reused from an earlier run"
         ctx_lines.append(
             f"- {r['db']}: `{r['target'].database_url.replace(str(r['target'].var_dir.parent.parent.parent) + '/', '')}`, {seeded}; "
-            f"rare term `{c['rare_term']}` matches {c['rare_hits']}, `{c['common_term']}` matches {c['common_hits']:,}, "
-            f"`{c['none_term']}` none; last page {c['last_page']:,}."
+            f"last page {c['last_page']:,}. Terms drawn: "
+            + "; ".join(f"{kind}: {', '.join('`' + t + '`' for t in terms)}" for kind, terms in c["terms"].items()) + "."
         )
     lines = [
         "# Benchmarks",
@@ -353,13 +525,17 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "",
         *throughput_bound(results),
         "",
+        *search_sections(results, meta),
         "## Targets",
         "",
         "Median ≤ 10 ms for list, favourites, last page and detail (pages and API) and the API's keyset page in the",
         "middle of the list, ≤ 15 ms for every search (the API's OFFSET page in the middle has no target: it shows",
         "what the reference's paging costs at depth);",
         "p99 ≤ 3× the median; each page within 3 ms of its SQL floor plus its rendering; API list throughput",
-        "with two workers ≥ 1/5 of the bare endpoint's, with no errors.",
+        "with two workers ≥ 1/5 of the bare endpoint's, with no errors. Search as people type it, per kind of term, on",
+        f"the pages in every order and through the API (cold): the median term ≤ {MEDIAN_RATIO:g}× the plain list's time",
+        f"in the same order, the worst term ≤ {WORST_RATIO:g}×; the last-name search ≥ {PEER_RATIO:g}× faster than the",
+        "fastest of SQLAdmin and starlette-admin on the same data in the same run.",
         "",
         *scorecard(results),
         "",
@@ -381,6 +557,11 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "## Method",
         "",
         *ctx_lines,
+        "- Search terms: drawn by `bench/search_kinds.py` from the seeded rows at random with a fixed seed (random",
+        "  customers by id; their last names, first + last names, company words, cities, three-letter fragments of their",
+        "  words, six-letter pieces of their e-mail, four to six digits of their phone number, the first one or two letters",
+        "  of their last name; five-letter strings of q, x, z, j, v, y for no match). The latency table above takes the",
+        "  first term of each kind; the per-kind tables take all of them, and the API there is cold (memory off).",
         "- Data: a dedicated database per engine, made with the real CLI when it does not hold the customers yet:",
         "  `clientele db upgrade`, `clientele accounts create Bench`, `clientele seed --customers N --account Bench --seed 1`",
         "  (PostgreSQL then gets `VACUUM (ANALYZE)`, as autovacuum would); the user and the API token come from",

@@ -1,4 +1,4 @@
-"""The benchmark: `make bench`, i.e. `python -m bench.run [--customers N] [--db sqlite|postgresql|both] [--quick]`.
+"""The benchmark: `make bench`, i.e. `python -m bench.run [--customers N] [--db sqlite|postgresql|both] [--quick] [--no-peers]`.
 
 For each database:
 
@@ -24,6 +24,11 @@ For each database:
    (`bench/bare_app.py`) under uvicorn with 2 workers, loaded by `wrk`
    alternately.
 
+5. Search as people type it (`bench/searches.py`): the terms `bench/search_kinds.py` draws from the
+   data (fixed seed, ten a kind) on the list page in every order and through the API with its list
+   memory off, against the plain list; then the plain list and the last-name search in SQLAdmin and
+   starlette-admin over the same database (`bench/peers/`, var/peers-venv), beside ours.
+
 It prints one table and writes it, with the machine and the method, to
 BENCHMARKS.md. Servers are stopped (their whole process group) on every exit.
 """
@@ -46,7 +51,7 @@ from typing import Any
 
 import httpx
 
-from bench import report
+from bench import report, searches
 from bench.cases import Case, Session, build_cases
 from bench.common import (
     DEFAULT_CUSTOMERS,
@@ -331,7 +336,7 @@ def bench_database(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
     ctx = prepare(target)
     ctx_path = target.var_dir / "ctx.json"
     ctx_path.write_text(json.dumps(ctx, indent=1))
-    log(f"  rare term {ctx['rare_term']!r} matches {ctx['rare_hits']}, 'ber' matches {ctx['common_hits']:,}; "
+    log(f"  terms drawn from the data: {', '.join(f'{kind} {terms[0]!r}…' for kind, terms in ctx['terms'].items())}; "
         f"last page {ctx['last_page']:,}")
     cases = build_cases(ctx)
     captured = capture(target, ctx_path, opts.quick)
@@ -345,8 +350,9 @@ def bench_database(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
     (target.var_dir / "floors.json").write_text(json.dumps(floor, indent=1, default=str))
     log("  throughput: API list page 2, 2 workers, vs. the bare app")
     thr = throughput(target, ctx, body_path, opts.duration, opts.warm_seconds, opts.load_rounds, opts.connections, opts.threads)
+    typed = searches.run(target, ctx, opts.search_repeat, opts.peers, _start, _stop, log)
     return {"db": target.db, "target": target, "ctx": ctx, "cases": cases, "floor": floor, "latency": lat, "throughput": thr,
-            "versions": db_version(target)}
+            "searches": typed, "versions": db_version(target)}
 
 
 def db_version(target: Target) -> str:
@@ -390,6 +396,8 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="fewer requests and shorter load runs (for development)")
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"), help="where to write the report")
+    parser.add_argument("--no-peers", dest="peers", action="store_false",
+                        help="leave out SQLAdmin and starlette-admin (they run from var/peers-venv: make bench-peers-venv)")
     parser.add_argument("--report-only", action="store_true", help="write the report again from the last run's saved results")
     opts = parser.parse_args()
     saved = ROOT / "var" / "bench" / "last-run.pickle"
@@ -402,6 +410,7 @@ def main() -> None:
         print(report.summary(results, meta))
         log(f"\nwrote {opts.output} from {saved}")
         return
+    opts.search_repeat = 3 if opts.quick else 5
     if opts.quick:
         opts.warmup, opts.rounds, opts.duration, opts.warm_seconds, opts.load_rounds, opts.cpu_requests = 5, 40, 4, 1, 1, 20
     else:
@@ -436,7 +445,7 @@ def main() -> None:
         "code": code,
         "command": " ".join(["python -m bench.run", *sys.argv[1:]]),
         "settings": {k: getattr(opts, k) for k in ("warmup", "rounds", "duration", "warm_seconds", "load_rounds", "connections", "threads",
-                                                   "cpu_requests")},
+                                                   "cpu_requests", "search_repeat")},
     }
     saved.parent.mkdir(parents=True, exist_ok=True)
     with open(saved, "wb") as fh:

@@ -26,6 +26,8 @@ from functools import partial
 from sqlalchemy import func, select
 
 LETTERS = re.compile(r"[^\W\d_]+")  # runs of letters (as search.WORD; here too for measuring older code)
+TERMS_PER_KIND = 10
+SEED = 14
 KINDS = ("last name", "first + last", "company word", "city", "3-letter fragment", "email fragment", "phone fragment", "1-2 letters", "no match")
 
 
@@ -47,7 +49,7 @@ def draw_terms(session, account_id: int, per_kind: int, seed: int) -> dict[str, 
         if row is not None:
             rows.append(row)
     people = [r for r in rows if r.last_name and r.first_name][:per_kind]
-    companies = [r for r in rows if r.company]
+    companies = [r for r in rows if any(len(w) >= 2 for w in LETTERS.findall(r.company))]
     fragments = []
     for row in rows[:per_kind]:
         word = rng.choice([w for w in LETTERS.findall(row.search_text) if len(w) >= 3])
@@ -68,7 +70,8 @@ def draw_terms(session, account_id: int, per_kind: int, seed: int) -> dict[str, 
     return {
         "last name": [r.last_name for r in people],
         "first + last": [f"{r.first_name} {r.last_name}" for r in people],
-        "company word": [rng.choice(r.company.split()) for r in companies[:per_kind]],
+        # A word of the company's name as a person types it: letters, not "&" or the dots of "e.K.".
+        "company word": [rng.choice([w for w in LETTERS.findall(r.company) if len(w) >= 2]) for r in companies[:per_kind]],
         "city": [r.city for r in rows[:per_kind]],
         "3-letter fragment": fragments,
         "email fragment": emails,
@@ -76,6 +79,23 @@ def draw_terms(session, account_id: int, per_kind: int, seed: int) -> dict[str, 
         "1-2 letters": short,
         "no match": none,
     }
+
+
+def drawn_terms(database_url: str, account: str, per_kind: int = TERMS_PER_KIND, seed: int = SEED) -> tuple[int, dict[str, list[str]]]:
+    """The account's id and its terms of every kind (``draw_terms``), read from the database at ``database_url``:
+    what `make bench` requests over HTTP and what this module times in process."""
+    from app.accounts.models import Account
+    from app.db import engine_for, session_scope
+
+    engine = engine_for(database_url)
+    try:
+        with session_scope(engine) as session:
+            account_id = session.scalar(select(Account.id).where(Account.name == account))
+            if account_id is None:
+                raise SystemExit(f"no account {account!r} in {database_url}")
+            return account_id, draw_terms(session, account_id, per_kind, seed)
+    finally:
+        engine.dispose()
 
 
 def timed(call: Callable[[], object], repeat: int, slow_ms: float = 1_000.0) -> float:
@@ -92,16 +112,11 @@ def timed(call: Callable[[], object], repeat: int, slow_ms: float = 1_000.0) -> 
 
 
 def measure(database_url: str, account: str, per_kind: int, seed: int, sorts: list[str], repeat: int) -> list[dict]:
-    from app.accounts.models import Account
     from app.customers import service
     from app.database.engine import engine_for, session_scope
 
     engine = engine_for(database_url)
-    with session_scope(engine) as session:
-        account_id = session.scalar(select(Account.id).where(Account.name == account))
-        if account_id is None:
-            raise SystemExit(f"no account {account!r} in {database_url}")
-        terms = draw_terms(session, account_id, per_kind, seed)
+    account_id, terms = drawn_terms(database_url, account, per_kind, seed)
     results = []
     with session_scope(engine) as session:
         for sort in sorts:
@@ -142,8 +157,8 @@ def main() -> None:
     parser.add_argument("--db", action="append", choices=("sqlite", "postgresql"), help="with no --database-url; both by default")
     parser.add_argument("--customers", type=int, default=None, help="which of `make bench`'s databases (by size)")
     parser.add_argument("--account", default="Bench")
-    parser.add_argument("--terms", type=int, default=10, help="terms a kind")
-    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--terms", type=int, default=TERMS_PER_KIND, help="terms a kind")
+    parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--sorts", default="name,company,email,phone,city,created")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
