@@ -85,7 +85,7 @@ def drawn_terms(database_url: str, account: str, per_kind: int = TERMS_PER_KIND,
     """The account's id and its terms of every kind (``draw_terms``), read from the database at ``database_url``:
     what `make bench` requests over HTTP and what this module times in process."""
     from app.accounts.models import Account
-    from app.db import engine_for, session_scope
+    from app.database.engine import engine_for, session_scope
 
     engine = engine_for(database_url)
     try:
