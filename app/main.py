@@ -24,7 +24,7 @@ from app.accounts.pages import USERS
 from app.accounts.tokens import SCOPES
 from app.admin.views import make_router
 from app.async_reads import reads_for
-from app.config import BASE_DIR, get_settings
+from app.config import get_settings
 from app.customers.api import CustomersApi
 from app.customers.openapi import request_schemas
 from app.customers.pages import CUSTOMERS
@@ -35,6 +35,7 @@ from app.errors import api_exception_handler, is_api
 from app.inputs import numbers_in_path
 from app.integrations import api as oauth_api
 from app.integrations import pages as integrations
+from app.package_data import package_data
 from app.pages_errors import page_exception_handler
 from app.response_cache import ResponseCache
 from app.web import auth, filters
@@ -138,7 +139,7 @@ def freeze_startup_objects() -> None:
 def create_app() -> Litestar:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
-    templates = TemplateConfig(directory=BASE_DIR / "templates", engine=Jinja, engine_callback=filters.register)
+    templates = TemplateConfig(directory=package_data("templates"), engine=Jinja, engine_callback=filters.register)
     sessions = SessionConfig(
         key="clientele_session",
         max_age=SESSION_MAX_AGE,
@@ -167,7 +168,7 @@ def create_app() -> Litestar:
             make_router(USERS),
             integrations.make_router(),
             create_static_files_router(
-                path="/static", directories=[BASE_DIR / "static"], file_system=StaticFileSystem(), name="static", include_in_schema=False
+                path="/static", directories=[package_data("static")], file_system=StaticFileSystem(), name="static", include_in_schema=False
             ),
         ],
         dependencies={"session": Provide(provide_session)},
