@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
-.PHONY: run lint test test-fast bench bench-search load crash clean
+.PHONY: run lint hooks test test-fast bench bench-search load crash clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -28,6 +28,11 @@ run: $(RUN_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+# The same checks before each commit (.pre-commit-config.yaml); pre-commit is not needed otherwise.
+hooks: $(STAMP)
+	$(BIN)/pip install -q pre-commit
+	$(BIN)/pre-commit install
 
 # Debian packages the browser tests need, installed once when missing.
 browser-deps:
