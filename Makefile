@@ -2,25 +2,39 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# What running needs (RUN_STAMP), and that plus the test extras: pytest, Playwright, Schemathesis,
+# ruff, mypy… (STAMP). Both install the checkout in editable mode.
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 PEERS_VENV := var/peers-venv
 PEERS_STAMP := $(PEERS_VENV)/.installed
 
-.PHONY: run lint test test-fast bench bench-peers-venv bench-search load crash clean
+.PHONY: run lint hooks test test-fast bench bench-peers-venv bench-search load crash clean
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[test]"
-	@touch $(STAMP)
 
-run: $(STAMP)
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	@touch $(RUN_STAMP)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[test]"
+	@touch $(STAMP) $(RUN_STAMP)
+
+run: $(RUN_STAMP)
 	$(BIN)/clientele run
 
 # Lint and types: ruff over everything, mypy over app/ (settings in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+# The same checks before each commit (.pre-commit-config.yaml); pre-commit is not needed otherwise.
+hooks: $(STAMP)
+	$(BIN)/pip install -q pre-commit
+	$(BIN)/pre-commit install
 
 # Debian packages the browser tests need, installed once when missing.
 browser-deps:

@@ -10,9 +10,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from app.shared.inputs import whole_number
+from app.shared.package_data import default_var_dir
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("CLIENTELE_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR = Path(os.environ.get("CLIENTELE_VAR_DIR") or default_var_dir())
 
 
 def _secret_key() -> str:

@@ -25,7 +25,7 @@ from app.accounts.tokens import SCOPES
 from app.admin.views import make_router
 from app.api.cache import ResponseCache
 from app.api.errors import api_exception_handler, is_api
-from app.config import BASE_DIR, get_settings
+from app.config import get_settings
 from app.customers.api import CustomersApi
 from app.customers.openapi import request_schemas
 from app.customers.pages import CUSTOMERS
@@ -38,6 +38,7 @@ from app.database.write_slots import release_slots, use_thread_pool
 from app.integrations import api as oauth_api
 from app.integrations import pages as integrations
 from app.shared.inputs import numbers_in_path
+from app.shared.package_data import package_data
 from app.web import auth, filters
 from app.web.errors import page_exception_handler
 from app.web.security import security_headers
@@ -139,7 +140,7 @@ def freeze_startup_objects() -> None:
 def create_app() -> Litestar:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
-    templates = TemplateConfig(directory=BASE_DIR / "templates", engine=Jinja, engine_callback=filters.register)
+    templates = TemplateConfig(directory=package_data("templates"), engine=Jinja, engine_callback=filters.register)
     sessions = SessionConfig(
         key="clientele_session",
         max_age=SESSION_MAX_AGE,
@@ -168,7 +169,7 @@ def create_app() -> Litestar:
             make_router(USERS),
             integrations.make_router(),
             create_static_files_router(
-                path="/static", directories=[BASE_DIR / "static"], file_system=StaticFileSystem(), name="static", include_in_schema=False
+                path="/static", directories=[package_data("static")], file_system=StaticFileSystem(), name="static", include_in_schema=False
             ),
         ],
         dependencies={"session": Provide(provide_session)},

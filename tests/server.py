@@ -35,27 +35,28 @@ def _answers(url: str) -> bool:
 @contextmanager
 def serve(
     name: str, workers: int = 1, env: dict[str, str] | None = None, start_timeout: float = 60, command: str = "uvicorn",
-    wrapper: tuple[str, ...] = (),
+    wrapper: tuple[str, ...] = (), python: str | Path = sys.executable, cwd: Path = ROOT,
 ) -> Iterator[str]:
     """Serve the app on a free port of 127.0.0.1 with the test environment
     (DATABASE_URL etc. from tests/conftest.py) plus ``env``; yields the base URL.
     ``command``: ``uvicorn`` (its command line) or ``clientele`` (``clientele run``, as deployed);
-    ``wrapper``: a command the server runs under (one that drops privileges, say).
+    ``wrapper``: a command the server runs under (one that drops privileges, say);
+    ``python`` and ``cwd``: the interpreter that runs it and the directory it starts in.
     The server's output goes to a log file named after ``name``."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = Path(tempfile.gettempdir()) / f"clientele-{name}-server-{os.getpid()}.log"
     if command == "clientele":
-        argv = [sys.executable, "-m", "app.cli", "run", "--no-demo", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+        argv = [str(python), "-m", "app.cli", "run", "--no-demo", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     else:
         argv = [
-            sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
+            str(python), "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
             "--port", str(port), "--workers", str(workers), "--no-access-log",
         ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [*wrapper, *argv],
-            cwd=ROOT,
+            cwd=cwd,
             env={**os.environ, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -1,4 +1,4 @@
-"""The Customers API, compatible with Inventorum's (see spec/API.md)."""
+"""The Customers API, compatible with Inventorum's (docs/api.md)."""
 
 from __future__ import annotations
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 
-from app.config import BASE_DIR
+from app.shared.package_data import package_data
 
 
 def alembic_config(database_url: str | None = None) -> Config:
-    cfg = Config(str(BASE_DIR / "alembic.ini"))
-    cfg.set_main_option("script_location", str(BASE_DIR / "migrations"))
+    cfg = Config(str(package_data("alembic.ini")))
+    cfg.set_main_option("script_location", str(package_data("migrations")))
     if database_url:
         cfg.attributes["database_url"] = database_url
     return cfg

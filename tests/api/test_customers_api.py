@@ -1,4 +1,4 @@
-"""The Customers API as integrations use it (see spec/API.md).
+"""The Customers API as integrations use it (docs/api.md).
 
 Every test works in accounts of its own (the ``shop`` / ``other_shop`` fixtures
 or ``make_shop``), so tests never see each other's customers. Bulk data is
@@ -33,7 +33,7 @@ NOT_FOUND = {"error": {"fields": {}, "description": None, "key": "common.unknown
 ADDRESS_KEYS = {"id", "title", "first_name", "last_name", "company", "address1", "address2", "zipcode", "city", "state", "country"}
 PHONE_ENTRY_KEYS = {"id", "country_code", "type", "national_number"}
 
-# The reference's own POST sample (spec/inventorum-customers-api.txt), brackets restored.
+# The reference's own POST sample (the POST section of the Inventorum documentation), brackets restored.
 REFERENCE_BODY = {
     "billing_address": {
         "address1": "Voltastrasse",

@@ -9,17 +9,6 @@ from html.parser import HTMLParser
 import pytest
 
 
-@pytest.fixture(scope="module")
-def schema(app) -> dict:
-    from litestar.testing import TestClient
-
-    with TestClient(app) as client:
-        response = client.get("/schema/openapi.json")
-    assert response.status_code == 200, response.text
-    assert re.match(r"application/(vnd\.oai\.openapi\+)?json", response.headers["content-type"])
-    return response.json()
-
-
 def _resolve(schema: dict, node: dict) -> dict:
     while "$ref" in node:
         name = node["$ref"].rsplit("/", 1)[-1]

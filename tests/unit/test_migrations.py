@@ -19,10 +19,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from app.config import BASE_DIR, normalise_database_url
+from app.config import normalise_database_url
 from app.database import migrate
 from app.database.engine import make_engine
 from app.database.models import Base
+from app.shared.package_data import package_data
 
 
 def _replicated_include_object(obj, name, type_, reflected, compare_to) -> bool:
@@ -33,7 +34,7 @@ def _replicated_include_object(obj, name, type_, reflected, compare_to) -> bool:
 def _env_include_object():
     """migrations/env.py's own filter, lifted out of its source (the module runs
     Alembic on import, so it cannot be imported); the replica if that fails."""
-    source = (BASE_DIR / "migrations" / "env.py").read_text()
+    source = (package_data("migrations") / "env.py").read_text()
     tree = ast.parse(source)
     wanted = [
         node
