@@ -27,8 +27,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app import migrate
 from app.config import normalise_database_url
+from app.database import migrate
 from tests.server import ROOT, serve
 
 pytestmark = pytest.mark.packaging
