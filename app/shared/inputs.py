@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -37,12 +38,12 @@ def whole_number(raw: Any) -> int | None:
     return None
 
 
-def numbers_in_path(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+def numbers_in_path(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """A guard for every route: an ``{name:int}`` part of a path matches ASCII digits only.
 
     Litestar parses those parts with ``int()``, so without this ``/api/customers/٧٨٢/``
     or ``/api/customers/+782/`` would act on customer 782."""
-    params = connection.scope.get("path_params") or {}
+    params: Mapping[str, object] = connection.scope.get("path_params") or {}  # typed str, but Litestar has parsed them
     if not any(type(value) is int for value in params.values()):
         return
     template = connection.scope.get("path_template") or ""  # "/api/customers/{customer_id}"
