@@ -177,6 +177,7 @@ def users_create(account_name: str, email: str, role: str) -> None:
     form = UserForm(MultiDict({"email": email, "password": password, "role": role}))
     if not form.validate():
         _fail("; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()))
+    assert form.email.data is not None  # the form requires one
     with session_scope() as session:
         account_id = _account_id(session, account_name)
         try:

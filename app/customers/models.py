@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -37,21 +37,25 @@ SHIPPING = "shipping"
 SORT_NAME = String(300).with_variant(String(300, collation="C"), "postgresql")
 
 
-class CustomerFacts:
+# A customer's addresses: mapped ones (Customer) or read for showing only (CustomerRecord).
+_AddressT = TypeVar("_AddressT", bound="Address | Record")
+
+
+class CustomerFacts(Generic[_AddressT]):
     """What a customer's fields tell, for the mapped Customer and for a CustomerRecord alike."""
 
     id: int
     first_name: str
     last_name: str
     company: str
-    addresses: Sequence[Address | Record]
+    addresses: Sequence[_AddressT]
 
     @property
-    def billing_address(self) -> Address | Record | None:
+    def billing_address(self) -> _AddressT | None:
         return next((a for a in self.addresses if a.kind == BILLING), None)
 
     @property
-    def shipping_addresses(self) -> list[Address | Record]:
+    def shipping_addresses(self) -> list[_AddressT]:
         return [a for a in self.addresses if a.kind == SHIPPING]
 
     @property
@@ -76,11 +80,11 @@ class Record:
         def __getattr__(self, name: str) -> Any: ...
 
 
-class CustomerRecord(CustomerFacts, Record):
+class CustomerRecord(CustomerFacts[Record], Record):
     addresses: list[Record] = []
 
 
-class Customer(CustomerFacts, Base):
+class Customer(CustomerFacts["Address"], Base):
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(primary_key=True)

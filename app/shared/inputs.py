@@ -21,6 +21,10 @@ from litestar.exceptions import NotFoundException
 from litestar.handlers import BaseRouteHandler
 from wtforms import ValidationError
 
+# One option of a select field, as WTForms 3.3 declares them (its tuples are deprecated); the stubs,
+# types-WTForms for 3.2, do not have it yet, so it stays untyped until they do.
+from wtforms.fields.choices import SelectChoice as SelectChoice  # type: ignore[attr-defined]
+
 # Longer strings of digits are no number we read (and int() refuses more than 4,300 digits).
 MAX_DIGITS = 1000
 # The largest id: ids are Integer columns, of 32 bits on PostgreSQL (SQLite's hold more, but the
@@ -119,3 +123,9 @@ def plain_text(form: Any, field: Any) -> None:
     hidden = hidden_character(data)
     if hidden is not None:
         raise ValidationError(f"Contains an invisible character that is not allowed ({describe_character(hidden)}): type it again without it.")
+
+
+def strip(value: object) -> object:
+    """The WTForms filter of a typed text field: without leading and trailing white space."""
+    return value.strip() if isinstance(value, str) else value
+
