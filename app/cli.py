@@ -7,6 +7,7 @@ from typing import NoReturn
 
 import click
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts
 from app.accounts import tokens
@@ -23,7 +24,7 @@ def _fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
-def _account_id(session, name: str) -> int:
+def _account_id(session: Session, name: str) -> int:
     account = accounts.get_account(session, name)
     if account is None:
         _fail(f"No account named {name!r}. Create it with: clientele accounts create {name!r}")
@@ -176,6 +177,7 @@ def users_create(account_name: str, email: str, role: str) -> None:
     form = UserForm(MultiDict({"email": email, "password": password, "role": role}))
     if not form.validate():
         _fail("; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()))
+    assert form.email.data is not None  # the form requires one
     with session_scope() as session:
         account_id = _account_id(session, account_name)
         try:

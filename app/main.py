@@ -50,7 +50,7 @@ MAX_BODY = 1024 * 1024
 TOKEN_URL = "/api/auth/token"
 
 
-def exception_handler(request: Request, exc: Exception) -> Response[Any]:
+def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if is_api(request):
         return api_exception_handler(request, exc)
     return page_exception_handler(request, exc)

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from wtforms import Form, ValidationError
 from wtforms.fields import PasswordField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length
 
 from app.accounts.service import MIN_PASSWORD_LENGTH, ROLES
-from app.shared.inputs import plain_text
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+from app.shared.inputs import SelectChoice, plain_text, strip
 
 
 class UserForm(Form):
@@ -22,13 +17,13 @@ class UserForm(Form):
     email = StringField(
         "Email",
         [InputRequired(message="Enter an email address."), plain_text, Length(max=254), Email(message="Not a valid email address.")],
-        filters=(_strip, lambda v: v.lower() if isinstance(v, str) else v),
+        filters=(strip, lambda v: v.lower() if isinstance(v, str) else v),
     )
-    name = StringField("Name", [plain_text, Length(max=200, message="At most 200 characters.")], filters=(_strip,), default="")
+    name = StringField("Name", [plain_text, Length(max=200, message="At most 200 characters.")], filters=(strip,), default="")
     role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES], default="staff")
     password = PasswordField("Password", description="Leave empty to keep the current password.")
 
-    def validate_password(self, field) -> None:
+    def validate_password(self, field: PasswordField) -> None:
         if not field.data:
             if not self.meta.editing:
                 raise ValidationError("Enter a password.")

@@ -8,10 +8,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, ApiToken
+from app.database.async_reads import AnySelect
 from app.database.engine import begin_write
 from app.shared.audit import Who
 
@@ -80,7 +81,7 @@ _LIVE_TOKEN = (
 )
 
 
-def lookup(raw: str) -> tuple[Select, dict[str, Any]] | None:
+def lookup(raw: str) -> tuple[AnySelect, dict[str, Any]] | None:
     """The statement and parameters that find a live token (None: not one of ours)."""
     if not raw or len(raw) > 200:
         return None

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from wtforms import Form
-from wtforms.fields import Field
+from wtforms.fields import Field, FieldList, FormField
+from wtforms.form import BaseForm
 
 from app.shared.inputs import whole_number
 
@@ -36,10 +37,10 @@ def _locate(form: Form, path: str) -> tuple[str, Field, tuple[int, ...]] | None:
     """The label, the field and the place in the form (for ordering) of a dotted path, or None."""
     labels: list[str] = []
     place: list[int] = []
-    fields: Any = form
+    fields: BaseForm = form
     field: Field | None = None
     for name in path.split("."):
-        if field is not None and field.type == "FieldList":
+        if isinstance(field, FieldList):
             index = whole_number(name)
             if index is None or index >= (field.max_entries or MAX_ENTRIES):
                 return None
@@ -50,7 +51,7 @@ def _locate(form: Form, path: str) -> tuple[str, Field, tuple[int, ...]] | None:
             place.append(index)
             continue
         if field is not None:
-            if field.type != "FormField":
+            if not isinstance(field, FormField):
                 return None
             fields = field.form
         names = list(fields._fields)
@@ -73,7 +74,7 @@ def shown(field: Field, value: Any) -> str:
         return str(display(value))
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if field.type == "FieldList":
+    if isinstance(field, FieldList):
         return str(value)
     iter_choices = getattr(field, "iter_choices", None)
     if callable(iter_choices):

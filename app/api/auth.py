@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request
 from litestar.di import NamedDependency
 
@@ -44,7 +46,7 @@ async def authenticate(reads: SyncReads | PoolReads, raw: str) -> Principal | No
     return None if row is None else principal_of(row)
 
 
-async def provide_principal(request: Request) -> Principal:
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     """The token's principal, if it holds the scope the route asks for and is within its rate limit."""
     header = request.headers.get("authorization", "")
     scheme, _, raw = header.partition(" ")
@@ -63,7 +65,7 @@ async def provide_principal(request: Request) -> Principal:
     return principal
 
 
-def provide_version(request: Request, principal: NamedDependency[Principal]) -> int:
+def provide_version(request: Request[Any, Any, Any], principal: NamedDependency[Principal]) -> int:
     """The response shape the caller asks for. After authentication (it depends on
     ``principal``): an unauthenticated caller learns nothing about the API, and the
     two dependencies resolve one after the other instead of in a task group."""

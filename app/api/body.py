@@ -12,7 +12,7 @@ from app.accounts.tokens import Principal
 from app.api.errors import ApiError
 
 
-async def provide_json_body(request: Request, principal: NamedDependency[Principal]) -> dict[str, Any]:
+async def provide_json_body(request: Request[Any, Any, Any], principal: NamedDependency[Principal]) -> dict[str, Any]:
     """The body as a JSON object; every other body is a 400 in the envelope.
 
     It depends on the principal so that a caller without valid credentials

@@ -114,11 +114,11 @@ def _from_http_exception(exc: HTTPException) -> ApiError:
     return ApiError(status, key, description, headers=headers)
 
 
-def is_api(request: Request) -> bool:
+def is_api(request: Request[Any, Any, Any]) -> bool:
     return request.url.path.startswith("/api/") or request.url.path == "/api"
 
 
-def api_exception_handler(request: Request, exc: Exception) -> Response[Any]:
+def api_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, ApiError):
         return envelope_response(exc)
     if isinstance(exc, HTTPException) and exc.status_code < 500:

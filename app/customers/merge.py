@@ -143,8 +143,8 @@ def merge(session: Session, customer: Customer, data: dict[str, Any], version: i
                         result.conflicts[f"shipping_address.{index}.{n}"] = [None, stored_entry[n]]
                 merged_theirs.append(stored_entry)
             continue
-        out = {"id": address.id}
-        out_theirs = {"id": address.id}
+        out: dict[str, Any] = {"id": address.id}
+        out_theirs: dict[str, Any] = {"id": address.id}
         for n in ADDRESS_FIELDS:
             path = f"shipping_address.{index}.{n}"
             yours, b, s = entry.get(n), was[n], stored_entry[n]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -22,10 +23,11 @@ from sqlalchemy import (
     insert,
     text,
 )
-from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Mapper, attributes, mapped_column, relationship
 
 from app.customers import search
 from app.database.base import Base, UTCDateTime, utcnow
+from app.database.engine import insert_rows
 
 BILLING = "billing"
 SHIPPING = "shipping"
@@ -35,21 +37,25 @@ SHIPPING = "shipping"
 SORT_NAME = String(300).with_variant(String(300, collation="C"), "postgresql")
 
 
-class CustomerFacts:
+# A customer's addresses: mapped ones (Customer) or read for showing only (CustomerRecord).
+_AddressT = TypeVar("_AddressT", bound="Address | Record")
+
+
+class CustomerFacts(Generic[_AddressT]):
     """What a customer's fields tell, for the mapped Customer and for a CustomerRecord alike."""
 
     id: int
     first_name: str
     last_name: str
     company: str
-    addresses: list
+    addresses: Sequence[_AddressT]
 
     @property
-    def billing_address(self):
+    def billing_address(self) -> _AddressT | None:
         return next((a for a in self.addresses if a.kind == BILLING), None)
 
     @property
-    def shipping_addresses(self) -> list:
+    def shipping_addresses(self) -> list[_AddressT]:
         return [a for a in self.addresses if a.kind == SHIPPING]
 
     @property
@@ -63,18 +69,22 @@ class Record:
     Lists are read into records rather than mapped objects: no identity map, no
     change tracking, a third of the cost."""
 
-    def __init__(self, values: dict) -> None:
+    def __init__(self, values: Mapping[str, Any]) -> None:
         self.__dict__.update(values)
 
-    def __getitem__(self, name: str):
+    def __getitem__(self, name: str) -> Any:
         return self.__dict__[name]
 
+    if TYPE_CHECKING:
+        # The attributes are the columns read, known only at run time.
+        def __getattr__(self, name: str) -> Any: ...
 
-class CustomerRecord(CustomerFacts, Record):
+
+class CustomerRecord(CustomerFacts[Record], Record):
     addresses: list[Record] = []
 
 
-class Customer(CustomerFacts, Base):
+class Customer(CustomerFacts["Address"], Base):
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -172,29 +182,29 @@ _DROP_POSTING = delete(CustomerWord).where(
 )
 
 
-def posting_rows(account_id: int, customer_id: int, sort_name: str, words) -> list[dict]:
+def posting_rows(account_id: int, customer_id: int, sort_name: str, words: Iterable[str]) -> list[dict[str, int | str]]:
     return [{"account_id": account_id, "word": w, "sort_name": sort_name, "customer_id": customer_id} for w in sorted(words)]
 
 
-def add_postings(connection: Connection, account_id: int, customer_id: int, sort_name: str, words) -> None:
+def add_postings(connection: Connection, account_id: int, customer_id: int, sort_name: str, words: Collection[str]) -> None:
     if words:
         connection.execute(_ADD_WORD, [{"account_id": account_id, "word": w} for w in sorted(words)])
         connection.execute(_ADD_POSTING, posting_rows(account_id, customer_id, sort_name, words))
 
 
-def drop_postings(connection: Connection, account_id: int, customer_id: int, sort_name: str, words) -> None:
+def drop_postings(connection: Connection, account_id: int, customer_id: int, sort_name: str, words: Collection[str]) -> None:
     if words:
         connection.execute(_DROP_POSTING, [{"a": account_id, "w": w, "n": sort_name, "c": customer_id} for w in sorted(words)])
 
 
 # The postings follow every insert, change and delete of a customer in the same flush.
 @event.listens_for(Customer, "after_insert")
-def _postings_of_new(_mapper, connection: Connection, customer: Customer) -> None:
+def _postings_of_new(_mapper: Mapper[Customer], connection: Connection, customer: Customer) -> None:
     add_postings(connection, customer.account_id, customer.id, customer.sort_name, search.index_words(customer.search_text))
 
 
 @event.listens_for(Customer, "after_update")
-def _postings_of_changed(_mapper, connection: Connection, customer: Customer) -> None:
+def _postings_of_changed(_mapper: Mapper[Customer], connection: Connection, customer: Customer) -> None:
     text_history = attributes.get_history(customer, "search_text")
     name_history = attributes.get_history(customer, "sort_name")
     if not (text_history.has_changes() or name_history.has_changes()):
@@ -211,7 +221,7 @@ def _postings_of_changed(_mapper, connection: Connection, customer: Customer) ->
 
 
 @event.listens_for(Customer, "after_delete")
-def _postings_of_deleted(_mapper, connection: Connection, customer: Customer) -> None:
+def _postings_of_deleted(_mapper: Mapper[Customer], connection: Connection, customer: Customer) -> None:
     drop_postings(connection, customer.account_id, customer.id, customer.sort_name, search.index_words(customer.search_text))
 
 
@@ -242,10 +252,13 @@ class Address(Base):
     )
 
 
+# What a customer's postings are made from: (account_id, customer_id, sort_name, search_text).
+Posting = tuple[int, int, str, str]
+
 ADDRESS_FIELDS = ("title", "first_name", "last_name", "company", "address1", "address2", "zipcode", "city", "state", "country")
 
 
-def fill_postings(connection: Connection, rows) -> None:
+def fill_postings(connection: Connection, rows: Iterable[Iterable[Posting]]) -> None:
     """Postings and words for many customers at once: ``rows`` yields lists of
     (account_id, customer_id, sort_name, search_text). They are gathered in a
     temporary table and inserted in index order at the end (inserted one by one,
@@ -265,15 +278,9 @@ def create_staging(connection: Connection) -> None:
     )
 
 
-def stage_postings(connection: Connection, batch) -> None:
+def stage_postings(connection: Connection, batch: Iterable[Posting]) -> None:
     tuples = [(a, w, n, c) for a, c, n, t in batch for w in search.index_words(t)]
-    if connection.dialect.name == "postgresql":
-        raw: Any = connection.connection.dbapi_connection
-        with raw.cursor() as cursor, cursor.copy("COPY temp_customer_words (account_id, word, sort_name, customer_id) FROM STDIN") as copy:
-            for row in tuples:
-                copy.write_row(row)
-    elif tuples:
-        connection.exec_driver_sql("INSERT INTO temp_customer_words VALUES (?, ?, ?, ?)", tuples)
+    insert_rows(connection, "temp_customer_words", ("account_id", "word", "sort_name", "customer_id"), tuples)
 
 
 def store_staged_postings(connection: Connection) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Connection, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account
@@ -23,6 +24,7 @@ from app.customers.models import (
 )
 from app.customers.search import search_text, sort_name
 from app.database.base import utcnow
+from app.database.engine import insert_rows
 
 FIRST = (
     "Anna Ben Clara David Emma Felix Greta Hannah Ida Jonas Karl Lena Lukas Marie Max Mia Noah Olga Paul Quirin "
@@ -61,7 +63,7 @@ def _ascii(text: str) -> str:
     return text.lower().translate(table)
 
 
-def _customer_row(rng: random.Random, account_id: int, scoped_id: int, now: datetime) -> tuple[dict, dict]:
+def _customer_row(rng: random.Random, account_id: int, scoped_id: int, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
     first, last = rng.choice(FIRST), rng.choice(LAST)
     b2b = rng.random() < 0.25
     company = f"{rng.choice(COMPANY_WORDS)}{rng.choice(COMPANY_WORDS).lower()} {rng.choice(COMPANY_KINDS)}" if b2b else ""
@@ -112,7 +114,7 @@ def _customer_row(rng: random.Random, account_id: int, scoped_id: int, now: date
     return customer, address
 
 
-def _reserve_ids(connection, table: str, count: int) -> list[int]:
+def _reserve_ids(connection: Connection, table: str, count: int) -> list[int]:
     if connection.dialect.name == "postgresql":
         return list(
             connection.exec_driver_sql(
@@ -127,21 +129,13 @@ def _reserve_ids(connection, table: str, count: int) -> list[int]:
     return list(range(start + 1, start + count + 1))
 
 
-def _naive(value):
+def _naive(value: object) -> object:
     return value.astimezone(timezone.utc).replace(tzinfo=None) if isinstance(value, datetime) else value
 
 
-def _write(connection, table: str, columns: list[str], rows: list[dict]) -> None:
+def _write(connection: Connection, table: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
     """Bulk insert: COPY on PostgreSQL, executemany on SQLite."""
-    tuples = [tuple(_naive(row[c]) for c in columns) for row in rows]
-    if connection.dialect.name == "postgresql":
-        raw = connection.connection.dbapi_connection
-        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in tuples:
-                copy.write_row(row)
-        return
-    placeholders = ", ".join("?" for _ in columns)
-    connection.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", tuples)
+    insert_rows(connection, table, columns, [tuple(_naive(row[c]) for c in columns) for row in rows])
 
 
 def seed(
@@ -212,12 +206,14 @@ def seed(
     return done
 
 
-def _checkpoint(connection) -> None:
+def _checkpoint(connection: Connection) -> None:
     """SQLite: copy the WAL into the database and empty it (outside any transaction, on the driver's connection)."""
-    connection.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+    cast(sqlite3.Connection, connection.connection.driver_connection).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
 
 
-def _seed_batch(connection, rng: random.Random, account_id: int, size: int, now: datetime, customer_columns, address_columns) -> None:
+def _seed_batch(
+    connection: Connection, rng: random.Random, account_id: int, size: int, now: datetime, customer_columns: list[str], address_columns: list[str]
+) -> None:
     last = connection.execute(
         update(Account)
         .where(Account.id == account_id)

@@ -26,7 +26,7 @@ import asyncio
 import threading
 from collections import namedtuple
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 from weakref import WeakKeyDictionary
 
 from psycopg_pool import AsyncConnectionPool
@@ -34,6 +34,9 @@ from sqlalchemy import Engine, Select
 
 from app.config import get_settings
 from app.database.engine import postgres_timeouts
+
+# A SELECT of any columns: the reads here take any statement and give rows by column name.
+AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
 
 def _row_type(names: list[str]) -> Any:
@@ -44,7 +47,7 @@ def _row_type(names: list[str]) -> Any:
 class CompiledRead:
     """A Core SELECT compiled for one dialect, with the converters of its parameters."""
 
-    def __init__(self, stmt: Select, dialect: Any) -> None:
+    def __init__(self, stmt: AnySelect, dialect: Any) -> None:
         compiled = self.compiled = stmt.compile(dialect=dialect)
         self.sql: str = compiled.string
         self.converters: dict[str, Callable[[Any], Any] | None] = {
@@ -78,9 +81,9 @@ class _Compiling:
 
     def __init__(self, engine: Engine) -> None:
         self.dialect = engine.dialect
-        self._compiled: dict[Select, CompiledRead] = {}
+        self._compiled: dict[AnySelect, CompiledRead] = {}
 
-    def compiled(self, stmt: Select) -> CompiledRead:
+    def compiled(self, stmt: AnySelect) -> CompiledRead:
         read = self._compiled.get(stmt)
         if read is None:
             read = self._compiled[stmt] = CompiledRead(stmt, self.dialect)
@@ -111,7 +114,7 @@ class SyncReads(_Compiling):
             held = self._local.held = self.engine.raw_connection()
         return held.driver_connection
 
-    async def first(self, stmt: Select, values: dict[str, Any]) -> Any:
+    async def first(self, stmt: AnySelect, values: dict[str, Any]) -> Any:
         read = self.compiled(stmt)
         cursor = self._connection().execute(read.sql, read.parameters(values))
         try:
@@ -141,7 +144,7 @@ class PoolReads(_Compiling):
         self._pools: WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool] = WeakKeyDictionary()
         self._opening: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()
         self._pending: dict[asyncio.AbstractEventLoop, list[_Waiting]] = {}  # the reads asked for in this turn
-        self._running: set[asyncio.Task] = set()
+        self._running: set[asyncio.Task[None]] = set()
 
     async def open(self) -> None:
         await self.pool()
@@ -173,7 +176,7 @@ class PoolReads(_Compiling):
                 self._pools[loop] = pool
         return pool
 
-    async def first(self, stmt: Select, values: dict[str, Any]) -> Any:
+    async def first(self, stmt: AnySelect, values: dict[str, Any]) -> Any:
         """The first row, read together with the other reads asked for in the same turn of the event loop:
         one connection and one round trip for all of them (psycopg's pipeline mode)."""
         read = self.compiled(stmt)

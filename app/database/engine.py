@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, CursorResult, Engine, Result, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.dml import Insert
 
 from app.config import get_settings
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 def make_engine(url: str, timeouts: bool = True) -> Engine:
@@ -30,7 +35,7 @@ def make_engine(url: str, timeouts: bool = True) -> Engine:
         )
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+        def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:  # pragma: no cover - trivial
             # Let SQLAlchemy, not the driver, issue BEGIN, so that writers can
             # take the write lock up front (BEGIN IMMEDIATE) and never deadlock
             # on a lock upgrade.
@@ -43,7 +48,7 @@ def make_engine(url: str, timeouts: bool = True) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):  # pragma: no cover - trivial
+        def _sqlite_begin(conn: Connection) -> None:  # pragma: no cover - trivial
             mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
             conn.exec_driver_sql(f"BEGIN {mode}")
 
@@ -57,8 +62,8 @@ def make_engine(url: str, timeouts: bool = True) -> Engine:
     # session and event-loop pools stay well inside PostgreSQL's default of 100 connections; writes take
     # at most half of them (app/database/write_slots.py), so reads always find one. A checkout waits at most the
     # lock timeout, then the request answers 503.
-    connect_args: dict = {"prepare_threshold": None}
-    pool: dict = {}
+    connect_args: dict[str, Any] = {"prepare_threshold": None}
+    pool: dict[str, Any] = {}
     if timeouts:
         connect_args["options"] = postgres_timeouts(settings.lock_timeout, settings.statement_timeout)
         pool = {"max_overflow": POSTGRES_POOL - 10, "pool_timeout": settings.lock_timeout}
@@ -207,9 +212,21 @@ def rowcount(result: Result[Any]) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
-def upsert(dialect: str, table: Table, values: dict, key: list[str], set_: dict) -> Insert:
+def upsert(dialect: str, table: Table, values: dict[str, Any], key: list[str], set_: dict[str, Any]) -> Insert:
     """INSERT … ON CONFLICT (key) DO UPDATE SET set_, in the dialect's spelling;
     ``set_`` may refer to the proposed row through ``excluded``."""
     stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(**values)
     resolved = {name: value(stmt.excluded) if callable(value) else value for name, value in set_.items()}
     return stmt.on_conflict_do_update(index_elements=[table.c[name] for name in key], set_=resolved)
+
+
+def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Many rows at once: COPY on PostgreSQL, executemany on SQLite."""
+    if connection.dialect.name == "postgresql":
+        driver = cast("psycopg.Connection[Any]", connection.connection.driver_connection)
+        with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    elif rows:
+        placeholders = ", ".join("?" for _ in columns)
+        connection.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows)

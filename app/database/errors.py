@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from typing import Any
 
 import psycopg
 from litestar import Request
@@ -58,5 +59,5 @@ def unavailable_detail(exc: BaseException) -> str | None:
     return UNAVAILABLE if database_unavailable(exc) else None
 
 
-def log_unavailable(request: Request, exc: BaseException) -> None:
+def log_unavailable(request: Request[Any, Any, Any], exc: BaseException) -> None:
     logger.error("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)

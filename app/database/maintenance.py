@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Engine, event
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from app.database.engine import get_engine
+
+# A step gets the driver's own connection: sqlite3's or psycopg's, as the engine's dialect has it.
+Step = Callable[[Any], None]
 
 
 class Maintenance:
@@ -27,7 +34,7 @@ class Maintenance:
     def __init__(self, engine: Engine, interval: float = 1.0) -> None:
         self.engine = engine
         self.interval = interval
-        self.steps: list = []
+        self.steps: list[Step] = []
         self._warned: dict[str, float] = {}  # step name -> when its last failure was logged
         self._lock = threading.Lock()
         self._users = 0
@@ -38,7 +45,7 @@ class Maintenance:
     def sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
-    def add_step(self, step, dialect: str) -> None:
+    def add_step(self, step: Step, dialect: str) -> None:
         """``step(dbapi_connection)`` runs on every round on ``dialect`` (adding it twice changes nothing)."""
         if dialect == self.engine.dialect.name and step not in self.steps:
             self.steps.append(step)
@@ -98,7 +105,7 @@ class Maintenance:
 WARN_EVERY = 60.0  # seconds between two logged failures of one maintenance step
 
 
-def _checkpoint(dbapi_connection) -> None:
+def _checkpoint(dbapi_connection: sqlite3.Connection) -> None:
     dbapi_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
 
 
@@ -107,7 +114,7 @@ def maintenance(engine: Engine | None = None) -> Maintenance:
     return Maintenance(engine or get_engine())
 
 
-def _no_autocheckpoint(dbapi_conn, _record) -> None:
+def _no_autocheckpoint(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA wal_autocheckpoint=0")
     cur.close()

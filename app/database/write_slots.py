@@ -21,7 +21,9 @@ body slowly, or never finishes it, holds no slot while it does.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from anyio import to_thread
@@ -61,10 +63,10 @@ class _Slots:
         else:
             self.accounts[account_id] = (semaphore, users - 1)
 
-    async def take(self, account_id: int) -> list:
+    async def take(self, account_id: int) -> list[Callable[[], None]]:
         """The release callbacks of the account's slot and a slot of all writes; WritesBusy after the wait."""
         semaphore = self._account(account_id)
-        released: list = []
+        released: list[Callable[[], None]] = []
         try:
             async with asyncio.timeout(self.wait):
                 await semaphore.acquire()
@@ -101,7 +103,7 @@ def _slots() -> _Slots:
     return slots
 
 
-async def take(request: Request, account_id: int) -> None:
+async def take(request: Request[Any, Any, Any], account_id: int) -> None:
     """For a write request of ``account_id``: once its body has arrived in full, wait for a slot
     (at most the lock timeout), held until the request ends."""
     scope = request.scope

@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
 from litestar import Request, Response, post
@@ -31,6 +32,7 @@ from app.api.auth import API_RESPONSES, rate_limited
 from app.api.docs import NO_STORE as NO_STORE_HEADERS
 from app.api.docs import WWW_AUTHENTICATE, documented
 from app.api.errors import SERVER_ERROR_RESPONSE, UNAVAILABLE_RESPONSE, ApiError, error_response
+from app.database.engine import begin_write
 from app.integrations import service
 from app.shared import ratelimit
 
@@ -63,7 +65,7 @@ def _invalid_client() -> ApiError:
     )
 
 
-def _parameters(request: Request, body: bytes) -> dict[str, str]:
+def _parameters(request: Request[Any, Any, Any], body: bytes) -> dict[str, str]:
     """The request's parameters: each at most once, each a string."""
     media_type = request.content_type[0].lower()
     try:
@@ -99,7 +101,7 @@ def _parameters(request: Request, body: bytes) -> dict[str, str]:
     return params
 
 
-def _basic_credentials(request: Request) -> tuple[str, str] | None:
+def _basic_credentials(request: Request[Any, Any, Any]) -> tuple[str, str] | None:
     header = request.headers.get("authorization")
     if header is None:
         return None
@@ -116,7 +118,7 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
-def _client_address(request: Request) -> str:
+def _client_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
 
 
@@ -184,7 +186,7 @@ TOKEN_RESPONSES = {
     responses=TOKEN_RESPONSES,
     operation_class=TokenOperation,
 )
-def token(request: Request, session: NamedDependency[Session], body: RawBody) -> Response[TokenResponse]:
+def token(request: Request[Any, Any, Any], session: NamedDependency[Session], body: RawBody) -> Response[TokenResponse]:
     """OAuth2 client credentials and refresh token grants. The access token lasts 36,000 s (10 h);
     each refresh answers a new refresh token and makes the old one invalid."""
     verdict = ratelimit.hit(f"token_endpoint:{_client_address(request)}")
@@ -201,7 +203,7 @@ def token(request: Request, session: NamedDependency[Session], body: RawBody) ->
     grant_type = params.get("grant_type", "")
     if not grant_type:
         raise _invalid_request("The parameter grant_type is required.")
-    service.begin_write(session)
+    begin_write(session)
     app = service.authenticate_client(session, client_id, secret)
     if app is None:
         raise _invalid_client()

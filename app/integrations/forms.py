@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from wtforms import Form
 from wtforms.fields import SelectMultipleField, StringField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.accounts.tokens import RESOURCE_SCOPES
 from app.integrations.service import MAX_NAME
-from app.shared.inputs import plain_text
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+from app.shared.inputs import SelectChoice, plain_text, strip
 
 
 def scope_choices() -> list[SelectChoice]:
@@ -29,7 +24,7 @@ class AppForm(Form):
     name = StringField(
         "Name",
         [DataRequired(message="Give the app a name."), plain_text, Length(max=MAX_NAME, message=f"At most {MAX_NAME} characters.")],
-        filters=(_strip,),
+        filters=(strip,),
         description="Who uses it, such as the shop system or the accounting export.",
     )
     scopes = SelectMultipleField(

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account
 from app.accounts.tokens import SCOPES, Principal, hash_token
+from app.database.async_reads import AnySelect
 from app.database.base import utcnow
 from app.database.engine import begin_write, rowcount
 from app.integrations.models import OAuthApp, OAuthToken
@@ -163,7 +164,7 @@ def purge_expired(session: Session) -> int:
     return rowcount(session.execute(delete(OAuthToken).where(OAuthToken.expires_at <= utcnow())))
 
 
-def _revoke_tokens(session: Session, *conditions) -> int:
+def _revoke_tokens(session: Session, *conditions: ColumnElement[bool]) -> int:
     return rowcount(session.execute(
         update(OAuthToken).where(OAuthToken.revoked_at.is_(None), *conditions).values(revoked_at=utcnow())
     ))
@@ -289,7 +290,7 @@ _LIVE_ACCESS_TOKEN = (
 )
 
 
-def access_lookup(raw: str) -> tuple[Select, dict[str, Any]] | None:
+def access_lookup(raw: str) -> tuple[AnySelect, dict[str, Any]] | None:
     """The statement and parameters that find a live access token of a live app (None: not one of ours)."""
     if not raw or len(raw) > 200 or not raw.startswith(ACCESS_PREFIX):
         return None

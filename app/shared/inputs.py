@@ -13,12 +13,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException
 from litestar.handlers import BaseRouteHandler
 from wtforms import ValidationError
+
+# One option of a select field, as WTForms 3.3 declares them (its tuples are deprecated); the stubs,
+# types-WTForms for 3.2, do not have it yet, so it stays untyped until they do.
+from wtforms.fields.choices import SelectChoice as SelectChoice  # type: ignore[attr-defined]
 
 # Longer strings of digits are no number we read (and int() refuses more than 4,300 digits).
 MAX_DIGITS = 1000
@@ -37,12 +42,12 @@ def whole_number(raw: Any) -> int | None:
     return None
 
 
-def numbers_in_path(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+def numbers_in_path(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """A guard for every route: an ``{name:int}`` part of a path matches ASCII digits only.
 
     Litestar parses those parts with ``int()``, so without this ``/api/customers/٧٨٢/``
     or ``/api/customers/+782/`` would act on customer 782."""
-    params = connection.scope.get("path_params") or {}
+    params: Mapping[str, object] = connection.scope.get("path_params") or {}  # typed str, but Litestar has parsed them
     if not any(type(value) is int for value in params.values()):
         return
     template = connection.scope.get("path_template") or ""  # "/api/customers/{customer_id}"
@@ -118,3 +123,9 @@ def plain_text(form: Any, field: Any) -> None:
     hidden = hidden_character(data)
     if hidden is not None:
         raise ValidationError(f"Contains an invisible character that is not allowed ({describe_character(hidden)}): type it again without it.")
+
+
+def strip(value: object) -> object:
+    """The WTForms filter of a typed text field: without leading and trailing white space."""
+    return value.strip() if isinstance(value, str) else value
+

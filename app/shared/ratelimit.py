@@ -25,12 +25,13 @@ import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import cast
+from typing import Any, cast
 
 from litestar.concurrency import sync_to_thread
 from sqlalchemy import BigInteger, Integer, String, Table, bindparam, case
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.dml import ReturningInsert
 
 from app.database.base import Base
 from app.database.engine import ephemeral_write, upsert
@@ -69,7 +70,7 @@ def limit_per_second() -> int:
 
 
 @lru_cache(maxsize=2)
-def _upsert(dialect: str):
+def _upsert(dialect: str) -> ReturningInsert[Any]:
     """Built once per dialect: adds ``n`` to the key's count in the current window."""
     table = cast(Table, RateLimitCounter.__table__)
     return upsert(

@@ -55,14 +55,14 @@ _ACTOR = (
 _BOUND = ("user_id", "account_id", "epoch")
 
 
-def start_session(request: Request, user: User) -> None:
+def start_session(request: Request[Any, Any, Any], user: User) -> None:
     """Sign ``user`` in: a session under a new id (the previous one, if any, ends), bound to the
     user, the user's account and the user's current session epoch."""
     request.clear_session()
     request.set_session({"user_id": user.id, "account_id": user.account_id, "epoch": user.session_epoch})
 
 
-async def provide_actor(request: Request) -> Actor:
+async def provide_actor(request: Request[Any, Any, Any]) -> Actor:
     """The signed-in user of this request; LoginRequired otherwise. Read on the event loop (app/database/async_reads.py)."""
     data = request.session if request.scope.get("session") is not None else {}
     bound = {name: data.get(name) for name in _BOUND}
@@ -97,19 +97,19 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def login_url(request: Request) -> str:
+def login_url(request: Request[Any, Any, Any]) -> str:
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return f"/login?next={quote(path, safe='')}"
 
 
 @get("/login", name="login", sync_to_thread=False, include_in_schema=False)
-def login_page(request: Request, next: FromQuery[str] = "") -> Template:
+def login_page(request: Request[Any, Any, Any], next: FromQuery[str] = "") -> Template:
     return Template("auth/login.html", context={"next": safe_next(next), "error": None, "email": ""})
 
 
 @post("/login", name="login.submit", sync_to_thread=True, include_in_schema=False)
 def login_submit(
-    request: Request, session: NamedDependency[Session], data: URLEncodedBody[dict[str, Any]]
+    request: Request[Any, Any, Any], session: NamedDependency[Session], data: URLEncodedBody[dict[str, Any]]
 ) -> Response[Any]:
     email = str(data.get("email", ""))[:254].strip()
     password = str(data.get("password", ""))[:1024]
@@ -133,7 +133,7 @@ def login_submit(
 
 
 @post("/logout", name="logout", sync_to_thread=False, include_in_schema=False)
-def logout(request: Request) -> Redirect:
+def logout(request: Request[Any, Any, Any]) -> Redirect:
     request.clear_session()
     return Redirect("/login", status_code=303)
 
@@ -142,7 +142,7 @@ def logout(request: Request) -> Redirect:
     "/logout/everywhere", name="logout.everywhere", sync_to_thread=True, include_in_schema=False,
     dependencies={"actor": Provide(provide_actor)}, opt={"rate_limited": False},
 )
-def logout_everywhere(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Redirect:
+def logout_everywhere(request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Redirect:
     """End every session of the signed-in user, on every device, this one included."""
     accounts.end_sessions(session, actor.user_id)
     request.clear_session()

@@ -27,7 +27,7 @@ TITLES = {
 }
 
 
-def page_exception_handler(request: Request, exc: Exception) -> Response[Any]:
+def page_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, LoginRequired):
         target = login_url(request)
         if request.headers.get("hx-request") == "true":

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from litestar.plugins.jinja import JinjaTemplateEngine
+
 from app.config import get_settings
 
 
@@ -18,7 +20,7 @@ def localtime(value: datetime | None, timezone: str, fmt: str = "%d.%m.%Y %H:%M"
 FILTERS = {"localtime": localtime}
 
 
-def register(engine) -> None:
+def register(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters.update(FILTERS)
     # Templates change only with a deploy: do not stat every template file on every render.
     engine.engine.auto_reload = get_settings().debug

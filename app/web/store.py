@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -17,7 +18,7 @@ from litestar.middleware.session.server_side import (
 from litestar.stores.base import NamespacedStore
 from litestar.types import Empty, Message, ScopeSession
 from litestar.utils.dataclass import extract_dataclass_items
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Row, Table, bindparam, delete, insert, select, update
 
 from app.database.async_reads import PoolReads, SyncReads
 from app.database.base import utcnow
@@ -68,12 +69,12 @@ class DatabaseStore(NamespacedStore):
 
     # sync implementations, run in a worker thread
 
-    def _unchanged(self, key: str, value: bytes, expires_in) -> bool:
+    def _unchanged(self, key: str, value: bytes, expires_in: int | timedelta | None) -> bool:
         """Whether writing would change nothing: the data as read, the expiry moved by at most a minute."""
         seen = self._read.pop(self._key(key), None)
         return seen is not None and seen[0] == value and _close(seen[1], _expiry(expires_in))
 
-    def _set(self, key: str, value: bytes, expires_in) -> None:
+    def _set(self, key: str, value: bytes, expires_in: int | timedelta | None) -> None:
         key = self._key(key)
         expires_at = _expiry(expires_in)
         with ephemeral_write() as conn:
@@ -82,23 +83,25 @@ class DatabaseStore(NamespacedStore):
                        {"value": lambda new: new.value, "expires_at": lambda new: new.expires_at})
             )
 
-    def _insert(self, key: str, value: bytes, expires_in) -> None:
+    def _insert(self, key: str, value: bytes, expires_in: int | timedelta | None) -> None:
         with ephemeral_write() as conn:
             conn.execute(insert(TABLE).values(key=self._key(key), value=value, expires_at=_expiry(expires_in)))
 
-    def _update(self, key: str, value: bytes, expires_in) -> bool:
+    def _update(self, key: str, value: bytes, expires_in: int | timedelta | None) -> bool:
         with ephemeral_write() as conn:
             changed = conn.execute(
                 update(TABLE).where(TABLE.c.key == self._key(key)).values(value=value, expires_at=_expiry(expires_in))
             )
             return changed.rowcount > 0
 
-    def _row(self, full_key: str):
+    def _row(self, full_key: str) -> Row[Any, Any] | None:
         with read_connection() as conn:
             return conn.execute(_READ, {"key": full_key}).first()
 
-    def _as_read(self, key: str, row, renew_for) -> bool:
+    def _as_read(self, key: str, row: Sequence[Any], renew_for: int | timedelta | None) -> bool:
         """Whether the row read is the answer as it is (neither expired nor to be renewed); remembers it then."""
+        value: bytes
+        expires_at: datetime | None
         value, expires_at = row
         if renew_for is not None or (expires_at is not None and expires_at <= utcnow()):
             return False
@@ -107,8 +110,10 @@ class DatabaseStore(NamespacedStore):
         self._read[key] = (value, expires_at)
         return True
 
-    def _renew_or_expire(self, key: str, row, renew_for) -> bytes | None:
+    def _renew_or_expire(self, key: str, row: Sequence[Any], renew_for: int | timedelta | None) -> bytes | None:
         """The value of a row ``_as_read`` did not take: deleted if expired, its expiry moved if asked to."""
+        value: bytes
+        expires_at: datetime | None
         value, expires_at = row
         with ephemeral_write() as conn:
             if expires_at is not None and expires_at <= utcnow():
@@ -214,11 +219,11 @@ class SessionBackend(ServerSideSessionBackend):
       for every such request.
     """
 
-    def _cookie_id(self, connection: ASGIConnection) -> str | None:
+    def _cookie_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
         value = connection.cookies.get(self.config.key)
         return value if value and _ISSUED.fullmatch(value) else None
 
-    async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
+    async def load_from_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
         session_id = self._cookie_id(connection)
         if session_id is not None:
             data = await self.get(session_id, store=self.config.get_store_from_app(connection.scope["app"]))
@@ -227,12 +232,13 @@ class SessionBackend(ServerSideSessionBackend):
                 return self.deserialize_data(data)
         return {}
 
-    def get_session_id(self, connection: ASGIConnection) -> str:
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
         """The id of the session read at the start of the request, or Empty (kept in the connection
         state, where ``Request.clear_session`` empties it): never a cookie's value as such."""
-        return connection.state.get(_LOADED, Empty)
+        loaded: str = connection.state.get(_LOADED, Empty)  # Litestar's signature says str; Empty is its "none"
+        return loaded
 
-    async def store_in_message(self, scope_session: ScopeSession, message: Message, connection: ASGIConnection) -> None:
+    async def store_in_message(self, scope_session: ScopeSession, message: Message, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
         store = self.config.get_store_from_app(connection.scope["app"])
         headers = MutableScopeHeaders.from_message(message)
         loaded: str | None = connection.state.get(_LOADED)

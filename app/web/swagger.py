@@ -29,7 +29,7 @@ class StrictSwaggerRenderPlugin(SwaggerRenderPlugin):
         send the browser back to it (authorization code, implicit), which this API does not offer
         (bearer tokens and HTTP Basic), and Litestar's page runs inline script, which the CSP blocks."""
 
-    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         title = escape(str(openapi_schema.get("info", {}).get("title", "API")))
         return f"""<!DOCTYPE html>
 <html lang="en">
