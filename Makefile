@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PEERS_VENV := var/peers-venv
 PEERS_STAMP := $(PEERS_VENV)/.installed
 
-.PHONY: run lint hooks test test-fast bench bench-peers-venv bench-search load crash clean
+.PHONY: run lint hooks test test-fast bench bench-peers-venv bench-search load crash clean pgbouncer pgbouncer-stop cluster cluster-stop
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -80,6 +80,23 @@ load: $(STAMP)
 # database's integrity checks and every acknowledged write. Not part of `make test`.
 crash: $(STAMP)
 	$(BIN)/python -m bench.crash $(CRASH_ARGS)
+
+# PgBouncer in transaction pooling mode on a free port of 127.0.0.1 in front of the local PostgreSQL
+# (installed with apt when missing); prints its URL. The app behind it needs CLIENTELE_PGBOUNCER=1.
+pgbouncer: $(STAMP)
+	$(BIN)/python -m ops.pgbouncer start
+
+pgbouncer-stop: $(STAMP)
+	$(BIN)/python -m ops.pgbouncer stop
+
+# HAProxy in front of 3 `clientele run` processes over PgBouncer and the local PostgreSQL (ops/cluster.py);
+# prints where to open it and the `make load` line for it. Ctrl-C or `make cluster-stop` stops it.
+# Extra options: make cluster CLUSTER_ARGS="--processes 2 --workers 2 --port 8080"
+cluster: $(STAMP)
+	$(BIN)/python -m ops.cluster $(CLUSTER_ARGS)
+
+cluster-stop: $(STAMP)
+	$(BIN)/python -m ops.cluster stop
 
 clean:
 	rm -rf $(VENV) var

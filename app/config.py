@@ -51,6 +51,12 @@ class Settings:
     # writes of one account may hold at once (its further writes wait for one of those, not for a thread).
     threads: int = 32
     account_writes: int = 8
+    # Behind PgBouncer in transaction pooling mode (CLIENTELE_PGBOUNCER=1): each transaction may run on
+    # another server connection, and PgBouncer 1.18 refuses the ``options`` startup parameter. So no
+    # server-side prepared statements, no pipelined reads, nothing set for a connection's lifetime: the
+    # pooler sets each server connection's timeouts (ops/pgbouncer.py), and what the app sets it sets
+    # for one transaction (SET LOCAL).
+    pgbouncer: bool = False
 
 
 def _whole_number(name: str, default: int) -> int:
@@ -119,4 +125,5 @@ def get_settings() -> Settings:
         statement_timeout=_seconds("CLIENTELE_STATEMENT_TIMEOUT", 10.0),
         threads=max(2, _whole_number("CLIENTELE_THREADS", 32)),
         account_writes=max(1, _whole_number("CLIENTELE_ACCOUNT_WRITES", 8)),
+        pgbouncer=os.environ.get("CLIENTELE_PGBOUNCER", "") == "1",
     )

@@ -35,7 +35,17 @@ os.environ.setdefault("CLIENTELE_SECRET_KEY", secrets.token_urlsafe(32))
 os.environ.setdefault("CLIENTELE_RATE_LIMIT", "0")
 
 
-def _admin_engine():
+def connect_to_test_database(**kwargs):
+    """A psycopg connection of its own to the test database (PostgreSQL), with no server-side prepared
+    statements: behind PgBouncer's transaction pooling the next statement may reach another server connection."""
+    import psycopg
+
+    url = make_url(DATABASE_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+    return psycopg.connect(url, prepare_threshold=None, **kwargs)
+
+
+def admin_engine():
+    """An engine on the server's administration database (TEST_DATABASE_URL's own), in autocommit."""
     return create_engine(_server.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
 
 
@@ -45,7 +55,7 @@ def database() -> Iterator[str]:
     from app.database import migrate
 
     if _SERVER_URL:
-        engine = _admin_engine()
+        engine = admin_engine()
         with engine.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{_DB_NAME}"'))
     migrate.upgrade(DATABASE_URL)

@@ -8,7 +8,8 @@ page's session and signed-in user), though, cost less than a thread hop. So:
   one pool per event loop (a worker has one), in autocommit. The statement is the same Core statement the synchronous path
   runs, compiled once by SQLAlchemy for the dialect, with SQLAlchemy's own
   parameter conversion, and prepared on the server at first use (a lookup by
-  key, where a generic plan is the right one). The event loop never blocks on
+  key, where a generic plan is the right one; not behind PgBouncer, see
+  ``PoolReads.pooled``). The event loop never blocks on
   the network and no thread is involved. Reads asked for in the same turn of
   the event loop (requests that arrived together) go out together, on one
   connection in psycopg's pipeline mode: one round trip for all of them.
@@ -140,6 +141,10 @@ class PoolReads(_Compiling):
     def __init__(self, engine: Engine, max_size: int = 8) -> None:
         super().__init__(engine)
         self.max_size = max_size
+        # Behind PgBouncer's transaction pooling, consecutive statements may reach different server
+        # connections: a statement prepared on one is unknown to the next, and a pipeline's statements
+        # would be split among them.
+        self.pooled = get_settings().pgbouncer
         self.conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._pools: WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool] = WeakKeyDictionary()
         self._opening: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()
@@ -164,13 +169,15 @@ class PoolReads(_Compiling):
             pool = self._pools.get(loop)
             if pool is None:
                 settings = get_settings()
+                # Behind PgBouncer the pooler sets the timeouts (it passes no ``options``).
+                options = {} if settings.pgbouncer else {"options": postgres_timeouts(settings.lock_timeout, settings.statement_timeout)}
                 # min_size 0: nothing is connected before the first read, nor re-made in the background while
                 # idle (an app that serves nothing, or whose database went away, does not keep trying).
                 # timeout 2 s: a read waits at most that long for a connection, so with the database down a
                 # request fails in 2 s instead of hanging (the pool retries connecting in the background).
                 pool = AsyncConnectionPool(
                     self.conninfo, min_size=0, max_size=self.max_size, open=False, timeout=2, name="clientele-async-reads",
-                    kwargs={"autocommit": True, "options": postgres_timeouts(settings.lock_timeout, settings.statement_timeout)},
+                    kwargs={"autocommit": True, **options},
                 )
                 await pool.open(wait=False)
                 self._pools[loop] = pool
@@ -215,6 +222,8 @@ class PoolReads(_Compiling):
 
     async def _fetch(self, batch: list[_Waiting]) -> list[Any]:
         async with (await self.pool()).connection() as conn:
+            if self.pooled:  # no prepared statements, no pipeline: each read a statement of its own
+                return [read.row(await (await conn.execute(read.sql, params, prepare=False)).fetchone()) for read, params, _ in batch]
             if len(batch) == 1:
                 read, params, _ = batch[0]
                 return [read.row(await (await conn.execute(read.sql, params, prepare=True)).fetchone())]

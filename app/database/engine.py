@@ -62,12 +62,29 @@ def make_engine(url: str, timeouts: bool = True) -> Engine:
     # session and event-loop pools stay well inside PostgreSQL's default of 100 connections; writes take
     # at most half of them (app/database/write_slots.py), so reads always find one. A checkout waits at most the
     # lock timeout, then the request answers 503.
+    # Behind PgBouncer the pooler sets the timeouts (it passes no ``options``); a migration lifts them
+    # for its own transaction.
     connect_args: dict[str, Any] = {"prepare_threshold": None}
     pool: dict[str, Any] = {}
     if timeouts:
-        connect_args["options"] = postgres_timeouts(settings.lock_timeout, settings.statement_timeout)
+        if not settings.pgbouncer:
+            connect_args["options"] = postgres_timeouts(settings.lock_timeout, settings.statement_timeout)
         pool = {"max_overflow": POSTGRES_POOL - 10, "pool_timeout": settings.lock_timeout}
-    return create_engine(url, **{"pool_size": 10, "max_overflow": 20, **pool}, pool_recycle=3600, connect_args=connect_args)
+    engine = create_engine(url, **{"pool_size": 10, "max_overflow": 20, **pool}, pool_recycle=3600, connect_args=connect_args)
+    if settings.pgbouncer and not timeouts:
+        _set_in_each_transaction(engine, "SELECT set_config('lock_timeout', '0', true), set_config('statement_timeout', '0', true)")
+    return engine
+
+
+def _set_in_each_transaction(engine: Engine, statement: str) -> None:
+    """Run ``statement`` (settings for the transaction only, ``set_config(..., true)``) at the start of every
+    transaction of ``engine``: behind PgBouncer's transaction pooling, a setting for the connection would stay
+    on a server connection that other clients use next."""
+
+    @event.listens_for(engine, "begin")
+    def _set(conn: Connection) -> None:
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            conn.exec_driver_sql(statement)
 
 
 POSTGRES_POOL = 20  # connections of a process's main pool on PostgreSQL (see make_engine)
@@ -171,7 +188,8 @@ def ephemeral_write(wait: float | None = None) -> Iterator[Connection]:
     waits for the write lock ``wait`` seconds if given (else the lock timeout)."""
     ephemeral = ephemeral_engine()
     if ephemeral is not None:
-        with ephemeral.connect() as conn:
+        # Behind PgBouncer: one transaction whose first statement turns the WAL flush off for it.
+        with ephemeral.begin() if get_settings().pgbouncer else ephemeral.connect() as conn:
             yield conn
         return
     if wait is None:
@@ -197,6 +215,13 @@ def ephemeral_engine() -> Engine | None:
 @lru_cache(maxsize=4)
 def _ephemeral_engine_for(engine: Engine) -> Engine:
     settings = get_settings()
+    if settings.pgbouncer:
+        ephemeral = create_engine(
+            engine.url, pool_size=5, max_overflow=5, pool_recycle=3600, pool_timeout=settings.lock_timeout,
+            connect_args={"prepare_threshold": None},
+        )
+        _set_in_each_transaction(ephemeral, "SELECT set_config('synchronous_commit', 'off', true)")
+        return ephemeral
     return create_engine(
         engine.url, pool_size=5, max_overflow=5, pool_recycle=3600, isolation_level="AUTOCOMMIT",
         pool_timeout=settings.lock_timeout,

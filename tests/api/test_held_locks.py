@@ -18,12 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
 from app.database.errors import RETRY_AFTER_UNAVAILABLE
-from tests.conftest import DATABASE_URL
+from tests.conftest import DATABASE_URL, connect_to_test_database
 from tests.security.conftest import PASSWORD, Account, make_account
 from tests.server import serve
 
@@ -50,7 +49,7 @@ def held(customer_id: int) -> Iterator[None]:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("UPDATE customers SET company = 'held' WHERE id = ?", (customer_id,))
     else:
-        conn = psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+        conn = connect_to_test_database()
         conn.execute("SELECT id FROM customers WHERE id = %s FOR UPDATE", (customer_id,))
     try:
         yield
@@ -65,7 +64,7 @@ def waiting_for_locks(at_least: int) -> None:
         time.sleep(1)
         return
     url = make_url(DATABASE_URL)
-    with psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True) as conn:
+    with connect_to_test_database(autocommit=True) as conn:
         deadline = time.monotonic() + PATIENCE
         while time.monotonic() < deadline:
             waiting = conn.execute(

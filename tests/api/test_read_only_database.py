@@ -19,15 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 from litestar.testing import TestClient
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from app.customers import service
 from app.database.engine import session_scope
 from app.database.errors import READ_ONLY, RETRY_AFTER_UNAVAILABLE
-from tests.conftest import DATABASE_URL
+from tests.conftest import DATABASE_URL, admin_engine, connect_to_test_database
 from tests.security.conftest import PASSWORD, Account, make_account, sign_in
 from tests.server import serve
 
@@ -56,14 +56,30 @@ def read_only_database() -> Iterator[str]:
         copy.chmod(0o444)
         yield f"sqlite:///{copy}"
         return
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
+    with connect_to_test_database(autocommit=True) as conn:
         conn.execute(f'ALTER DATABASE "{url.database}" SET default_transaction_read_only = on')
+    _pooled_connections_ended(url.database)
     try:
         yield DATABASE_URL
     finally:
-        with psycopg.connect(admin, autocommit=True, options="-c default_transaction_read_only=off") as conn:
+        with connect_to_test_database() as conn:  # a transaction of its own, read-write whatever the default
+            conn.execute("SET TRANSACTION READ WRITE")
             conn.execute(f'ALTER DATABASE "{url.database}" RESET default_transaction_read_only')
+        _pooled_connections_ended(url.database)
+
+
+def _pooled_connections_ended(database: str) -> None:
+    """Behind PgBouncer: end the server connections to ``database`` the pooler keeps, so that the ones it
+    opens next take the database's new default (a server connection keeps the one it started with).
+    Not without it: the test process's own pool would lose its connections."""
+    if os.environ.get("CLIENTELE_PGBOUNCER") != "1":
+        return
+    # From the server's administration database: the pooler may hand a connection to the test database
+    # the very server connection to be ended.
+    engine = admin_engine()
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"), {"name": database})
+    engine.dispose()
 
 
 @pytest.fixture(scope="module")

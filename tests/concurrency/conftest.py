@@ -4,15 +4,20 @@ driven by many threads at once, each with its own HTTP client.
 The server runs on the database that tests/conftest.py created and migrated
 (SQLite by default, PostgreSQL with TEST_DATABASE_URL), with the rate limit
 off: these tests fire many requests with one token on purpose. Tests keep apart
-by account (``make_shop`` / ``staff``), as every other suite does.
+by account (``make_shop`` / ``staff``), as every other suite does. With
+CLIENTELE_TEST_CLUSTER=N the same tests run against N app processes behind
+HAProxy (ops/cluster.py), as CI does through PgBouncer.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -26,7 +31,16 @@ TIMEOUT = httpx.Timeout(30.0)
 
 @pytest.fixture(scope="session")
 def live_server(database: str) -> Iterator[str]:
-    """The app under uvicorn with two workers on the migrated test database; its base URL."""
+    """The app under uvicorn with two workers on the migrated test database; its base URL.
+    With CLIENTELE_TEST_CLUSTER=N: N ``clientele run`` processes behind HAProxy instead (ops/cluster.py)."""
+    processes = int(os.environ.get("CLIENTELE_TEST_CLUSTER", "0") or 0)
+    if processes:
+        from ops.cluster import Cluster, running
+
+        folder = Path(tempfile.mkdtemp(prefix="clientele-concurrency-cluster-"))
+        with running(Cluster(database, processes=processes, folder=folder, env={"CLIENTELE_RATE_LIMIT": "0"})) as cluster:
+            yield cluster.url
+        return
     with serve("concurrency", workers=2, env={"CLIENTELE_RATE_LIMIT": "0"}) as base_url:
         yield base_url
 
