@@ -24,6 +24,7 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Stream, Template
 from sqlalchemy.orm import Session
 
+from app.admin.cells import RowCells
 from app.admin.changes import rows as change_rows
 from app.admin.export import columns_as_fields, csv_chunks, xlsx_chunks
 from app.admin.resource import Bulk, BulkAction, Column, Conflict, Filter, Invalid, ListQuery, Resource, Saved, Trash
@@ -136,6 +137,7 @@ class ResourceViews(Views):
         # This resource's list (in any state) or one item's page: the only places a return address may lead.
         self.own_page = re.compile(rf"{re.escape(self.base)}(?P<item>/[0-9]+)?(?:\?[^#]*)?")
         self.templates = {name: template_for(resource.name, name) for name in TEMPLATES}
+        self.cells = RowCells(self.base, resource.columns)
 
     # -- helpers -------------------------------------------------------------
 
@@ -146,7 +148,7 @@ class ResourceViews(Views):
     def context(self, actor: Actor, **extra: Any) -> dict[str, Any]:
         return {
             "resource": self.resource, "actor": actor, "query_string": query_string, "query_params": query_params,
-            "with_next": self.with_next, "screen": self.screen, **extra,
+            "with_next": self.with_next, "screen": self.screen, "cells": self.cells, **extra,
         }
 
     def safe_back(self, target: str, item_page: bool = False) -> str | None:
