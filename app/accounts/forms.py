@@ -9,6 +9,7 @@ from wtforms.validators import Email, InputRequired, Length
 
 from app.accounts.service import MIN_PASSWORD_LENGTH, ROLES
 from app.shared.inputs import plain_text
+from app.web.widgets import EmailInput, PasswordInput
 
 
 def _strip(value):
@@ -23,10 +24,14 @@ class UserForm(Form):
         "Email",
         [InputRequired(message="Enter an email address."), plain_text, Length(max=254), Email(message="Not a valid email address.")],
         filters=(_strip, lambda v: v.lower() if isinstance(v, str) else v),
+        widget=EmailInput(),
+        render_kw={"autocomplete": "off"},
     )
     name = StringField("Name", [plain_text, Length(max=200, message="At most 200 characters.")], filters=(_strip,), default="")
     role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES], default="staff")
-    password = PasswordField("Password", description="Leave empty to keep the current password.")
+    password = PasswordField(
+        "Password", description="Leave empty to keep the current password.", widget=PasswordInput(), render_kw={"autocomplete": "new-password"}
+    )
 
     def validate_password(self, field) -> None:
         if not field.data:
