@@ -167,7 +167,7 @@ def create_app() -> Litestar:
             auth.home,
             make_router(CUSTOMERS),
             make_router(USERS),
-            integrations.make_router(),
+            integrations.IntegrationsViews().router(),
             create_static_files_router(
                 path="/static", directories=[package_data("static")], file_system=StaticFileSystem(), name="static", include_in_schema=False
             ),

@@ -8,6 +8,7 @@ from wtforms.validators import Email, InputRequired, Length
 
 from app.accounts.service import MIN_PASSWORD_LENGTH, ROLES
 from app.shared.inputs import SelectChoice, plain_text, strip
+from app.web.widgets import EmailInput, PasswordInput
 
 
 class UserForm(Form):
@@ -18,10 +19,14 @@ class UserForm(Form):
         "Email",
         [InputRequired(message="Enter an email address."), plain_text, Length(max=254), Email(message="Not a valid email address.")],
         filters=(strip, lambda v: v.lower() if isinstance(v, str) else v),
+        widget=EmailInput(),
+        render_kw={"autocomplete": "off"},
     )
     name = StringField("Name", [plain_text, Length(max=200, message="At most 200 characters.")], filters=(strip,), default="")
     role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES], default="staff")
-    password = PasswordField("Password", description="Leave empty to keep the current password.")
+    password = PasswordField(
+        "Password", description="Leave empty to keep the current password.", widget=PasswordInput(), render_kw={"autocomplete": "new-password"}
+    )
 
     def validate_password(self, field: PasswordField) -> None:
         if not field.data:

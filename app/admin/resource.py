@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import Any, Literal, Protocol
 
 from sqlalchemy.orm import Session
 from wtforms import Form
@@ -56,6 +56,11 @@ class Saved:
     who: tuple[str, ...] = ()
 
 
+# How a column shows its value: as text, as the link to the item's page ("title"), as a mailto: or tel:
+# link, as a button that flips it ("toggle"), as the labels of the true ones of ``badges``, as a time or date.
+ColumnKind = Literal["text", "title", "email", "phone", "toggle", "badges", "datetime", "date"]
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of the list and of the printed list."""
@@ -63,7 +68,7 @@ class Column:
     name: str
     label: str
     sort: str | None = None  # the store's sort key; None: not sortable
-    kind: str = "text"  # text | title | email | phone | toggle | badges | datetime
+    kind: ColumnKind = "text"
     badges: tuple[tuple[str, str], ...] = ()  # for kind="badges": (attribute, label)
     printed: bool = True
 
@@ -126,7 +131,7 @@ class Store(Protocol):
 
 
 class TrashStore(Protocol):
-    """What a store with a trash (``Resource.has_trash``) offers besides ``Store``."""
+    """What a resource's trash (``Trash.store``) offers: its deleted items, and putting them back."""
 
     def trash_page(self, session: Session, actor: Actor, query: ListQuery, page: int, per_page: int) -> Page: ...
     def trash_count(self, session: Session, actor: Actor) -> int: ...
@@ -136,16 +141,53 @@ class TrashStore(Protocol):
 
 
 class HistoryStore(Protocol):
-    """What a store with a history (``Resource.has_history``) offers besides ``Store``."""
+    """What a resource's history (``Resource.history``) offers: the recorded changes of an item."""
 
     def history(self, session: Session, actor: Actor, item_id: int) -> list[Any]: ...
 
 
 class BulkStore(Protocol):
-    """What a store with bulk actions (``Resource.bulk_actions``) offers besides ``Store``."""
+    """What a resource's bulk actions (``Bulk.store``) need: how many items a selection holds, and the action."""
 
     def count_selection(self, session: Session, actor: Actor, ids: list[int] | None, query: ListQuery) -> int: ...
     def bulk(self, session: Session, actor: Actor, action: str, ids: list[int] | None, query: ListQuery) -> Done: ...
+
+
+class ExportStore(Protocol):
+    """What a resource's own export (``Resource.export``) offers: its columns and the items to write."""
+
+    def export(self, session: Session, actor: Actor, query: ListQuery) -> tuple[list[ExportField], Iterator[Any]]: ...
+
+
+@dataclass(frozen=True)
+class Trash:
+    """A resource's trash: deleted items stay restorable for ``days`` days, then they are removed for good."""
+
+    store: TrashStore
+    days: int
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    """An action on the selected items of a list. ``done`` heads the message after it ("Deleted 3
+    customers."), ``consequence`` tells on the confirmation page what it will do. The action named
+    "delete" is the generic delete (shown as a danger; with a trash, its items go there)."""
+
+    name: str
+    label: str
+    done: str
+    consequence: str = ""
+
+
+@dataclass(frozen=True)
+class Bulk:
+    """A resource's bulk actions and the store that runs them."""
+
+    store: BulkStore
+    actions: tuple[BulkAction, ...]
+
+    def action(self, name: str) -> BulkAction | None:
+        return next((a for a in self.actions if a.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -169,28 +211,18 @@ class Resource:
     # Why the actor may not delete this item ("" if they may): no delete control is offered then,
     # and the confirmation refuses (the store refuses the delete itself too).
     cannot_delete: Callable[[Actor, Any], str] | None = None
-    # Optional features; the store then offers the matching methods
-    # (bulk; trash_page/restore/restore_many/undo; history; export).
-    bulk_actions: tuple[tuple[str, str], ...] = ()
-    has_trash: bool = False
-    trash_days: int = 0  # how long a deleted item stays restorable
-    has_history: bool = False
-    versioned: bool = False
+    # Optional capabilities: None where the resource has none (its views then answer 404 and show no control).
+    bulk: Bulk | None = None
+    trash: Trash | None = None
+    history: HistoryStore | None = None
+    export: ExportStore | None = None  # None: an export holds the printed columns
+    # How to read an item's version: its forms then carry the version the user's input is based on,
+    # and the store's ``update`` gets it as ``expected_version``.
+    version: Callable[[Any], int] | None = None
 
     @property
-    def trash(self) -> TrashStore:
-        """The store as a trash; only for a resource that ``has_trash``."""
-        return cast("TrashStore", self.store)
-
-    @property
-    def history(self) -> HistoryStore:
-        """The store as a history; only for a resource that ``has_history``."""
-        return cast("HistoryStore", self.store)
-
-    @property
-    def bulk(self) -> BulkStore:
-        """The store with bulk actions; only for a resource that has ``bulk_actions``."""
-        return cast("BulkStore", self.store)
+    def bulk_actions(self) -> tuple[BulkAction, ...]:
+        return self.bulk.actions if self.bulk else ()
 
     @property
     def toggles(self) -> tuple[str, ...]:

@@ -15,22 +15,25 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from anyio import to_thread
-from litestar import MediaType, Request, Response, Router, get, post
+from litestar import MediaType, Request, Response, Router
 from litestar.datastructures import MultiDict
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Stream, Template
 from sqlalchemy.orm import Session
 
+from app.admin.cells import RowCells
 from app.admin.changes import rows as change_rows
 from app.admin.export import columns_as_fields, csv_chunks, xlsx_chunks
-from app.admin.resource import Column, Conflict, Filter, Invalid, ListQuery, Resource, Saved
-from app.database.engine import get_engine, reads_only, session_scope
+from app.admin.resource import Bulk, BulkAction, Column, Conflict, Filter, Invalid, ListQuery, Resource, Saved, Trash
+from app.config import BASE_DIR
+from app.database.engine import session_scope
 from app.shared.audit import Actor
 from app.shared.inputs import MAX_ID, search_text, whole_number
-from app.web.auth import provide_actor, safe_next
+from app.web.auth import safe_next
+from app.web.views import Route, Views, is_htmx
 
 TRUE = {"1", "y", "yes", "on", "true"}
 
@@ -43,7 +46,7 @@ class Screen:
     path: str
     columns: tuple[Column, ...]
     filters: tuple[Filter, ...] = ()
-    bulk_actions: tuple[tuple[str, str], ...] = ()
+    bulk_actions: tuple[BulkAction, ...] = ()
     search_label: str = ""
     trash: bool = False
 
@@ -82,77 +85,108 @@ def release(session: Session) -> None:
     session.rollback()
 
 
-def is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true" and request.headers.get("hx-history-restore-request") != "true"
+class ResourceViews(Views):
+    """The list, print, export, create, edit, inline edit, toggle, delete, trash, history and bulk views of
+    one resource. ``routes`` names the method of each; a resource with a view of its own subclasses this
+    class, overrides that method (or a helper such as ``context`` or ``done_message``) and passes the
+    subclass to ``main.py``. Templates are looked up in the resource's own folder first
+    (``templates/<name>/form.html``), then in ``templates/resource/``."""
 
-
-async def _formdata(request: Request) -> MultiDict:
-    form = await request.form()
-    return MultiDict([(k, v) for k, v in form.multi_items() if isinstance(v, str) and k != "_csrf_token"])
-
-
-def make_router(resource: Resource) -> Router:
-    """The list, print, create, edit, inline edit, toggle and delete views of one resource."""
-    name = resource.name
-    base = f"/{name}"
-    opt = {"roles": resource.roles}
-    # Views that only read: on SQLite in place on the event loop (in-process reads in WAL mode never wait
-    # for a lock, and cost less than the hop to a worker thread and back); on PostgreSQL in a worker thread.
-    read_only: dict[str, Any] = {"sync_to_thread": get_engine().dialect.name != "sqlite"}
-
-    screen = Screen(base, resource.columns, resource.filters, resource.bulk_actions, resource.search_label)
-    trash_screen = Screen(
-        f"{base}/trash",
-        (
-            Column("label", resource.singular.capitalize(), sort="name", kind="title"),
-            Column("deleted_at", "Deleted", sort="deleted", kind="datetime"),
-            Column("deleted_by", "Deleted by"),
-            Column("purge_at", "Removed for good", kind="date"),
-        ),
-        bulk_actions=(("restore", "Restore"),),
-        search_label=f"Search deleted {resource.plural.lower()} by name",
-        trash=True,
+    routes = (
+        Route("GET", "/", "list_page", "read"),
+        Route("GET", "/print", "print_page", "loop"),
+        Route("GET", "/export.csv", "export", "loop"),
+        Route("GET", "/export-excel.csv", "export_excel_csv", "loop"),
+        Route("GET", "/export.xlsx", "export_xlsx", "loop"),
+        Route("GET", "/new", "new", "loop"),
+        Route("POST", "/", "create", "thread"),
+        Route("GET", "/{item_id:int}", "show", "read"),
+        Route("GET", "/{item_id:int}/edit", "edit", "read"),
+        Route("POST", "/{item_id:int}/edit", "save", "thread"),
+        Route("GET", "/{item_id:int}/row", "row", "read"),
+        Route("GET", "/{item_id:int}/row/edit", "row_edit", "read"),
+        Route("POST", "/{item_id:int}/row", "row_save", "thread"),
+        Route("POST", "/{item_id:int}/toggle/{field_name:str}", "toggle", "thread"),
+        Route("GET", "/{item_id:int}/delete", "confirm_delete", "read"),
+        Route("POST", "/{item_id:int}/delete", "delete", "thread"),
+        Route("GET", "/trash", "trash", "read"),
+        Route("POST", "/trash/bulk", "trash_bulk", "thread"),
+        Route("POST", "/trash/undo", "undo", "thread"),
+        Route("POST", "/trash/{item_id:int}/restore", "restore", "thread"),
+        Route("GET", "/{item_id:int}/history", "history", "read"),
+        Route("POST", "/bulk", "bulk", "thread"),
     )
 
-    def ctx(request: Request, actor: Actor, **extra: Any) -> dict[str, Any]:
-        return {"resource": resource, "actor": actor, "query_string": query_string, "query_params": query_params, "with_next": with_next, "screen": screen, **extra}
+    def __init__(self, resource: Resource) -> None:
+        super().__init__(f"/{resource.name}", resource.name, resource.roles)
+        self.resource = resource
+        self.base = self.path
+        self.screen = Screen(self.base, resource.columns, resource.filters, resource.bulk_actions, resource.search_label)
+        self.trash_screen = Screen(
+            f"{self.base}/trash",
+            (
+                Column("label", resource.singular.capitalize(), sort="name", kind="title"),
+                Column("deleted_at", "Deleted", sort="deleted", kind="datetime"),
+                Column("deleted_by", "Deleted by"),
+                Column("purge_at", "Removed for good", kind="date"),
+            ),
+            bulk_actions=(BulkAction("restore", "Restore", "Restored"),),
+            search_label=f"Search deleted {resource.plural.lower()} by name",
+            trash=True,
+        )
+        # This resource's list (in any state) or one item's page: the only places a return address may lead.
+        self.own_page = re.compile(rf"{re.escape(self.base)}(?P<item>/[0-9]+)?(?:\?[^#]*)?")
+        self.templates = {name: template_for(resource.name, name) for name in TEMPLATES}
+        self.cells = RowCells(self.base, resource.columns)
 
-    # This resource's list (in any state) or one item's page: the only places a return address may lead.
-    own_page = re.compile(rf"{re.escape(base)}(?P<item>/[0-9]+)?(?:\?[^#]*)?")
+    # -- helpers -------------------------------------------------------------
 
-    def safe_back(target: str, item_page: bool = False) -> str | None:
+    def template(self, name: str) -> str:
+        """The template ``name`` of this resource: its own (``<resource>/<name>``), else the generic one."""
+        return self.templates[name]
+
+    def context(self, actor: Actor, **extra: Any) -> dict[str, Any]:
+        return {
+            "resource": self.resource, "actor": actor, "query_string": query_string, "query_params": query_params,
+            "with_next": self.with_next, "screen": self.screen, "cells": self.cells, **extra,
+        }
+
+    def safe_back(self, target: str, item_page: bool = False) -> str | None:
         """A return address inside this resource's list (or, with item_page, an item's page), or None."""
-        found = own_page.fullmatch(target)
+        found = self.own_page.fullmatch(target)
         if found is None or (found["item"] and not item_page) or safe_next(target) != target:
             return None
         return target if target.isascii() and target.isprintable() else None
 
-    def back_to_list(request: Request) -> str:
+    def back_to_list(self, request: Request) -> str:
         """Where to return after a change: the list state the user came from (the page that linked here)."""
         referer = request.headers.get("referer", "")
         origin = str(request.base_url).rstrip("/")
         if referer.startswith(f"{origin}/"):
-            return safe_back(referer[len(origin) :].split("#")[0]) or base
-        return base
+            return self.safe_back(referer[len(origin) :].split("#")[0]) or self.base
+        return self.base
 
-    def came_from(request: Request) -> str:
+    def came_from(self, request: Request) -> str:
         """The list state to go back to: the page's ``next`` parameter, else the list that linked here."""
-        return safe_back(str(request.query_params.get("next") or "")) or back_to_list(request)
+        return self.safe_back(str(request.query_params.get("next") or "")) or self.back_to_list(request)
 
-    def posted_back(formdata: MultiDict) -> str:
+    def posted_back(self, formdata: MultiDict) -> str:
         """The list state that a posted form carries (its ``next``), else the plain list."""
-        return safe_back(str(formdata.get("next") or "")) or base
+        return self.safe_back(str(formdata.get("next") or "")) or self.base
 
-    def with_next(path: str, back: str) -> str:
+    def with_next(self, path: str, back: str) -> str:
         """``path`` carrying the list state to go back to (nothing to carry for the plain list)."""
-        return f"{path}?{urlencode({'next': back})}" if back != base else path
+        return f"{path}?{urlencode({'next': back})}" if back != self.base else path
 
-    def expected_version(formdata: MultiDict) -> int | None:
-        return whole_number(formdata.get("_version")) if resource.versioned else None
+    def expected_version(self, formdata: MultiDict) -> int | None:
+        return whole_number(formdata.get("_version")) if self.resource.version else None
 
-    def conflict_page(request: Request, session: Session, actor: Actor, form: Any, conflict: Conflict, formdata: MultiDict, names, inline: bool) -> Template:
+    def conflict_page(
+        self, request: Request, session: Session, actor: Actor, form: Any, conflict: Conflict, formdata: MultiDict, names: tuple[str, ...], inline: bool
+    ) -> Template:
         """The fields both changed, the user's input kept in the form (with the others' changes to the
         other fields merged in), and a choice: save it, or take the saved values for those fields."""
+        resource = self.resource
         current = conflict.current
         if conflict.formdata is not None:
             form = resource.store.bind(conflict.formdata, actor, current, replace=_all_fields(resource))
@@ -164,46 +198,61 @@ def make_router(resource: Resource) -> Router:
         if theirs is not None and inline:
             theirs = [(k, v) for k, v in theirs if k.split("-")[0] in names]
         release(session)
-        path = f"{base}/{current.id}/{'row' if inline else 'edit'}"
-        context = ctx(
-            request, actor, item=current, form=form, version=current.version, rows=rows, theirs=theirs, conflict=conflict,
-            back=posted_back(formdata), review=f"{path}?review=1", inline=inline,
+        path = f"{self.base}/{current.id}/{'row' if inline else 'edit'}"
+        context = self.context(
+            actor, item=current, form=form, version=resource.version(current) if resource.version else None, rows=rows, theirs=theirs,
+            conflict=conflict, back=self.posted_back(formdata), review=f"{path}?review=1", inline=inline,
         )
         if inline:
-            return Template("resource/_row_conflict.html", context=context)
-        return Template("resource/form.html", context=context, status_code=409)
+            return Template(self.template("_row_conflict.html"), context=context)
+        return Template(self.template("form.html"), context=context, status_code=409)
 
-    def saved_note(actor: Actor, saved: Saved) -> str:
+    def saved_note(self, actor: Actor, saved: Saved) -> str:
         """What a save kept of the changes others made meanwhile, in words ("" if nothing)."""
-        labels = dict.fromkeys(row.label for row in change_rows(resource.store.bind(None, actor), saved.kept))
+        labels = dict.fromkeys(row.label for row in change_rows(self.resource.store.bind(None, actor), saved.kept))
         if not labels:
             return ""
         who = " and ".join(saved.who) or "someone else"
         return f"Changed meanwhile by {who}, kept: {', '.join(labels)}."
 
-    def cannot_delete(actor: Actor, item: Any) -> str:
-        return resource.cannot_delete(actor, item) if resource.cannot_delete else ""
+    def cannot_delete(self, actor: Actor, item: Any) -> str:
+        return self.resource.cannot_delete(actor, item) if self.resource.cannot_delete else ""
 
-    def missing() -> NotFoundException:
-        return NotFoundException(f"No such {resource.singular}.")
+    def missing(self) -> NotFoundException:
+        return NotFoundException(f"No such {self.resource.singular}.")
 
-    def get_or_404(session: Session, actor: Actor, item_id: int) -> Any:
-        item = resource.store.get(session, actor, item_id)
+    def get_or_404(self, session: Session, actor: Actor, item_id: int) -> Any:
+        item = self.resource.store.get(session, actor, item_id)
         if item is None:
-            raise missing()
+            raise self.missing()
         return item
 
-    def get_for_update_or_404(session: Session, actor: Actor, item_id: int) -> Any:
-        item = resource.store.get_for_update(session, actor, item_id)
+    def get_for_update_or_404(self, session: Session, actor: Actor, item_id: int) -> Any:
+        item = self.resource.store.get_for_update(session, actor, item_id)
         if item is None:
-            raise missing()
+            raise self.missing()
         return item
 
-    # -- list --------------------------------------------------------------
+    def trash_or_404(self) -> Trash:
+        if self.resource.trash is None:
+            raise NotFoundException()
+        return self.resource.trash
 
-    @get("/", name=f"{name}:list", **read_only)
-    def list_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Template:
-        reads_only(session)
+    def plural(self, count: int) -> str:
+        """The resource's noun for ``count`` items ("customer", "customers")."""
+        return self.resource.singular if count == 1 else self.resource.plural.lower()
+
+    def in_trash_note(self, count: int) -> str:
+        """What a delete of ``count`` items adds to its message: where they are now, and for how long ("" without a trash)."""
+        trash = self.resource.trash
+        if trash is None or not count:
+            return ""
+        return f" {'It is' if count == 1 else 'They are'} in the trash for {trash.days} days."
+
+    # -- list ----------------------------------------------------------------
+
+    def list_page(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Template:
+        resource = self.resource
         query = list_query(resource, request.query_params)
         number = _page_number(request.query_params.get("page"))
         listing = resource.store.listing(session, actor, query, number, resource.per_page)
@@ -211,21 +260,21 @@ def make_router(resource: Resource) -> Router:
             number = listing.pages
             listing = resource.store.listing(session, actor, query, number, resource.per_page)
         in_trash = 0
-        if resource.has_trash and not listing.items and not query.search and not query.filters:
-            in_trash = resource.trash.trash_count(session, actor)
-        context = ctx(request, actor, query=query, listing=listing, in_trash=in_trash)
+        if resource.trash and not listing.items and not query.search and not query.filters:
+            in_trash = resource.trash.store.trash_count(session, actor)
+        context = self.context(actor, query=query, listing=listing, in_trash=in_trash)
         if is_htmx(request) and request.headers.get("hx-target") == "results":
-            return Template("resource/_results.html", context={**context, "partial": True})
-        return Template("resource/list.html", context=context)
+            return Template(self.template("_results.html"), context={**context, "partial": True})
+        return Template(self.template("list.html"), context=context)
 
-    # -- print -------------------------------------------------------------
+    # -- print ---------------------------------------------------------------
 
-    @get("/print", name=f"{name}:print")
-    async def print_view(request: Request, actor: NamedDependency[Actor]) -> Stream:
+    async def print_page(self, request: Request, actor: NamedDependency[Actor]) -> Stream:
+        resource = self.resource
         query = list_query(resource, request.query_params)
         engine = request.app.template_engine
         assert engine is not None  # the app is built with its templates
-        template = engine.engine.get_template("resource/print.html")
+        template = engine.engine.get_template(self.template("print.html"))
         printed_at = datetime.now(ZoneInfo(actor.timezone))
 
         def chunks() -> Iterator[str]:
@@ -239,17 +288,17 @@ def make_router(resource: Resource) -> Router:
 
         return Stream(await started(buffered(chunks())), media_type=MediaType.HTML, headers=NO_STORE)
 
-    # -- export ------------------------------------------------------------
+    # -- export --------------------------------------------------------------
 
-    async def export_stream(request: Request, actor: Actor, kind: str) -> Stream:
+    async def export_stream(self, request: Request, actor: Actor, kind: str) -> Stream:
         """The list as CSV ("csv"), CSV for Excel ("excel.csv") or Excel ("xlsx"), streamed; its first
         chunk is made before the response starts (``started``)."""
+        resource = self.resource
         query = list_query(resource, request.query_params)
 
         def items(session: Session) -> tuple[list[Any], Iterator[Any]]:
-            exporter = getattr(resource.store, "export", None)
-            if exporter is not None:
-                return exporter(session, actor, query)
+            if resource.export is not None:
+                return resource.export.export(session, actor, query)
             return columns_as_fields([c for c in resource.columns if c.printed], column_text), resource.store.stream(session, actor, query)
 
         def chunks() -> Iterator[bytes]:
@@ -266,354 +315,296 @@ def make_router(resource: Resource) -> Router:
         media_type = XLSX if kind == "xlsx" else "text/csv"  # Litestar adds "; charset=utf-8"
         return Stream(await started(chunks()), media_type=media_type, headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'})
 
-    @get("/export.csv", name=f"{name}:export")
-    async def export_view(request: Request, actor: NamedDependency[Actor]) -> Stream:
-        return await export_stream(request, actor, "csv")
+    async def export(self, request: Request, actor: NamedDependency[Actor]) -> Stream:
+        return await self.export_stream(request, actor, "csv")
 
-    @get("/export-excel.csv", name=f"{name}:export_excel_csv")
-    async def export_excel_csv_view(request: Request, actor: NamedDependency[Actor]) -> Stream:
-        return await export_stream(request, actor, "excel.csv")
+    async def export_excel_csv(self, request: Request, actor: NamedDependency[Actor]) -> Stream:
+        return await self.export_stream(request, actor, "excel.csv")
 
-    @get("/export.xlsx", name=f"{name}:export_xlsx")
-    async def export_xlsx_view(request: Request, actor: NamedDependency[Actor]) -> Stream:
-        return await export_stream(request, actor, "xlsx")
+    async def export_xlsx(self, request: Request, actor: NamedDependency[Actor]) -> Stream:
+        return await self.export_stream(request, actor, "xlsx")
 
-    # -- create ------------------------------------------------------------
+    # -- create --------------------------------------------------------------
 
-    @get("/new", name=f"{name}:new", sync_to_thread=False)
-    def new_view(request: Request, actor: NamedDependency[Actor]) -> Template:
-        form = resource.store.bind(None, actor)
-        return Template("resource/form.html", context=ctx(request, actor, form=form, item=None, back=came_from(request)))
+    def new(self, request: Request, actor: NamedDependency[Actor]) -> Template:
+        form = self.resource.store.bind(None, actor)
+        return Template(self.template("form.html"), context=self.context(actor, form=form, item=None, back=self.came_from(request)))
 
-    @post("/", name=f"{name}:create")
-    async def create_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Response[Any]:
-        formdata = await _formdata(request)
-        return await _run(_create, request, session, actor, formdata)
-
-    def _create(request: Request, session: Session, actor: Actor, formdata: MultiDict) -> Response[Any]:
+    def create(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict]) -> Response[Any]:
+        resource = self.resource
         formdata, rerender = _list_buttons(formdata)
         form = resource.store.bind(formdata, actor)
-        again = ctx(request, actor, form=form, item=None, back=posted_back(formdata))
+        again = self.context(actor, form=form, item=None, back=self.posted_back(formdata))
         if rerender or not form.validate():
             status = 200 if rerender else 422
-            return Template("resource/form.html", context=again, status_code=status)
+            return Template(self.template("form.html"), context=again, status_code=status)
         try:
             item = resource.store.create(session, actor, form)
         except Invalid as exc:
             release(session)
             _attach(form, exc)
-            return Template("resource/form.html", context=again, status_code=422)
+            return Template(self.template("form.html"), context=again, status_code=422)
         flash(request, f"Created {resource.describe(item)}.", category="success")
-        return Redirect(f"{base}?{urlencode({'q': resource.describe(item)})}", status_code=303)
+        return Redirect(f"{self.base}?{urlencode({'q': resource.describe(item)})}", status_code=303)
 
-    # -- one item's page ----------------------------------------------------
+    # -- one item's page -------------------------------------------------------
 
-    @get("/{item_id:int}", name=f"{name}:show", **read_only)
-    def show_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
-        reads_only(session)
-        item = get_or_404(session, actor, item_id)
-        form = resource.store.bind(None, actor, item)
-        back = came_from(request)
-        return Template("resource/show.html", context=ctx(request, actor, item=item, form=form, back=back, here=with_next(f"{base}/{item.id}", back)))
+    def show(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
+        item = self.get_or_404(session, actor, item_id)
+        form = self.resource.store.bind(None, actor, item)
+        back = self.came_from(request)
+        context = self.context(actor, item=item, form=form, back=back, here=self.with_next(f"{self.base}/{item.id}", back))
+        return Template(self.template("show.html"), context=context)
 
-    # -- full edit ---------------------------------------------------------
+    # -- full edit -------------------------------------------------------------
 
-    @get("/{item_id:int}/edit", name=f"{name}:edit", **read_only)
-    def edit_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
-        reads_only(session)
-        item = get_or_404(session, actor, item_id)
-        form = resource.store.bind(None, actor, item)
-        return Template("resource/form.html", context=ctx(request, actor, form=form, item=item, back=came_from(request)))
+    def edit(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
+        item = self.get_or_404(session, actor, item_id)
+        form = self.resource.store.bind(None, actor, item)
+        return Template(self.template("form.html"), context=self.context(actor, form=form, item=item, back=self.came_from(request)))
 
-    @post("/{item_id:int}/edit", name=f"{name}:save")
-    async def save_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Response[Any]:
-        formdata = await _formdata(request)
-        return await _run(_save, request, session, actor, formdata, item_id)
-
-    def _save(request: Request, session: Session, actor: Actor, formdata: MultiDict, item_id: int) -> Response[Any]:
+    def save(
+        self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict], item_id: FromPath[int]
+    ) -> Response[Any]:
+        resource = self.resource
         formdata, rerender = _list_buttons(formdata)
         rerender = rerender or reviewing(request)
-        item = get_for_update_or_404(session, actor, item_id)
+        item = self.get_for_update_or_404(session, actor, item_id)
         form = resource.store.bind(formdata, actor, item, replace=_all_fields(resource))
         # Shown again, the form keeps the version the user's input is based on: saved later, it must
         # still meet any change made meanwhile (the item read now may be newer).
-        version = expected_version(formdata)
+        version = self.expected_version(formdata)
         # The list state the user came from, carried through the form (and through a refusal) to after the save.
-        back = posted_back(formdata)
-        again = ctx(request, actor, form=form, item=item, version=version, back=back)
+        back = self.posted_back(formdata)
+        again = self.context(actor, form=form, item=item, version=version, back=back)
         if rerender or not form.validate():
             release(session)
-            return Template("resource/form.html", context=again, status_code=200 if rerender else 422)
+            return Template(self.template("form.html"), context=again, status_code=200 if rerender else 422)
         try:
             saved = as_saved(resource.store.update(session, actor, item, form, version))
         except Invalid as exc:
             release(session)
             _attach(form, exc)
-            return Template("resource/form.html", context=again, status_code=422)
+            return Template(self.template("form.html"), context=again, status_code=422)
         except Conflict as conflict:
-            return conflict_page(request, session, actor, form, conflict, formdata, _all_fields(resource), inline=False)
-        flash(request, f"Saved {resource.describe(saved.item)}. {saved_note(actor, saved)}".strip(), category="success")
+            return self.conflict_page(request, session, actor, form, conflict, formdata, _all_fields(resource), inline=False)
+        flash(request, f"Saved {resource.describe(saved.item)}. {self.saved_note(actor, saved)}".strip(), category="success")
         return Redirect(back, status_code=303)
 
-    # -- rows: show, inline edit, inline save, toggle ---------------------------
+    # -- rows: show, inline edit, inline save, toggle ----------------------------
 
-    @get("/{item_id:int}/row", name=f"{name}:row", **read_only)
-    def row_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
-        item = get_or_404(session, actor, item_id)
-        return Template("resource/_row.html", context=ctx(request, actor, item=item))
+    def row(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
+        item = self.get_or_404(session, actor, item_id)
+        return Template(self.template("_row.html"), context=self.context(actor, item=item))
 
-    @get("/{item_id:int}/row/edit", name=f"{name}:row_edit", **read_only)
-    def row_edit_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Response[Any]:
+    def row_edit(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Response[Any]:
         if not is_htmx(request):
-            return Redirect(f"{base}/{item_id}/edit", status_code=303)
-        item = get_or_404(session, actor, item_id)
-        form = resource.store.bind(None, actor, item)
-        return Template("resource/_row_edit.html", context=ctx(request, actor, item=item, form=form))
+            return Redirect(f"{self.base}/{item_id}/edit", status_code=303)
+        item = self.get_or_404(session, actor, item_id)
+        form = self.resource.store.bind(None, actor, item)
+        return Template(self.template("_row_edit.html"), context=self.context(actor, item=item, form=form))
 
-    @post("/{item_id:int}/row", name=f"{name}:row_save")
-    async def row_save_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Response[Any]:
-        formdata = await _formdata(request)
-        return await _run(_row_save, request, session, actor, formdata, item_id)
-
-    def _row_save(request: Request, session: Session, actor: Actor, formdata: MultiDict, item_id: int) -> Response[Any]:
-        item = get_for_update_or_404(session, actor, item_id)
+    def row_save(
+        self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict], item_id: FromPath[int]
+    ) -> Response[Any]:
+        resource = self.resource
+        item = self.get_for_update_or_404(session, actor, item_id)
         form = resource.store.bind(formdata, actor, item, replace=resource.inline_fields)
-        version = expected_version(formdata)
+        version = self.expected_version(formdata)
         if reviewing(request) or not form.validate():
             release(session)
             # 200 so that htmx swaps the form back in, with the errors, the input and its version kept.
-            return Template("resource/_row_edit.html", context=ctx(request, actor, item=item, form=form, version=version))
+            return Template(self.template("_row_edit.html"), context=self.context(actor, item=item, form=form, version=version))
         try:
             saved = as_saved(resource.store.update(session, actor, item, form, version))
         except Conflict as conflict:
-            return conflict_page(request, session, actor, form, conflict, formdata, resource.inline_fields, inline=is_htmx(request))
-        note = saved_note(actor, saved)
+            return self.conflict_page(request, session, actor, form, conflict, formdata, resource.inline_fields, inline=is_htmx(request))
+        note = self.saved_note(actor, saved)
         if not is_htmx(request):
             flash(request, f"Saved {resource.describe(saved.item)}. {note}".strip(), category="success")
-            return Redirect(back_to_list(request), status_code=303)
-        return Template("resource/_row.html", context=ctx(request, actor, item=saved.item, saved=True, message=note, category="success"))
+            return Redirect(self.back_to_list(request), status_code=303)
+        return Template(self.template("_row.html"), context=self.context(actor, item=saved.item, saved=True, message=note, category="success"))
 
-    @post("/{item_id:int}/toggle/{field_name:str}", name=f"{name}:toggle")
-    async def toggle_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int], field_name: FromPath[str]) -> Response[Any]:
-        formdata = await _formdata(request)
-        return await _run(_toggle, request, session, actor, formdata, item_id, field_name)
-
-    def _toggle(request: Request, session: Session, actor: Actor, formdata: MultiDict, item_id: int, field_name: str) -> Response[Any]:
-        if field_name not in resource.toggles:
+    def toggle(
+        self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict],
+        item_id: FromPath[int], field_name: FromPath[str],
+    ) -> Response[Any]:
+        if field_name not in self.resource.toggles:
             raise NotFoundException()
         value = str(formdata.get("value", "")).lower() in TRUE
-        item = resource.store.toggle(session, actor, item_id, field_name, value)
+        item = self.resource.store.toggle(session, actor, item_id, field_name, value)
         if item is None:
-            raise missing()
+            raise self.missing()
         if not is_htmx(request):
-            return Redirect(safe_back(str(formdata.get("next") or ""), item_page=True) or back_to_list(request), status_code=303)
-        return Template("resource/_row.html", context=ctx(request, actor, item=item))
+            return Redirect(self.safe_back(str(formdata.get("next") or ""), item_page=True) or self.back_to_list(request), status_code=303)
+        return Template(self.template("_row.html"), context=self.context(actor, item=item))
 
-    # -- delete ------------------------------------------------------------
+    # -- delete ----------------------------------------------------------------
 
-    @get("/{item_id:int}/delete", name=f"{name}:confirm_delete", **read_only)
-    def confirm_delete_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
-        item = get_or_404(session, actor, item_id)
-        refusal = cannot_delete(actor, item)
+    def confirm_delete(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
+        item = self.get_or_404(session, actor, item_id)
+        refusal = self.cannot_delete(actor, item)
         if refusal:
             raise PermissionDeniedException(refusal)
         # In the dialog, htmx posts the answer into the list's row; the page of its own posts a plain form.
         dialog = is_htmx(request)
-        context = ctx(request, actor, item=item, back=came_from(request), dialog=dialog, body="resource/_delete_body.html", title=f"Delete {resource.describe(item)}")
+        context = self.context(
+            actor, item=item, back=self.came_from(request), dialog=dialog, body=self.template("_delete_body.html"),
+            title=f"Delete {self.resource.describe(item)}",
+        )
         return Template("_confirm_dialog.html" if dialog else "confirm.html", context=context)
 
-    @post("/{item_id:int}/delete", name=f"{name}:delete")
-    async def delete_view(
-        request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]
+    def delete(
+        self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict], item_id: FromPath[int]
     ) -> Response[Any]:
-        formdata = await _formdata(request)
-        return await _run(_delete, request, session, actor, formdata, item_id)
-
-    def _delete(request: Request, session: Session, actor: Actor, formdata: MultiDict, item_id: int) -> Response[Any]:
-        back = safe_back(str(formdata.get("back") or "")) or back_to_list(request)
-        item = get_or_404(session, actor, item_id)
+        resource = self.resource
+        back = self.safe_back(str(formdata.get("back") or "")) or self.back_to_list(request)
+        item = self.get_or_404(session, actor, item_id)
         label = resource.describe(item)
         try:
             deleted = resource.store.delete(session, actor, item_id)
         except Invalid as exc:
             if is_htmx(request):
-                return Template("resource/_message.html", context=ctx(request, actor, message=exc.message, category="error"), headers={"HX-Reswap": "none"})
+                context = self.context(actor, message=exc.message, category="error")
+                return Template(self.template("_message.html"), context=context, headers={"HX-Reswap": "none"})
             flash(request, exc.message, category="error")
             return Redirect(back, status_code=303)
         if not deleted:
-            raise missing()
-        message = f"Deleted {label}." + (f" It is in the trash for {resource.trash_days} days." if resource.has_trash else "")
-        undo = f"{base}/trash/{item_id}/restore" if resource.has_trash else None
+            raise self.missing()
+        message = f"Deleted {label}.{self.in_trash_note(1)}"
+        undo = f"{self.base}/trash/{item_id}/restore" if resource.trash else None
         if is_htmx(request):
             return Template(
-                "resource/_deleted.html",
-                context=ctx(request, actor, message=message, item_id=item_id, category="success", undo=undo),
+                self.template("_deleted.html"),
+                context=self.context(actor, message=message, item_id=item_id, category="success", undo=undo),
                 headers={"HX-Trigger-After-Settle": "listChanged"},
             )
         flash(request, {"text": message, "undo": undo} if undo else message, category="success")
         return Redirect(back, status_code=303)
 
-    # -- trash and history ---------------------------------------------------
+    # -- trash and history -----------------------------------------------------
 
-    def trash_query(params: MultiDict | dict) -> ListQuery:
+    def trash_query(self, params: MultiDict | dict) -> ListQuery:
         """The trash's search and order (newest first unless a column is chosen)."""
-        search = list_query(resource, params).search
+        search = list_query(self.resource, params).search
         sort = str(params.get("sort") or "")
-        sorts = [c.sort for c in trash_screen.columns if c.sort]
+        sorts = [c.sort for c in self.trash_screen.columns if c.sort]
         return ListQuery(search=search, sort=sort if sort in sorts else "", descending=params.get("dir") == "desc")
 
-    @get("/trash", name=f"{name}:trash", **read_only)
-    def trash_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Template:
-        if not resource.has_trash:
-            raise NotFoundException()
-        reads_only(session)
-        query = trash_query(request.query_params)
+    def trash(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Template:
+        trash = self.trash_or_404()
+        query = self.trash_query(request.query_params)
         number = _page_number(request.query_params.get("page"))
-        listing = resource.trash.trash_page(session, actor, query, number, resource.per_page)
-        context = ctx(request, actor, query=query, listing=listing, screen=trash_screen)
+        listing = trash.store.trash_page(session, actor, query, number, self.resource.per_page)
+        context = self.context(actor, query=query, listing=listing, screen=self.trash_screen)
         if is_htmx(request) and request.headers.get("hx-target") == "results":
-            return Template("resource/_results.html", context={**context, "partial": True})
-        return Template("resource/trash.html", context=context)
+            return Template(self.template("_results.html"), context={**context, "partial": True})
+        return Template(self.template("trash.html"), context=context)
 
-    @post("/trash/bulk", name=f"{name}:trash_bulk")
-    async def trash_bulk_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Response[Any]:
-        formdata = await _formdata(request)
-        return await _run(_trash_bulk, request, session, actor, formdata)
-
-    def _trash_bulk(request: Request, session: Session, actor: Actor, formdata: MultiDict) -> Response[Any]:
+    def trash_bulk(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict]) -> Response[Any]:
         """Restore the selected items, or every one the trash's search finds; no confirmation (nothing is lost)."""
-        if not resource.has_trash or str(formdata.get("action") or "") != "restore":
+        trash = self.trash_or_404()
+        if str(formdata.get("action") or "") != "restore":
             raise NotFoundException()
-        query = trash_query(formdata)
-        back = f"{base}/trash?{query_string(query)}".rstrip("?")
+        query = self.trash_query(formdata)
+        back = f"{self.base}/trash?{query_string(query)}".rstrip("?")
         ids = None if str(formdata.get("all") or "") == "1" else selected_ids(formdata)
         if ids == []:
-            flash(request, f"Select one or more {resource.plural.lower()} first.", category="error")
+            flash(request, f"Select one or more {self.resource.plural.lower()} first.", category="error")
             return Redirect(back, status_code=303)
-        restored = resource.trash.restore_many(session, actor, ids, query)
-        noun = resource.singular if restored == 1 else resource.plural.lower()
-        flash(request, f"Restored {restored} {noun}.", category="success")
+        restored = trash.store.restore_many(session, actor, ids, query)
+        flash(request, f"Restored {restored} {self.plural(restored)}.", category="success")
         return Redirect(back, status_code=303)
 
-    @post("/trash/undo", name=f"{name}:undo")
-    async def undo_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Response[Any]:
-        await _formdata(request)
-        return await _run(_undo, request, session, actor, str(request.query_params.get("batch") or ""))
-
-    def _undo(request: Request, session: Session, actor: Actor, token: str) -> Response[Any]:
-        """Put back what one bulk delete moved to the trash."""
-        if not resource.has_trash:
-            raise NotFoundException()
-        restored = resource.trash.undo(session, actor, token[:100])
+    def undo(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict]) -> Response[Any]:
+        """Put back what one bulk delete moved to the trash (the batch is in the query; the form is read all the same)."""
+        trash = self.trash_or_404()
+        restored = trash.store.undo(session, actor, str(request.query_params.get("batch") or "")[:100])
         if restored is None:
             raise NotFoundException("Nothing to undo.")
         if restored:
-            noun = resource.singular if restored == 1 else resource.plural.lower()
-            flash(request, f"Restored {restored} {noun}.", category="success")
+            flash(request, f"Restored {restored} {self.plural(restored)}.", category="success")
         else:
-            flash(request, f"Those {resource.plural.lower()} are no longer in the trash.", category="error")
+            flash(request, f"Those {self.resource.plural.lower()} are no longer in the trash.", category="error")
         if is_htmx(request):
-            return Response(b"", headers={"HX-Redirect": back_to_list(request)})
-        return Redirect(back_to_list(request), status_code=303)
+            return Response(b"", headers={"HX-Redirect": self.back_to_list(request)})
+        return Redirect(self.back_to_list(request), status_code=303)
 
-    @post("/trash/{item_id:int}/restore", name=f"{name}:restore", sync_to_thread=True)
-    def restore_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Response[Any]:
-        if not resource.has_trash:
-            raise NotFoundException()
-        item = resource.trash.restore(session, actor, item_id)
+    def restore(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Response[Any]:
+        trash = self.trash_or_404()
+        item = trash.store.restore(session, actor, item_id)
         if item is None:
-            flash(request, f"That {resource.singular} is no longer in the trash.", category="error")
-            return Redirect(f"{base}/trash", status_code=303)
-        flash(request, f"Restored {resource.describe(item)}.", category="success")
+            flash(request, f"That {self.resource.singular} is no longer in the trash.", category="error")
+            return Redirect(f"{self.base}/trash", status_code=303)
+        label = self.resource.describe(item)
+        flash(request, f"Restored {label}.", category="success")
         if is_htmx(request):
-            return Response(b"", headers={"HX-Redirect": f"{base}?{urlencode({'q': resource.describe(item)})}"})
-        return Redirect(f"{base}?{urlencode({'q': resource.describe(item)})}", status_code=303)
+            return Response(b"", headers={"HX-Redirect": f"{self.base}?{urlencode({'q': label})}"})
+        return Redirect(f"{self.base}?{urlencode({'q': label})}", status_code=303)
 
-    @get("/{item_id:int}/history", name=f"{name}:history", **read_only)
-    def history_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
-        if not resource.has_history:
+    def history(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
+        resource = self.resource
+        if resource.history is None:
             raise NotFoundException()
         item = resource.store.get(session, actor, item_id)
         events = resource.history.history(session, actor, item_id)
         if item is None and not events:
-            raise missing()
+            raise self.missing()
         form = resource.store.bind(None, actor)  # the labels and the way each field shows a value
         entries = [(event, change_rows(form, event.changes or {}, created=event.action == "create")) for event in events]
-        return Template("resource/history.html", context=ctx(request, actor, item=item, item_id=item_id, entries=entries, back=came_from(request)))
+        context = self.context(actor, item=item, item_id=item_id, entries=entries, back=self.came_from(request))
+        return Template(self.template("history.html"), context=context)
 
-    # -- bulk actions ----------------------------------------------------------
+    # -- bulk actions ------------------------------------------------------------
 
-    def selection(formdata: MultiDict) -> tuple[str, list[int] | None, ListQuery]:
-        action = str(formdata.get("action") or "")
-        if action not in dict(resource.bulk_actions):
+    def selection(self, formdata: MultiDict) -> tuple[Bulk, BulkAction, list[int] | None, ListQuery]:
+        bulk = self.resource.bulk
+        action = bulk.action(str(formdata.get("action") or "")) if bulk else None
+        if bulk is None or action is None:
             raise NotFoundException("Unknown action.")
-        query = list_query(resource, formdata)
+        query = list_query(self.resource, formdata)
         if str(formdata.get("all") or "") == "1":
-            return action, None, query
-        return action, selected_ids(formdata), query
+            return bulk, action, None, query
+        return bulk, action, selected_ids(formdata), query
 
-    def selected_ids(formdata: MultiDict) -> list[int]:
-        return [n for n in map(whole_number, formdata.getall("ids", [])) if n is not None and 0 < n <= MAX_ID]
-
-    @post("/bulk", name=f"{name}:bulk")
-    async def bulk_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Response[Any]:
-        formdata = await _formdata(request)
-        return await _run(_bulk, request, session, actor, formdata)
-
-    def _bulk(request: Request, session: Session, actor: Actor, formdata: MultiDict) -> Response[Any]:
-        action, ids, query = selection(formdata)
+    def bulk(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict]) -> Response[Any]:
+        bulk, action, ids, query = self.selection(formdata)
+        back = f"{self.base}?{query_string(query)}"
         if ids == []:
-            flash(request, f"Select one or more {resource.plural.lower()} first.", category="error")
-            return Redirect(f"{base}?{query_string(query)}", status_code=303)
+            flash(request, f"Select one or more {self.resource.plural.lower()} first.", category="error")
+            return Redirect(back, status_code=303)
         if str(formdata.get("confirm") or "") != "1":
-            count = resource.bulk.count_selection(session, actor, ids, query)
-            context = ctx(request, actor, action=action, label=dict(resource.bulk_actions)[action], ids=ids, query=query, count=count)
-            return Template("resource/bulk_confirm.html", context=context)
-        done = resource.bulk.bulk(session, actor, action, ids, query)
-        noun = resource.singular if done.changed == 1 else resource.plural.lower()
-        verb = {"delete": "Deleted", "favourite": "Marked as favourite:", "unfavourite": "No longer favourite:"}.get(action, "Changed")
-        text = f"{verb} {done.changed} {noun}."
-        if action == "delete" and done.changed and resource.has_trash:
-            text += f" {'It is' if done.changed == 1 else 'They are'} in the trash for {resource.trash_days} days."
-        undo = f"{base}/trash/undo?{urlencode({'batch': done.undo})}" if done.undo and resource.has_trash else None
+            count = bulk.store.count_selection(session, actor, ids, query)
+            context = self.context(actor, action=action, ids=ids, query=query, count=count)
+            return Template(self.template("bulk_confirm.html"), context=context)
+        done = bulk.store.bulk(session, actor, action.name, ids, query)
+        text = f"{action.done} {done.changed} {self.plural(done.changed)}."
+        if action.name == "delete":
+            text += self.in_trash_note(done.changed)
+        undo = f"{self.base}/trash/undo?{urlencode({'batch': done.undo})}" if done.undo and self.resource.trash else None
         flash(request, {"text": text, "undo": undo} if undo else text, category="success")
-        return Redirect(f"{base}?{query_string(query)}", status_code=303)
-
-    return Router(
-        path=base,
-        route_handlers=[
-            list_view,
-            print_view,
-            export_view,
-            export_excel_csv_view,
-            export_xlsx_view,
-            new_view,
-            create_view,
-            show_view,
-            edit_view,
-            save_view,
-            row_view,
-            row_edit_view,
-            row_save_view,
-            toggle_view,
-            confirm_delete_view,
-            delete_view,
-            trash_view,
-            trash_bulk_view,
-            undo_view,
-            restore_view,
-            history_view,
-            bulk_view,
-        ],
-        dependencies={"actor": Provide(provide_actor)},
-        opt=opt,
-        include_in_schema=False,
-    )
+        return Redirect(back, status_code=303)
 
 
-async def _run(fn, *args: Any) -> Any:
-    """Run a blocking view body in a worker thread (the form is read before, on the loop)."""
-    return await to_thread.run_sync(fn, *args)
+def selected_ids(formdata: MultiDict) -> list[int]:
+    return [n for n in map(whole_number, formdata.getall("ids", [])) if n is not None and 0 < n <= MAX_ID]
+
+
+# The templates of the generic views; a resource may have its own of any (templates/<resource>/<name>).
+TEMPLATES = (
+    "list.html", "_results.html", "trash.html", "print.html", "form.html", "show.html", "history.html", "bulk_confirm.html",
+    "_row.html", "_row_edit.html", "_row_conflict.html", "_delete_body.html", "_deleted.html", "_message.html",
+)
+
+
+def template_for(resource: str, name: str) -> str:
+    own = f"{resource}/{name}"
+    return own if (BASE_DIR / "templates" / own).is_file() else f"resource/{name}"
+
+
+def make_router(resource: Resource, views: type[ResourceViews] = ResourceViews) -> Router:
+    """The router of ``resource``'s views (``views``: a subclass with views of its own)."""
+    return views(resource).router()
 
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -689,9 +680,9 @@ def _shown(field: Any) -> str:
     value = field.data
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if field.type == "BirthdayField":
-        return field._value()
-    return "" if value is None else str(value)
+    if value is None or isinstance(value, str | int | float):
+        return "" if value is None else str(value)
+    return field._value()  # a date or time: as the field writes it in its input
 
 
 def differences(yours: Any, saved: Any, names) -> list[tuple[str, str, str]]:

@@ -36,7 +36,18 @@ from app.customers.countries import choices as country_choices
 from app.customers.countries import to_alpha2
 from app.customers.models import ADDRESS_FIELDS, Customer
 from app.shared.inputs import plain_text, whole_number
-from app.web.widgets import CheckboxInput, DateInput, HiddenInput, NumberInput, TextArea, TextInput, html_params
+from app.web.widgets import (
+    CheckboxInput,
+    DateInput,
+    EmailInput,
+    HiddenInput,
+    NumberInput,
+    OptionsSelect,
+    TelInput,
+    TextArea,
+    TextInput,
+    html_params,
+)
 
 TITLES = ("", "Mr.", "Mrs.", "Ms.")
 TITLE_MESSAGE = 'Must be one of "Mr.", "Mrs.", "Ms." or empty.'
@@ -257,7 +268,7 @@ def _length(maximum: int) -> Length:
 
 class AddressForm(Form):
     id = HiddenField(filters=(whole_number,), widget=HiddenInput())
-    title = TextField("Title", [AnyOf(TITLES, message=TITLE_MESSAGE)])
+    title = TextField("Title", [AnyOf(TITLES, message=TITLE_MESSAGE)], widget=OptionsSelect(TITLES))
     first_name = TextField("First name", [_length(100)])
     last_name = TextField("Last name", [_length(100)])
     company = TextField("Company", [_length(200)])
@@ -279,12 +290,14 @@ class CustomerForm(Form):
         timezone = "Europe/Berlin"
         original_channel: int | None = None
 
-    title = TextField("Title", [AnyOf(TITLES, message=TITLE_MESSAGE)])
+    title = TextField("Title", [AnyOf(TITLES, message=TITLE_MESSAGE)], widget=OptionsSelect(TITLES))
     first_name = TextField("First name", [_length(100)])
     last_name = TextField("Last name", [_length(100)])
     company = TextField("Company", [_length(200)])
-    email = TextField("Email", [Optional(), _length(254), Email(message="Not a valid email address.")])
-    phone_number = TextField("Phone", [_length(40), PHONE])
+    email = TextField(
+        "Email", [Optional(), _length(254), Email(message="Not a valid email address.")], widget=EmailInput(), render_kw={"autocomplete": "off"}
+    )
+    phone_number = TextField("Phone", [_length(40), PHONE], widget=TelInput())
     phone_type = TextField("Phone type", [_length(20)], default="normal")
     country_code = TextField("Phone country code", [_length(8), Regexp(r"^\+?[0-9]*$", message="Digits only, such as 49.")])
     birthday = BirthdayField("Birthday")

@@ -11,7 +11,20 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from app.admin.resource import Column, Conflict, Done, ExportField, Filter, ListQuery, Resource, Saved, Section
+from app.admin.resource import (
+    Bulk,
+    BulkAction,
+    Column,
+    Conflict,
+    Done,
+    ExportField,
+    Filter,
+    ListQuery,
+    Resource,
+    Saved,
+    Section,
+    Trash,
+)
 from app.customers import history, service, trash
 from app.customers.forms import AddressForm, CustomerForm, formdata_of
 from app.customers.models import ADDRESS_FIELDS, Customer, CustomerRecord
@@ -155,6 +168,8 @@ def export_fields(timezone: str, shipping: int) -> list[ExportField]:
     return fields
 
 
+STORE = CustomerStore()
+
 CUSTOMERS = Resource(
     name="customers",
     singular="customer",
@@ -179,7 +194,7 @@ CUSTOMERS = Resource(
         Section("Shipping addresses", ("shipping_address",)),
     ),
     inline_fields=("first_name", "last_name", "company", "email", "phone_number", "is_favourite", "is_vip", "is_b2b"),
-    store=CustomerStore(),
+    store=STORE,
     describe=lambda c: c.display_name or f"Customer #{c.account_scoped_id}",
     default_sort="name",
     empty_hint="Add your first customer with “New customer”.",
@@ -188,9 +203,16 @@ CUSTOMERS = Resource(
         Column("created_at", "Created", kind="datetime"),
         Column("updated_at", "Last changed", kind="datetime"),
     ),
-    bulk_actions=(("favourite", "Favourite"), ("unfavourite", "Unfavourite"), ("delete", "Delete")),
-    has_trash=True,
-    trash_days=trash.RETENTION_DAYS,
-    has_history=True,
-    versioned=True,
+    bulk=Bulk(
+        STORE,
+        (
+            BulkAction("favourite", "Favourite", "Marked as favourite:", "They will be marked as favourites."),
+            BulkAction("unfavourite", "Unfavourite", "No longer favourite:", "They will no longer be favourites."),
+            BulkAction("delete", "Delete", "Deleted"),
+        ),
+    ),
+    trash=Trash(STORE, trash.RETENTION_DAYS),
+    history=STORE,
+    export=STORE,
+    version=attrgetter("version"),
 )

@@ -8,21 +8,19 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from anyio import to_thread
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response
 from litestar.datastructures import MultiDict
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
-from app.admin.views import is_htmx
 from app.integrations import service
 from app.integrations.forms import AppForm
 from app.shared.audit import Actor
-from app.web.auth import provide_actor
+from app.web.views import Route, Views, is_htmx
 
 FAMILY = re.compile(r"[0-9a-f]{32}")
 
@@ -40,11 +38,6 @@ def _context(actor: NamedDependency[Actor], **extra: Any) -> dict[str, Any]:
     return {"actor": actor, "nav": "integrations", "local": _clock(actor), **extra}
 
 
-async def _formdata(request: Request) -> MultiDict:
-    form = await request.form()
-    return MultiDict([(k, v) for k, v in form.multi_items() if isinstance(v, str) and k != "_csrf_token"])
-
-
 def _app_or_404(session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int]):
     app = service.get_app(session, actor.account_id, app_id)
     if app is None:
@@ -57,92 +50,73 @@ def _list_page(session: NamedDependency[Session], actor: NamedDependency[Actor],
     return Template("integrations/list.html", context=_context(actor, apps=apps, form=form), status_code=status_code)
 
 
-@get("/", name="integrations:list", sync_to_thread=True)
-def list_view(session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Template:
-    return _list_page(session, actor, AppForm())
-
-
-@post("/", name="integrations:create")
-async def create_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Response[Any]:
-    formdata = await _formdata(request)
-    return await to_thread.run_sync(_create, session, actor, formdata)
-
-
-def _create(session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: MultiDict) -> Template:
-    form = AppForm(formdata)
-    if not form.validate():
-        return _list_page(session, actor, form, status_code=422)
-    new = service.create_app(session, actor.account_id, form.name.data, form.scopes.data)
-    return Template("integrations/created.html", context=_context(actor, app=new.app, client_secret=new.client_secret))
-
-
-@get("/{app_id:int}", name="integrations:detail", sync_to_thread=True)
-def detail_view(session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int]) -> Template:
-    app = _app_or_404(session, actor, app_id)
-    grants = service.grants(session, actor.account_id, app.id) if app.revoked_at is None else []
-    return Template("integrations/detail.html", context=_context(actor, app=app, grants=grants))
-
-
 def _confirm(request: Request, actor: Actor, title: str, back: str, **extra: Any) -> Template:
     """A revocation's confirmation: in the dialog that htmx opens, or on a page of its own."""
     template = "_confirm_dialog.html" if is_htmx(request) else "confirm.html"
     return Template(template, context=_context(actor, body="integrations/_revoke.html", title=title, back=back, **extra))
 
 
-@get("/{app_id:int}/revoke", name="integrations:confirm_revoke", sync_to_thread=True)
-def confirm_revoke_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int]) -> Response[Any]:
-    app = _app_or_404(session, actor, app_id)
-    if app.revoked_at is not None:
-        return Redirect(f"/integrations/{app.id}", status_code=303)
-    detail = f"/integrations/{app.id}"
-    back = detail if request.query_params.get("next") == detail else "/integrations"
-    live = len(service.grants(session, actor.account_id, app.id))
-    return _confirm(request, actor, f"Revoke {app.name}?", back, app=app, live=live)
-
-
-@get("/{app_id:int}/grants/{family:str}/revoke", name="integrations:confirm_revoke_grant", sync_to_thread=True)
-def confirm_revoke_grant_view(
-    request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int], family: FromPath[str]
-) -> Template:
-    app = _app_or_404(session, actor, app_id)
-    grants = service.grants(session, actor.account_id, app.id) if FAMILY.fullmatch(family) else []
-    grant = next((g for g in grants if g.family == family), None)
-    if grant is None:
-        raise NotFoundException("No such grant.")
-    return _confirm(request, actor, f"Revoke this grant of {app.name}?", f"/integrations/{app.id}", app=app, grant=grant)
-
-
-@post("/{app_id:int}/revoke", name="integrations:revoke", sync_to_thread=True)
-def revoke_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int]) -> Redirect:
-    app = service.revoke_app(session, actor.account_id, app_id)
-    if app is None:
-        raise NotFoundException("No such app.")
-    flash(request, f"Revoked {app.name}: its client id and every token it held stop working now.", category="success")
-    return Redirect("/integrations", status_code=303)
-
-
-@post("/{app_id:int}/grants/{family:str}/revoke", name="integrations:revoke_grant", sync_to_thread=True)
-def revoke_grant_view(request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int], family: FromPath[str]) -> Redirect:
-    if not FAMILY.fullmatch(family) or not service.revoke_grant(session, actor.account_id, app_id, family):
-        raise NotFoundException("No such grant.")
-    flash(request, "Revoked the grant: its access and refresh tokens stop working now.", category="success")
-    return Redirect(f"/integrations/{app_id}", status_code=303)
-
-
-def make_router() -> Router:
+class IntegrationsViews(Views):
     """The Integrations pages, for admins only (checked by provide_actor on every request)."""
-    return Router(
-        path="/integrations",
-        route_handlers=[
-            list_view,
-            create_view,
-            detail_view,
-            confirm_revoke_view,
-            revoke_view,
-            confirm_revoke_grant_view,
-            revoke_grant_view,
-        ],
-        dependencies={"actor": Provide(provide_actor)},
-        opt={"roles": ("admin",)},
-        include_in_schema=False,
+
+    routes = (
+        Route("GET", "/", "list_page", "read"),
+        Route("POST", "/", "create", "thread"),
+        Route("GET", "/{app_id:int}", "detail", "read"),
+        Route("GET", "/{app_id:int}/revoke", "confirm_revoke", "read"),
+        Route("POST", "/{app_id:int}/revoke", "revoke", "thread"),
+        Route("GET", "/{app_id:int}/grants/{family:str}/revoke", "confirm_revoke_grant", "read"),
+        Route("POST", "/{app_id:int}/grants/{family:str}/revoke", "revoke_grant", "thread"),
     )
+
+    def __init__(self) -> None:
+        super().__init__("/integrations", "integrations", ("admin",))
+
+    def list_page(self, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Template:
+        return _list_page(session, actor, AppForm())
+
+    def create(self, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict]) -> Template:
+        form = AppForm(formdata)
+        if not form.validate():
+            return _list_page(session, actor, form, status_code=422)
+        new = service.create_app(session, actor.account_id, form.name.data, form.scopes.data)
+        return Template("integrations/created.html", context=_context(actor, app=new.app, client_secret=new.client_secret))
+
+    def detail(self, session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int]) -> Template:
+        app = _app_or_404(session, actor, app_id)
+        grants = service.grants(session, actor.account_id, app.id) if app.revoked_at is None else []
+        return Template("integrations/detail.html", context=_context(actor, app=app, grants=grants))
+
+    def confirm_revoke(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int]) -> Response[Any]:
+        app = _app_or_404(session, actor, app_id)
+        if app.revoked_at is not None:
+            return Redirect(f"/integrations/{app.id}", status_code=303)
+        detail = f"/integrations/{app.id}"
+        back = detail if request.query_params.get("next") == detail else "/integrations"
+        live = len(service.grants(session, actor.account_id, app.id))
+        return _confirm(request, actor, f"Revoke {app.name}?", back, app=app, live=live)
+
+    def confirm_revoke_grant(
+        self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int], family: FromPath[str]
+    ) -> Template:
+        app = _app_or_404(session, actor, app_id)
+        grants = service.grants(session, actor.account_id, app.id) if FAMILY.fullmatch(family) else []
+        grant = next((g for g in grants if g.family == family), None)
+        if grant is None:
+            raise NotFoundException("No such grant.")
+        return _confirm(request, actor, f"Revoke this grant of {app.name}?", f"/integrations/{app.id}", app=app, grant=grant)
+
+    def revoke(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int]) -> Redirect:
+        app = service.revoke_app(session, actor.account_id, app_id)
+        if app is None:
+            raise NotFoundException("No such app.")
+        flash(request, f"Revoked {app.name}: its client id and every token it held stop working now.", category="success")
+        return Redirect("/integrations", status_code=303)
+
+    def revoke_grant(
+        self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int], family: FromPath[str]
+    ) -> Redirect:
+        if not FAMILY.fullmatch(family) or not service.revoke_grant(session, actor.account_id, app_id, family):
+            raise NotFoundException("No such grant.")
+        flash(request, "Revoked the grant: its access and refresh tokens stop working now.", category="success")
+        return Redirect(f"/integrations/{app_id}", status_code=303)

@@ -40,6 +40,24 @@ HiddenInput = _faster(widgets.HiddenInput)
 NumberInput = _faster(widgets.NumberInput)
 DateInput = _faster(widgets.DateInput)
 CheckboxInput = _faster(widgets.CheckboxInput)
+EmailInput = _faster(widgets.EmailInput)
+TelInput = _faster(widgets.TelInput)
+PasswordInput = _faster(widgets.PasswordInput)
+
+
+class OptionsSelect:
+    """A ``<select>`` of fixed ``values`` for a text field, the empty value shown as "—". A value the field
+    holds that is not among them is offered too, selected: the form shows, and posts back, what it holds."""
+
+    def __init__(self, values: tuple[str, ...]) -> None:
+        self.values = values
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        kwargs.setdefault("id", field.id)
+        current = field.data or ""
+        values = self.values if current in self.values else (*self.values, current)
+        options = "".join(f'<option value="{escape(v)}"{" selected" if v == current else ""}>{escape(v or "—")}</option>' for v in values)
+        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")
 
 
 class TextArea(widgets.TextArea):

@@ -165,7 +165,7 @@ def test_bulk_actions_with_a_s_ids_change_nothing(app, world):
 
     before = snapshot(world.a.id)
     for resource, ids in ((CUSTOMERS, [world.a_customer, world.a_trashed]), (USERS, [world.a_user])):
-        for action, _label in getattr(resource, "bulk_actions", ()):
+        for action in (a.name for a in resource.bulk_actions):
             for confirm in ("", "1"):
                 token = csrf_of(world.browser)
                 data = [("action", action), ("confirm", confirm), ("_csrf_token", token), *(("ids", str(i)) for i in ids)]

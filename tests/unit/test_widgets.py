@@ -93,10 +93,31 @@ def test_customer_form_renders_as_with_wtforms_widgets():
 
     checked = 0
     for field in fields(form):
-        if field.type == "CountryField":
-            continue  # its own widget, of options rendered once
-        reference = next((w for cls, w in standard.items() if isinstance(field, cls)), widgets.TextInput())
+        if field.type == "CountryField" or isinstance(field.widget, ours.OptionsSelect):
+            continue  # widgets of their own: options rendered once; a select of fixed values (below)
+        reference = next((w for cls, w in standard.items() if isinstance(field, cls)), None)
+        if reference is None:  # a line of text: the WTForms input its widget stands for (text, email, tel)
+            reference = type(field.widget).__bases__[0]()
         for kwargs in ({}, {"aria_invalid": "true", "aria_describedby": f"{field.id}-error"}, {"type": "email", "autocomplete": "off"}):
-            assert field(**kwargs) == reference(field, **kwargs), field.name
+            assert field(**kwargs) == reference(field, **{**(field.render_kw or {}), **kwargs}), field.name
         checked += 1
     assert checked > 30
+
+
+def test_options_select_offers_its_values_and_keeps_any_other():
+    """A select of fixed values: the current one selected, one not among them offered too, all escaped."""
+    from litestar.datastructures import MultiDict
+
+    class Titled(Form):
+        title = StringField(widget=ours.OptionsSelect(("", "Mr.", "Ms.")))
+
+    assert Titled(MultiDict({"title": "Ms."})).title(aria_invalid="true") == Markup(
+        '<select aria-invalid="true" id="title" name="title"><option value="">—</option>'
+        '<option value="Mr.">Mr.</option><option value="Ms." selected>Ms.</option></select>'
+    )
+    assert Titled().title() == Markup(
+        '<select id="title" name="title"><option value="" selected>—</option>'
+        '<option value="Mr.">Mr.</option><option value="Ms.">Ms.</option></select>'
+    )
+    other = Titled(MultiDict({"title": '<b>"Dr."</b>'})).title()
+    assert other.endswith('<option value="&lt;b&gt;&#34;Dr.&#34;&lt;/b&gt;" selected>&lt;b&gt;&#34;Dr.&#34;&lt;/b&gt;</option></select>')
