@@ -567,11 +567,14 @@ def _account_change(session: Session, account_id: int, customers: int = 0, favou
     """Every change to an account's customers calls this once, in its transaction:
     it adjusts the account's counters and raises its customers revision (under
     the account's row lock). Returns the last scoped id handed out."""
-    # The pending changes first: the account's row lock, which every change in the account
-    # waits for, is then held only from here to the commit.
-    session.flush()
+    # The account's row lock first, then the pending changes: a change adds the new words of its
+    # customers to the account's words (search_words) only under this lock. Two changes that add the
+    # same new word then queue here, never each on the other's uncommitted word (PostgreSQL: a deadlock).
+    # Callers do not flush a customer's words before calling this (``_restore``).
     values = {"account_id": account_id, "customers": customers, "favourites": favourites, "scoped_ids": scoped_ids}
-    return session.connection().execute(_ACCOUNT_CHANGE, values).scalar_one()
+    scoped_id = session.connection().execute(_ACCOUNT_CHANGE, values).scalar_one()
+    session.flush()
+    return scoped_id
 
 
 # Built once, on the table: through the ORM, building the statement and its bulk-update
@@ -828,6 +831,7 @@ def _restore(session: Session, trashed: TrashedCustomer, who: Who) -> Customer:
     )
     _apply(customer, {**fields, "billing_address": data.get("billing_address") or {}, "shipping_address": data.get("shipping_address") or []})
     _keep_address_ids(session, customer, data.get("address_ids") or {})
+    _account_change(session, account_id, customers=1, favourites=1 if customer.is_favourite else 0)
     session.add(customer)
     session.flush()
     # The version goes on from the deleted one's (an insert starts at 1): a form opened before the delete
@@ -835,7 +839,6 @@ def _restore(session: Session, trashed: TrashedCustomer, who: Who) -> Customer:
     restored_version = int(data.get("version") or 1) + 1
     session.execute(update(Customer).where(Customer.id == customer.id).values(version=restored_version).execution_options(synchronize_session=False))
     set_committed_value(customer, "version", restored_version)
-    _account_change(session, account_id, customers=1, favourites=1 if customer.is_favourite else 0)
     history.record(session, customer.id, account_id, "restore", who, {})
     session.delete(trashed)
     return customer
