@@ -32,7 +32,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Account
 from app.base import utcnow
-from app.customers import history, search, trash
+from app.customers import history, postings, search, trash
 from app.customers.history import SYSTEM, Who
 from app.customers.merge import Merge, merge
 from app.customers.models import (
@@ -115,6 +115,7 @@ class _Shape:
     probed: int = 0  # ... the next search words (:like_1 …) looked up beside it in the postings of :probe_1 …
     count_rows: bool = False  # ... but counted as the rows are (other words are not runs of letters)
     gathered: bool = False  # few matches, counted: found through the indexes and sorted, not walked in order
+    listed: bool = False  # every match is known: the ids :ids (several common words' postings intersected)
     long_likes: int = 0  # search_text LIKE :like_0 … (words the index did not take)
     prefix: bool = False  # sort_name in [:low, :high): a search of short words only
     short_likes: int = 0
@@ -150,16 +151,16 @@ _POSTED_IDS = select(_POSTINGS.c.customer_id).where(
 _POSTINGS_COUNT = select(func.count()).select_from(_POSTED_IDS.limit(bindparam("counted")).subquery())
 
 
-def _posted_words(session: Session, account_id: int, word: str) -> tuple[int, list[str]] | None:
+def _posted_words(session: Session, account_id: int, word: str, counted: int) -> tuple[int, list[str]] | None:
     """The words that contain a search word of letters and how many postings they hold (up to
-    WORDS_COUNTED); None when it is inside too many words to list."""
+    ``counted``); None when it is inside too many words to list."""
     connection = session.connection()
     words = list(connection.scalars(_WORDS_CONTAINING, {"account_id": account_id, "pattern": _like(word)}))
     if len(words) > WORDS_AT_MOST:
         return None
     if not words:
         return 0, words
-    return connection.scalar(_POSTINGS_COUNT, {"account_id": account_id, "words": words, "counted": WORDS_COUNTED}) or 0, words
+    return connection.scalar(_POSTINGS_COUNT, {"account_id": account_id, "words": words, "counted": counted}) or 0, words
 
 
 def _filter(session: Session, account_id: int, query: Query) -> tuple[_Shape, dict[str, Any]]:
@@ -182,7 +183,10 @@ def _filter(session: Session, account_id: int, query: Query) -> tuple[_Shape, di
     # trigram index ("1@exam" is much rarer than "exam"): SQLite's count below, PostgreSQL's
     # planner (count_rows).
     sqlite = session.get_bind().dialect.name == "sqlite"
-    runs = {r: _posted_words(session, account_id, r) for w in long_words for r in search.WORD.findall(w) if search.is_word(r)}
+    letters = list(dict.fromkeys(r for w in long_words for r in search.WORD.findall(w) if search.is_word(r)))
+    # A page by name of a single run needs its postings counted only as far as its plan and the count need.
+    counted_to = WORDS_COUNTED if len(letters) > 1 or query.sort != "name" else max(NAME_GATHER, SEARCH_COUNT_CAP) + 1
+    runs = {r: _posted_words(session, account_id, r, counted_to) for r in letters}
     found_runs = sorted(((f[0], r, f[1]) for r, f in runs.items() if f is not None), key=lambda x: x[0])
     count_rows = False
     posted = counted = fts = False
@@ -192,12 +196,17 @@ def _filter(session: Session, account_id: int, query: Query) -> tuple[_Shape, di
         params["words"] = words
         if run in long_words:
             long_words.remove(run)
-        if len(words) == 1 and terms == [run] and not query.favourites and size < WORDS_COUNTED:
+        if len(words) == 1 and terms == [run] and not query.favourites and (size < counted_to or counted_to > SEARCH_COUNT_CAP):
             params["found"] = size  # one word's postings, one per customer: the count itself
         merge = query.sort == "name" and len(words) <= WORDS_MERGE
         if size <= (NAME_GATHER if merge else WORDS_GATHER):
             posted = True
         else:
+            common = _intersection(session, account_id, query, terms, runs, found_runs)
+            if common is not None and len(common) <= SEARCH_COUNT_CAP:
+                return _Shape(listed=True), {"account_id": account_id, "ids": common, "by_name": common, "found": len(common)}
+            if common is not None:
+                params.update(found=len(common), by_name=common)
             # Other search words that are runs of letters are looked up beside it in the postings.
             probes = [(r, ws) for _, r, ws in found_runs[1:] if r in long_words and len(ws) <= WORDS_MERGE]
             probed = len(probes)
@@ -229,12 +238,25 @@ def _filter(session: Session, account_id: int, query: Query) -> tuple[_Shape, di
     return shape, params
 
 
+def _intersection(session: Session, account_id: int, query: Query, terms: list[str], runs: dict, found_runs: list) -> list[int] | None:
+    """Several search words, each a run of letters, the rarest common: the first customers (one more
+    than the cap) who hold them all, in name order, read from their postings' intersection
+    (app/customers/postings.py). None when the search is not of that kind."""
+    if query.favourites or len(found_runs) < 2 or len(found_runs) != len(runs) or sorted(runs) != sorted(terms):
+        return None
+    if any(len(words) > WORDS_MERGE for _, _, words in found_runs):
+        return None
+    return postings.intersection(session.connection(), account_id, [words for _, _, words in found_runs], SEARCH_COUNT_CAP + 1)
+
+
 @lru_cache(maxsize=512)
 def _where(shape: _Shape) -> tuple[ColumnElement[bool], ...]:
     c = CUSTOMERS.c
     # "+ 0" keeps the database from walking the account's sort index: the few rows an index found are sorted instead.
-    account = ((c.account_id + 0) if shape.fts or shape.posted or shape.gathered else c.account_id) == bindparam("account_id")
+    account = ((c.account_id + 0) if shape.fts or shape.posted or shape.gathered or shape.listed else c.account_id) == bindparam("account_id")
     conds: list[ColumnElement[bool]] = [account]
+    if shape.listed:
+        conds.append(c.id.in_(bindparam("ids", expanding=True)))
     if shape.favourites:
         conds.append(c.is_favourite.is_(True))
     if shape.fts:
@@ -405,8 +427,13 @@ def page(
     total = count(session, account_id, query, (shape, params))
     shape = _measured(session, shape, total)
     offset = (number - 1) * per_page
-    if total.exact and offset >= total.value:
-        items: list[CustomerRecord] = []
+    by_name = params.get("by_name")
+    if by_name is not None and query.sort == "name" and (shape.listed or (not query.descending and offset + per_page <= len(by_name))):
+        # The matches in name order, known (all of them, or the first pages'): the page is read by id.
+        chosen = (by_name[::-1] if query.descending else by_name)[offset : offset + per_page]
+        items = _in_order(session, chosen)
+    elif total.exact and offset >= total.value:
+        items = []
     elif total.exact and offset > total.value // 2:
         remaining = total.value - offset
         params = {**params, "offset": max(0, remaining - per_page), "limit": min(per_page, remaining)}
@@ -469,7 +496,7 @@ def _measured(session: Session, shape: _Shape, total: Count) -> _Shape:
     """The plan for a page once its matches are counted: few matches (at most the cap) are found
     through the indexes and sorted rather than sought by walking the list's order, where they may
     lie anywhere (PostgreSQL's planner guesses a trigram search's matches, often 100 times too many)."""
-    if not total.exact or shape.fts or shape.posted or shape.merged:
+    if not total.exact or shape.fts or shape.posted or shape.merged or shape.listed:
         return shape
     if shape.counted:
         return replace(shape, posted=True, counted=False, probed=0, count_rows=False)
@@ -513,6 +540,17 @@ def _as_records(result, kind: type[Record] = CustomerRecord) -> Iterator:
 
 def _records(session: Session, stmt, params: dict[str, Any] | None = None) -> list[CustomerRecord]:
     return list(_as_records(session.connection().execute(stmt, params)))
+
+
+_BY_IDS = select(CUSTOMERS).where(CUSTOMERS.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def _in_order(session: Session, ids: list[int]) -> list[CustomerRecord]:
+    """The customers ``ids``, in that order."""
+    if not ids:
+        return []
+    found = {item.id: item for item in _records(session, _BY_IDS, {"ids": ids})}
+    return [found[i] for i in ids]
 
 
 def _attach_addresses(session: Session, items: list[CustomerRecord]) -> None:

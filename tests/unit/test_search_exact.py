@@ -21,7 +21,7 @@ import re
 import pytest
 from sqlalchemy import and_, select
 
-from app.customers import search, seed, service
+from app.customers import postings, search, seed, service
 from app.customers.models import Customer, CustomerWord, SearchWord
 from app.customers.service import Query
 from app.db import session_scope
@@ -137,13 +137,16 @@ PLANS = {
     "counted-little": {"NAME_GATHER": 2, "WORDS_GATHER": 2, "WORDS_COUNTED": 3},
     "walk-a-little": {"NAME_GATHER": 0, "WORDS_GATHER": 0, "WORDS_MERGE": 0, "WALK_AT_MOST": 40},
     "walk-nothing": {"NAME_GATHER": 0, "WORDS_GATHER": 0, "WALK_AT_MOST": 0},
+    # Several common words: their postings intersected, read a posting or two at a time.
+    "intersect-in-small-blocks": {"NAME_GATHER": 0, "WORDS_GATHER": 0, "postings.FIRST_BLOCK": 1, "postings.LAST_BLOCK": 2},
 }
 
 
 @pytest.fixture(params=list(PLANS))
 def plan(request, monkeypatch) -> str:
     for name, value in PLANS[request.param].items():
-        monkeypatch.setattr(service, name, value)
+        module, _, attribute = name.rpartition(".")
+        monkeypatch.setattr(postings if module == "postings" else service, attribute, value)
     return request.param
 
 
@@ -178,7 +181,7 @@ def test_keyset_pages_streaming_and_select_all_find_the_same(account, plan, term
 def test_counts_stop_at_the_cap(account, plan) -> None:
     """More matches than the cap: the count says so, and the pages are still right."""
     assert SEEDED > service.SEARCH_COUNT_CAP
-    for term in ("example", "exa", "mple"):
+    for term in ("example", "exa", "mple", "exa mple"):
         query = Query(term)
         expected = _reference(account, query)
         assert len(expected) > service.SEARCH_COUNT_CAP
