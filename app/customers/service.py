@@ -151,16 +151,17 @@ _POSTED_IDS = select(_POSTINGS.c.customer_id).where(
 _POSTINGS_COUNT = select(func.count()).select_from(_POSTED_IDS.limit(bindparam("counted")).subquery())
 
 
-def _posted_words(session: Session, account_id: int, word: str, counted: int) -> tuple[int, list[str]] | None:
-    """The words that contain a search word of letters and how many postings they hold (up to
-    ``counted``); None when it is inside too many words to list."""
-    connection = session.connection()
-    words = list(connection.scalars(_WORDS_CONTAINING, {"account_id": account_id, "pattern": _like(word)}))
-    if len(words) > WORDS_AT_MOST:
-        return None
+def _containing(session: Session, account_id: int, word: str) -> list[str] | None:
+    """The words that contain a search word of letters; None when it is inside too many words to list."""
+    words = list(session.connection().scalars(_WORDS_CONTAINING, {"account_id": account_id, "pattern": _like(word)}))
+    return None if len(words) > WORDS_AT_MOST else words
+
+
+def _posted(session: Session, account_id: int, words: list[str], counted: int) -> int:
+    """How many postings ``words`` hold, counted up to ``counted``."""
     if not words:
-        return 0, words
-    return connection.scalar(_POSTINGS_COUNT, {"account_id": account_id, "words": words, "counted": counted}) or 0, words
+        return 0
+    return session.connection().scalar(_POSTINGS_COUNT, {"account_id": account_id, "words": words, "counted": counted}) or 0
 
 
 def _filter(session: Session, account_id: int, query: Query) -> tuple[_Shape, dict[str, Any]]:
@@ -184,10 +185,26 @@ def _filter(session: Session, account_id: int, query: Query) -> tuple[_Shape, di
     # planner (count_rows).
     sqlite = session.get_bind().dialect.name == "sqlite"
     letters = list(dict.fromkeys(r for w in long_words for r in search.WORD.findall(w) if search.is_word(r)))
-    # A page by name of a single run needs its postings counted only as far as its plan and the count need.
-    counted_to = WORDS_COUNTED if len(letters) > 1 or query.sort != "name" else max(NAME_GATHER, SEARCH_COUNT_CAP) + 1
-    runs = {r: _posted_words(session, account_id, r, counted_to) for r in letters}
-    found_runs = sorted(((f[0], r, f[1]) for r, f in runs.items() if f is not None), key=lambda x: x[0])
+    contained = {r: _containing(session, account_id, r) for r in letters}
+    listed = {r: words for r, words in contained.items() if words is not None}
+    # Postings are counted only as far as the plan needs: several words that can be intersected, to tell
+    # whether the rarest is few enough to gather; a single word's page by name, to the cap.
+    intersect = _intersects(query, terms, contained)
+    if intersect:
+        counted_to = NAME_GATHER + 1
+    elif len(letters) > 1 or query.sort != "name":
+        counted_to = WORDS_COUNTED
+    else:
+        counted_to = max(NAME_GATHER, SEARCH_COUNT_CAP) + 1
+    found_runs = sorted(((_posted(session, account_id, ws, counted_to), r, ws) for r, ws in listed.items()), key=lambda x: x[0])
+    if intersect and found_runs[0][0] > NAME_GATHER:
+        common = postings.intersection(session.connection(), account_id, [ws for _, _, ws in found_runs], SEARCH_COUNT_CAP + 1)
+        if len(common) <= SEARCH_COUNT_CAP:
+            return _Shape(listed=True), {"account_id": account_id, "ids": common, "by_name": common, "found": len(common)}
+        # More than the cap: the first pages by name are known, and the count; other pages are planned below.
+        params.update(found=len(common), by_name=common)
+        counted_to = WORDS_COUNTED
+        found_runs = sorted(((_posted(session, account_id, ws, counted_to), r, ws) for _, r, ws in found_runs), key=lambda x: x[0])
     count_rows = False
     posted = counted = fts = False
     merged = probed = 0
@@ -202,11 +219,6 @@ def _filter(session: Session, account_id: int, query: Query) -> tuple[_Shape, di
         if size <= (NAME_GATHER if merge else WORDS_GATHER):
             posted = True
         else:
-            common = _intersection(session, account_id, query, terms, runs, found_runs)
-            if common is not None and len(common) <= SEARCH_COUNT_CAP:
-                return _Shape(listed=True), {"account_id": account_id, "ids": common, "by_name": common, "found": len(common)}
-            if common is not None:
-                params.update(found=len(common), by_name=common)
             # Other search words that are runs of letters are looked up beside it in the postings.
             probes = [(r, ws) for _, r, ws in found_runs[1:] if r in long_words and len(ws) <= WORDS_MERGE]
             probed = len(probes)
@@ -238,15 +250,16 @@ def _filter(session: Session, account_id: int, query: Query) -> tuple[_Shape, di
     return shape, params
 
 
-def _intersection(session: Session, account_id: int, query: Query, terms: list[str], runs: dict, found_runs: list) -> list[int] | None:
-    """Several search words, each a run of letters, the rarest common: the first customers (one more
-    than the cap) who hold them all, in name order, read from their postings' intersection
-    (app/customers/postings.py). None when the search is not of that kind."""
-    if query.favourites or len(found_runs) < 2 or len(found_runs) != len(runs) or sorted(runs) != sorted(terms):
-        return None
-    if any(len(words) > WORDS_MERGE for _, _, words in found_runs):
-        return None
-    return postings.intersection(session.connection(), account_id, [words for _, _, words in found_runs], SEARCH_COUNT_CAP + 1)
+def _intersects(query: Query, terms: list[str], contained: dict[str, list[str] | None]) -> bool:
+    """Whether a search is several search words, each a run of letters found in a few words: the
+    customers who hold them all are then read in name order from the intersection of their postings
+    (app/customers/postings.py), up to one more than the cap."""
+    return (
+        not query.favourites
+        and len(contained) > 1
+        and sorted(contained) == sorted(terms)
+        and all(words is not None and len(words) <= WORDS_MERGE for words in contained.values())
+    )
 
 
 @lru_cache(maxsize=512)
