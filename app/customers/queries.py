@@ -65,12 +65,16 @@ _FTS_MATCH = text("customers_fts MATCH :fts_query")
 _FTS_ROWIDS = select(_fts.c.rowid).where(_FTS_MATCH)
 
 
-_FTS_COUNT = select(func.count()).select_from(_FTS_ROWIDS.limit(SEARCH_COUNT_CAP + 1).subquery())
+_FTS_COUNT = select(func.count()).select_from(_FTS_ROWIDS.limit(bindparam("fts_counted")).subquery())
+# SQLite: a fragment the trigram index finds in at most this many rows (of every account) has them fetched
+# and sorted; with more, the account's rows are read in the list's order and matched (LIKE) until a page is full.
+# Digits are rarely common, and where they are rare among the rows, reading in order finds few per thousand.
+FTS_GATHER = 10_000
 
 
 def _fts_matches(session: Session, expression: str) -> int:
-    """How many rows of every account the trigram index finds, counted up to the cap."""
-    return session.connection().scalar(_FTS_COUNT, {"fts_query": expression}) or 0
+    """How many rows of every account the trigram index finds, counted up to one more than FTS_GATHER."""
+    return session.connection().scalar(_FTS_COUNT, {"fts_query": expression, "fts_counted": FTS_GATHER + 1}) or 0
 
 
 @dataclass(frozen=True)
@@ -223,7 +227,7 @@ def plan(session: Session, account_id: int, query: Query) -> tuple[Shape, dict[s
         in_fts = _fts_matches(session, expression)
         # The trigram index holds every account's rows: its count only says whether its matches are few
         # enough to fetch and sort (this account's are then among them), never how many this account has.
-        if in_fts <= SEARCH_COUNT_CAP:
+        if in_fts <= FTS_GATHER:
             params["fts_query"] = expression
             fts, long_words, counted, merged, probed = True, [], False, 0, 0
     prefix = bool(short_words) and len(short_words) == len(terms)
