@@ -94,6 +94,7 @@ class Shape:
     listed: bool = False  # every match is known: the ids :ids (several common words' postings intersected)
     long_likes: int = 0  # search_text LIKE :like_0 … (words the index did not take)
     prefix: bool = False  # sort_name in [:low, :high): a search of short words only
+    prefix_walked: bool = False  # ... tested on each row while the list's order is read (many matches, another order)
     short_likes: int = 0
 
 
@@ -272,7 +273,9 @@ def where(shape: Shape) -> tuple[ColumnElement[bool], ...]:
     likes = _likes(shape)
     conds.extend(likes[: shape.long_likes])
     if shape.prefix:
-        conds.append(and_(c.sort_name >= bindparam("low"), c.sort_name < bindparam("high")))
+        # Tested on the row, the name is no index the database could take instead of the list's order's.
+        name = c.sort_name.concat("") if shape.prefix_walked else c.sort_name
+        conds.append(and_(name >= bindparam("low"), name < bindparam("high")))
     conds.extend(likes[shape.long_likes :])
     return tuple(conds)
 
@@ -398,10 +401,18 @@ def bounded_slice(shape: Shape, sort: str, descending: bool):
     return page_slice(shape, sort, descending).where(key >= bound if descending else key <= bound)
 
 
-def measured(session: Session, shape: Shape, exact: bool) -> Shape:
+# Matches of one or two letters sorted otherwise than by name: up to this many are gathered and sorted.
+PREFIX_GATHER = SEARCH_COUNT_CAP
+
+
+def measured(session: Session, shape: Shape, matches: int, exact: bool, sort: str) -> Shape:
     """The plan for a page once its matches are counted: few matches (at most the cap) are found
     through the indexes and sorted rather than sought by walking the list's order, where they may
-    lie anywhere (PostgreSQL's planner guesses a trigram search's matches, often 100 times too many)."""
+    lie anywhere (PostgreSQL's planner guesses a trigram search's matches, often 100 times too many).
+    Many matches of one or two letters in another order than by name are sought by walking it (SQLite
+    gathered and sorted the 100,000 names that start with "k")."""
+    if shape.prefix and sort != "name" and (not exact or matches > PREFIX_GATHER):
+        return replace(shape, prefix_walked=True)
     if not exact or shape.fts or shape.posted or shape.merged or shape.listed:
         return shape
     if shape.counted:

@@ -101,7 +101,7 @@ def page(
     query = query.normalised()
     shape, params = queries.plan(session, account_id, query)
     total = count(session, account_id, query, (shape, params))
-    shape = queries.measured(session, shape, total.exact)
+    shape = queries.measured(session, shape, total.value, total.exact, query.sort)
     offset = (number - 1) * per_page
     by_name = params.get("by_name")
     if by_name is not None and query.sort == "name" and (shape.listed or (not query.descending and offset + per_page <= len(by_name))):

@@ -139,6 +139,8 @@ PLANS = {
     "walk-nothing": {"NAME_GATHER": 0, "WORDS_GATHER": 0, "service.WALK_AT_MOST": 0},
     # SQLite: fragments the trigram index finds matched while the rows are read in order.
     "trigram-walk": {"FTS_GATHER": 0},
+    # One or two letters in other orders than by name: the list's order walked, the names tested on each row.
+    "prefix-walk": {"PREFIX_GATHER": 0},
     # Several common words: their postings intersected, read a posting or two at a time.
     "intersect-in-small-blocks": {"NAME_GATHER": 0, "WORDS_GATHER": 0, "postings.FIRST_BLOCK": 1, "postings.LAST_BLOCK": 2},
 }
