@@ -103,11 +103,10 @@ def page(
     total = count(session, account_id, query, (shape, params))
     shape = queries.measured(session, shape, total.value, total.exact, query.sort)
     offset = (number - 1) * per_page
-    by_name = params.get("by_name")
-    if by_name is not None and query.sort == "name" and (shape.listed or (not query.descending and offset + per_page <= len(by_name))):
-        # The matches in name order, known (all of them, or the first pages'): the page is read by id.
-        chosen = (by_name[::-1] if query.descending else by_name)[offset : offset + per_page]
-        items = _in_order(session, chosen)
+    known = _known_order(shape, params, query, offset + per_page)
+    if known is not None:
+        # The matches in the list's order are known (all of them, or the first pages'): the page is read by id.
+        items = _in_order(session, known[offset : offset + per_page])
     elif total.exact and offset >= total.value:
         items = []
     elif total.exact and offset > total.value // 2:
@@ -121,6 +120,21 @@ def page(
     if addresses and items:
         _attach_addresses(session, items)
     return Page(items=items, total=total.value, page=number, per_page=per_page, exact=total.exact)
+
+
+def _known_order(shape: Shape, params: dict[str, Any], query: Query, needed: int) -> list[int] | None:
+    """The ids of a list's matches in its order, as far as the plan knows them without reading the rows:
+    every match when they are listed, by name or in the order they were made (by id); the first ones
+    (``by_name``) of several common words by name. None when they are not known as far as ``needed``."""
+    by_name = params.get("by_name")
+    if by_name is None:
+        return None
+    if shape.listed and query.sort in ("name", "created"):
+        known = by_name if query.sort == "name" else sorted(by_name)
+        return known[::-1] if query.descending else known
+    if query.sort == "name" and not query.descending and needed <= len(by_name):
+        return by_name
+    return None
 
 
 # A common word's page in another order than by name walks that order's index for at most this
