@@ -161,48 +161,65 @@ def seed(
     now = utcnow()
     if session.in_transaction():
         session.commit()
-    customer_columns = [c.name for c in Customer.__table__.columns]
-    address_columns = [c.name for c in Address.__table__.columns]
     engine = session.get_bind().engine
     sqlite = engine.dialect.name == "sqlite"
-    done = 0
     with engine.connect() as connection:
-        if sqlite:
-            with connection.begin():
-                for statement in search.SQLITE_FTS_DROP_TRIGGERS:
-                    connection.exec_driver_sql(statement)
-        with connection.begin():
-            create_staging(connection)
         try:
-            while done < count:
-                size = min(batch, count - done)
-                with connection.execution_options(sqlite_begin="IMMEDIATE").begin():
-                    _seed_batch(connection, rng, account_id, size, now, customer_columns, address_columns)
-                if sqlite:
-                    _checkpoint(connection)
-                done += size
-                if progress:
-                    progress(size)
+            done = _seed_on(connection, sqlite, rng, account_id, count, batch, now, progress)
         finally:
+            if not sqlite:
+                connection.invalidate()
+    return done
+
+
+def _seed_on(
+    connection: Connection, sqlite: bool, rng: random.Random, account_id: int, count: int, batch: int, now: datetime,
+    progress: Callable[[int], None] | None,
+) -> int:
+    customer_columns = [c.name for c in Customer.__table__.columns]
+    address_columns = [c.name for c in Address.__table__.columns]
+    done = 0
+    if not sqlite:
+        # Storing a million customers' postings and vacuuming take minutes: the server's
+        # statement timeout (for requests) would cancel them, leaving customers without postings.
+        connection.exec_driver_sql("SET statement_timeout = 0")
+        connection.commit()
+    if sqlite:
+        with connection.begin():
+            for statement in search.SQLITE_FTS_DROP_TRIGGERS:
+                connection.exec_driver_sql(statement)
+    with connection.begin():
+        create_staging(connection)
+    try:
+        while done < count:
+            size = min(batch, count - done)
             with connection.execution_options(sqlite_begin="IMMEDIATE").begin():
-                store_staged_postings(connection)
-                if sqlite:
-                    for statement in search.SQLITE_FTS_TRIGGERS:
-                        connection.exec_driver_sql(statement)
+                _seed_batch(connection, rng, account_id, size, now, customer_columns, address_columns)
             if sqlite:
                 _checkpoint(connection)
-        if sqlite:
-            with connection.begin():
-                connection.exec_driver_sql("PRAGMA analysis_limit=1000")
-                connection.exec_driver_sql("ANALYZE")
-        else:
-            # VACUUM too: it marks the new pages all-visible, so that index-only scans (the
-            # postings) read no table rows; it cannot run inside a transaction.
-            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
-            for table in ("customers", "addresses", "customer_words", "search_words"):
-                autocommit.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
+            done += size
+            if progress:
+                progress(size)
+    finally:
+        with connection.execution_options(sqlite_begin="IMMEDIATE").begin():
+            store_staged_postings(connection)
+            if sqlite:
+                for statement in search.SQLITE_FTS_TRIGGERS:
+                    connection.exec_driver_sql(statement)
         if sqlite:
             _checkpoint(connection)
+    if sqlite:
+        with connection.begin():
+            connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+            connection.exec_driver_sql("ANALYZE")
+    else:
+        # VACUUM too: it marks the new pages all-visible, so that index-only scans (the
+        # postings) read no table rows; it cannot run inside a transaction.
+        autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+        for table in ("customers", "addresses", "customer_words", "search_words"):
+            autocommit.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
+    if sqlite:
+        _checkpoint(connection)
     return done
 
 

@@ -308,3 +308,36 @@ def test_users_create_succeeds_while_another_process_writes(cli):
         writer.join(timeout=30)
 
     assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
+
+
+def test_seeding_is_not_cut_short_by_the_requests_statement_timeout():
+    """PostgreSQL: the bulk load runs without the statement timeout that requests have (storing a
+    million customers' postings takes minutes; cut short, it left customers without postings)."""
+    from sqlalchemy import create_engine, event, func, select
+    from sqlalchemy.orm import Session
+
+    from app.customers import seed
+    from app.customers.models import CustomerWord
+    from app.database.engine import get_engine
+    from tests.conftest import make_shop
+
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's statement timeout")
+    shop = make_shop()
+    hasty = create_engine(engine.url.render_as_string(hide_password=False))
+
+    @event.listens_for(hasty, "connect")
+    def impatient(dbapi_connection, _record) -> None:  # after the dialect's own first queries
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 1")
+        dbapi_connection.commit()
+
+    try:
+        with Session(hasty) as session:
+            assert seed.seed(session, shop.id, 2_000, batch=1_000, rng_seed=3) == 2_000
+    finally:
+        hasty.dispose()
+    with session_scope() as session:
+        words = session.scalar(select(func.count()).select_from(CustomerWord).where(CustomerWord.account_id == shop.id))
+    assert words and words > 2_000 * 5
