@@ -144,6 +144,7 @@ def export_fields(timezone: str, shipping: int) -> list[ExportField]:
     fields = [ExportField("ID", lambda c: c.id), ExportField("Number", lambda c: c.account_scoped_id)]
     for name in history.SCALARS:
         fields.append(ExportField(str(form[name].label.text), birthday if name == "birthday" else attrgetter(name)))
+    fields.append(ExportField(str(form.phone_numbers.label.text), _phones))
     fields += [ExportField("Created", lambda c: c.created_at), ExportField("Changed", lambda c: c.updated_at)]
     labels = {name: str(AddressForm()[name].label.text) for name in ADDRESS_FIELDS}
 
@@ -165,6 +166,11 @@ def export_fields(timezone: str, shipping: int) -> list[ExportField]:
     return fields
 
 
+def _phones(customer: Any) -> str:
+    """Every number of a customer in one cell: +49 030 12341234; 0171 1234567."""
+    return "; ".join(f"+{p.country_code} {p.national_number}" if p.country_code else p.national_number for p in customer.phones)
+
+
 CUSTOMERS = Resource(
     name="customers",
     singular="customer",
@@ -182,13 +188,14 @@ CUSTOMERS = Resource(
     filters=(Filter("favourites", "Favourites"),),
     sections=(
         Section("Person", ("title", "first_name", "last_name", "company", "birthday")),
-        Section("Contact", ("email", "phone_number", "country_code", "email_marketing_agreed")),
+        Section("Contact", ("email", "email_marketing_agreed")),
+        Section("Phone numbers", ("phone_numbers",)),
         Section("Status", ("is_favourite", "is_vip", "is_b2b", "is_confirmed", "tax_number", "channel")),
         Section("Note", ("note",)),
         Section("Billing address", ("billing_address",)),
         Section("Shipping addresses", ("shipping_address",)),
     ),
-    inline_fields=("first_name", "last_name", "company", "email", "phone_number", "is_favourite", "is_vip", "is_b2b"),
+    inline_fields=("first_name", "last_name", "company", "email", "is_favourite", "is_vip", "is_b2b"),
     store=CustomerStore(),
     describe=lambda c: c.display_name or f"Customer #{c.account_scoped_id}",
     default_sort="name",

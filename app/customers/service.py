@@ -38,11 +38,13 @@ from app.customers.merge import Merge, merge
 from app.customers.models import (
     ADDRESS_FIELDS,
     BILLING,
+    PHONE_FIELDS,
     SHIPPING,
     Address,
     Customer,
     CustomerRecord,
     CustomerWord,
+    Phone,
     Record,
     SearchWord,
 )
@@ -337,7 +339,7 @@ def get(session: Session, account_id: int, customer_id: int) -> Customer | None:
 # With its addresses in the same statement: every caller shows or binds them (one round trip less).
 _GET = (
     select(Customer)
-    .options(joinedload(Customer.addresses))
+    .options(joinedload(Customer.addresses), selectinload(Customer.phones))
     .where(Customer.account_id == bindparam("account_id"), Customer.id == bindparam("customer_id"))
 )
 
@@ -515,13 +517,23 @@ def _records(session: Session, stmt, params: dict[str, Any] | None = None) -> li
     return list(_as_records(session.connection().execute(stmt, params)))
 
 
+PHONES = Phone.__table__
+_PHONES_OF = (
+    select(PHONES)
+    .where(PHONES.c.customer_id.in_(bindparam("ids", expanding=True)))
+    .order_by(PHONES.c.customer_id, PHONES.c.position)
+)
+
+
 def _attach_addresses(session: Session, items: list[CustomerRecord]) -> None:
-    """Every address of ``items`` in one query, in the order the mapped relationship keeps."""
-    by_customer: dict[int, list[Record]] = {item.id: [] for item in items}
-    for address in _as_records(session.connection().execute(_ADDRESSES_OF, {"ids": list(by_customer)}), Record):
-        by_customer[address.customer_id].append(address)
-    for item in items:
-        item.addresses = by_customer[item.id]
+    """Every address and phone number of ``items`` (one query each), in the order the mapped relationships keep."""
+    ids = {"ids": [item.id for item in items]}
+    for statement, name in ((_ADDRESSES_OF, "addresses"), (_PHONES_OF, "phones")):
+        by_customer: dict[int, list[Record]] = {item.id: [] for item in items}
+        for row in _as_records(session.connection().execute(statement, ids), Record):
+            by_customer[row.customer_id].append(row)
+        for item in items:
+            setattr(item, name, by_customer[item.id])
 
 
 def stream(session: Session, account_id: int, query: Query = Query(), batch: int = 500) -> Iterator[CustomerRecord]:
@@ -592,8 +604,10 @@ _ACCOUNT_CHANGE = (
 
 def _apply(customer: Customer, data: dict[str, Any]) -> None:
     for name, value in data.items():
-        if name not in ("billing_address", "shipping_address"):
+        if name not in ("billing_address", "shipping_address", "phone_numbers"):
             setattr(customer, name, value)
+    if "phone_numbers" in data:
+        _apply_phones(customer, data["phone_numbers"] or [])
     billing = customer.billing_address
     if billing is None:
         billing = Address(account_id=customer.account_id, kind=BILLING, position=0)
@@ -612,6 +626,18 @@ def _apply(customer: Customer, data: dict[str, Any]) -> None:
     # In memory in the order a read gives them (the relationship's order_by), as they are shown.
     customer.addresses.sort(key=lambda a: (a.kind, a.position))
     customer.refresh_derived()
+
+
+def _apply_phones(customer: Customer, entries: list[dict[str, Any]]) -> None:
+    """The customer's numbers become ``entries``, in their order: the stored ones change in place by position
+    (keeping their ids), the ones beyond are added or removed."""
+    phones = customer.phones
+    for position, entry in enumerate(entries):
+        if position == len(phones):
+            phones.append(Phone(account_id=customer.account_id, position=position))
+        for name in PHONE_FIELDS:
+            setattr(phones[position], name, entry.get(name) or ("normal" if name == "type" else ""))
+    del phones[len(entries):]
 
 
 def _apply_address(address: Address, data: dict[str, Any]) -> None:
@@ -634,7 +660,7 @@ def create(session: Session, account_id: int, data: dict[str, Any], who: Who = S
     begin_write(session)
     favourite = 1 if data.get("is_favourite") else 0
     scoped_id = _account_change(session, account_id, customers=1, favourites=favourite, scoped_ids=1)
-    customer = Customer(account_id=account_id, account_scoped_id=scoped_id, addresses=[])
+    customer = Customer(account_id=account_id, account_scoped_id=scoped_id, addresses=[], phones=[])
     _apply(customer, data)
     session.add(customer)
     session.flush()
@@ -660,7 +686,7 @@ _GET_FOR_UPDATE = (
     .where(Customer.account_id == bindparam("account_id"), Customer.id == bindparam("customer_id"))
     .with_for_update()
     .execution_options(populate_existing=True)
-    .options(selectinload(Customer.addresses))
+    .options(selectinload(Customer.addresses), selectinload(Customer.phones))
 )
 
 
@@ -825,8 +851,10 @@ def _restore(session: Session, trashed: TrashedCustomer, who: Who) -> Customer:
         created_at=datetime.fromisoformat(data["created_at"]) if data.get("created_at") else utcnow(),
         version=int(data.get("version") or 1),
         addresses=[],
+        phones=[],
     )
-    _apply(customer, {**fields, "billing_address": data.get("billing_address") or {}, "shipping_address": data.get("shipping_address") or []})
+    phones = history.phones_of(data)
+    _apply(customer, {**fields, "billing_address": data.get("billing_address") or {}, "shipping_address": data.get("shipping_address") or [], "phone_numbers": phones})
     _keep_address_ids(session, customer, data.get("address_ids") or {})
     session.add(customer)
     session.flush()
@@ -872,7 +900,7 @@ def bulk(session: Session, account_id: int, ids: list[int], action: str, who: Wh
             select(Customer)
             .where(Customer.account_id == account_id, Customer.id.in_(ids[start : start + 500]))
             .with_for_update()
-            .options(selectinload(Customer.addresses))
+            .options(selectinload(Customer.addresses), selectinload(Customer.phones))
         )
         for customer in session.scalars(stmt):
             if action == "delete":
