@@ -35,6 +35,8 @@ from app.admin.resource import (
     ListQuery,
     Resource,
     Saved,
+    form_field,
+    named_by,
 )
 from app.db import get_engine, reads_only, session_scope
 from app.inputs import MAX_ID, search_text, whole_number
@@ -166,11 +168,11 @@ def make_router(resource: Resource) -> Router:
             form = resource.store.bind(conflict.formdata, actor, current, replace=_all_fields(resource))
             rows = [(row.label, row.new, row.old) for row in change_rows(resource.store.bind(None, actor), {p: [b, a] for p, (a, b) in conflict.fields.items()})]
         else:
-            rows = differences(form, resource.store.bind(None, actor, current), names)
+            rows = differences(form, resource.store.bind(None, actor, current), names, resource.inline_labels)
         inline = inline and names == resource.inline_fields
         theirs = list(conflict.theirs.multi_items()) if conflict.theirs is not None else None
         if theirs is not None and inline:
-            theirs = [(k, v) for k, v in theirs if k.split("-")[0] in names]
+            theirs = [(k, v) for k, v in theirs if named_by(k, names)]
         release(session)
         path = f"{base}/{current.id}/{'row' if inline else 'edit'}"
         context = ctx(
@@ -702,11 +704,12 @@ def _shown(field: Any) -> str:
     return "" if value is None else str(value)
 
 
-def differences(yours: Any, saved: Any, names) -> list[tuple[str, str, str]]:
-    """(label, your input, saved now) for each field the user sent that now differs."""
+def differences(yours: Any, saved: Any, names, labels: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """(label, your input, saved now) for each field the user sent that now differs; ``names`` as
+    ``form_field`` reads them, ``labels`` where a field is shown under another label than its own."""
     rows: list[tuple[str, str, str]] = []
     for name in names:
-        mine, theirs = yours[name], saved[name]
+        mine, theirs = form_field(yours, name), form_field(saved, name)
         if mine.type == "FormField":
             rows += [(f"{mine.label.text}: {a}", b, c) for a, b, c in differences(mine.form, theirs.form, [n for n in mine.form._fields if n != "id"])]
         elif mine.type == "FieldList":
@@ -719,7 +722,7 @@ def differences(yours: Any, saved: Any, names) -> list[tuple[str, str, str]]:
                 else:
                     rows += [(f"{label}: {x}", y, z) for x, y, z in differences(a, b, [n for n in a._fields if n != "id"])]
         elif _shown(mine) != _shown(theirs):
-            rows.append((str(mine.label.text), _shown(mine), _shown(theirs)))
+            rows.append(((labels or {}).get(name) or str(mine.label.text), _shown(mine), _shown(theirs)))
     return rows
 
 

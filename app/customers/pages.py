@@ -30,6 +30,10 @@ from app.customers.models import ADDRESS_FIELDS, Customer, CustomerRecord
 from app.paging import Page
 
 
+# The first phone number's field, by the name the form gives it: what the list row shows and edits.
+FIRST_PHONE = "phone_numbers-0-national_number"
+
+
 def _query(query: ListQuery) -> service.Query:
     return service.Query(
         search=query.search,
@@ -195,7 +199,9 @@ CUSTOMERS = Resource(
         Section("Billing address", ("billing_address",)),
         Section("Shipping addresses", ("shipping_address",)),
     ),
-    inline_fields=("first_name", "last_name", "company", "email", "is_favourite", "is_vip", "is_b2b"),
+    # The row edits the first phone number (the one it shows); the customer's other numbers stay as they are.
+    inline_fields=("first_name", "last_name", "company", "email", FIRST_PHONE, "is_favourite", "is_vip", "is_b2b"),
+    inline_labels={FIRST_PHONE: "Phone"},
     store=CustomerStore(),
     describe=lambda c: c.display_name or f"Customer #{c.account_scoped_id}",
     default_sort="name",
