@@ -280,8 +280,10 @@ DEFAULT_PHONE_REGION = "DE"
 
 class PhoneForm(Form):
     """One phone number, as the reference's v9 entries have it: ``{"country_code": "49", "type": "normal",
-    "national_number": "030 12341234"}``. Checked and completed by ``CustomerForm.validate_phone_numbers``."""
+    "national_number": "030 12341234"}``, and its ``id`` when it names a stored one (which is then updated in
+    place). Checked and completed by ``CustomerForm.validate_phone_numbers``."""
 
+    id = HiddenField(filters=(whole_number,), widget=HiddenInput())
     national_number = TextField("Number", [_length(40), PHONE])
     country_code = TextField("Country calling code", [_length(8), CALLING_CODE])
     type = TextField("Type", [_length(20)], default="normal")
@@ -503,7 +505,7 @@ def stored_formdata(customer: Customer, tz: str) -> MultiDict:
     for index, address in enumerate(customer.shipping_addresses):
         items += _address_items(f"shipping_address-{index}-", address)
     for index, phone in enumerate(customer.phones):
-        items += [(f"phone_numbers-{index}-{name}", getattr(phone, name) or "") for name in PHONE_FIELDS]
+        items += _phone_items(f"phone_numbers-{index}-", {"id": phone.id, **{name: getattr(phone, name) for name in PHONE_FIELDS}})
     return MultiDict(items)
 
 
@@ -519,8 +521,12 @@ def formdata_of(data: dict[str, Any]) -> MultiDict:
     for index, entry in enumerate(data.get("shipping_address") or []):
         items += _entry_items(f"shipping_address-{index}-", entry)
     for index, entry in enumerate(data.get("phone_numbers") or []):
-        items += [(f"phone_numbers-{index}-{name}", entry.get(name) or "") for name in PHONE_FIELDS]
+        items += _phone_items(f"phone_numbers-{index}-", entry)
     return MultiDict(items)
+
+
+def _phone_items(prefix: str, entry: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(f"{prefix}id", _field_text(entry.get("id")))] + [(f"{prefix}{name}", entry.get(name) or "") for name in PHONE_FIELDS]
 
 
 def _entry_items(prefix: str, entry: dict[str, Any]) -> list[tuple[str, str]]:

@@ -208,6 +208,14 @@ def request_schemas() -> dict[str, Schema]:
         type=OpenAPIType.OBJECT,
         title="PhoneNumberIn",
         description="A phone number; its country code as country_code or, as the reference spells it, county_code (both: the same value)",
-        properties={source: _field_schema(phone_form[target], False) for source, target in PHONE_ENTRY_FIELDS.items()},
+        properties={
+            "id": Schema(
+                type=[OpenAPIType.INTEGER, OpenAPIType.NULL],
+                description="The id of one of the customer's phone numbers (as answered): that one is updated in place. "
+                "Without it (or with an id that is not one of them), the stored number at the entry's position is, unless "
+                "another entry names that one; entries beyond are new, and stored numbers no entry takes are removed",
+            ),
+            **{source: _field_schema(phone_form[target], False) for source, target in PHONE_ENTRY_FIELDS.items()},
+        },
     )
     return {"CustomerCreate": create, "CustomerUpdate": update, "AddressIn": address, "PhoneNumberIn": phone}

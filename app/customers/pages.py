@@ -29,7 +29,6 @@ from app.customers.forms import AddressForm, CustomerForm, formdata_of
 from app.customers.models import ADDRESS_FIELDS, Customer, CustomerRecord
 from app.paging import Page
 
-
 # The first phone number's field, by the name the form gives it: what the list row shows and edits.
 FIRST_PHONE = "phone_numbers-0-national_number"
 

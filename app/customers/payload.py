@@ -99,19 +99,24 @@ def _kind(name: str) -> str:
     return "str"
 
 
-def _address(flat: Flattened, prefix: str, path: str, value: Any) -> None:
-    if value is None:
-        return
-    if not isinstance(value, dict):
-        flat.error(path.rstrip("."), "object")
-        return
-    given = value.get("id")
+def _entry_id(flat: Flattened, prefix: str, path: str, entry: dict[str, Any]) -> None:
+    """The ``id`` of a list entry (an address, a phone number): an integer (1.0 too), or null as if absent."""
+    given = entry.get("id")
     if isinstance(given, float) and given.is_integer():
         given = int(given)
     if isinstance(given, int) and not isinstance(given, bool):
         flat.add(f"{prefix}id", str(given))
     elif given is not None:
         flat.error(f"{path}id", "int")
+
+
+def _address(flat: Flattened, prefix: str, path: str, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        flat.error(path.rstrip("."), "object")
+        return
+    _entry_id(flat, prefix, path, value)
     for name in ADDRESS_FORM_FIELDS:
         if name in value:
             _scalar(flat, f"{prefix}{name}", f"{path}{name}", value[name], "str")
@@ -195,6 +200,7 @@ def _phone_numbers(flat: Flattened, value: Any) -> None:
             flat.error(f"phone_numbers.{index}", "object")
             continue
         prefix = f"phone_numbers-{index}-"
+        _entry_id(flat, prefix, f"phone_numbers.{index}.", entry)
         if "type" not in entry:
             flat.add(f"{prefix}type", "")  # normal; and an entry without any field is still an entry
         for source, target in PHONE_ENTRY_FIELDS.items():

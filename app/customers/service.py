@@ -629,15 +629,28 @@ def _apply(customer: Customer, data: dict[str, Any]) -> None:
 
 
 def _apply_phones(customer: Customer, entries: list[dict[str, Any]]) -> None:
-    """The customer's numbers become ``entries``, in their order: the stored ones change in place by position
-    (keeping their ids), the ones beyond are added or removed."""
-    phones = customer.phones
+    """The customer's numbers become ``entries``, in their order, each stored one changed in place (keeping its id):
+    the one an entry names by ``id``, or for an entry without one of the customer's ids, the one at the entry's
+    position (unless another entry names that one). Other entries are new numbers; stored ones none takes are removed."""
+    stored = list(customer.phones)
+    by_id = {phone.id: phone for phone in stored if phone.id is not None}
+    named = {entry.get("id") for entry in entries} & by_id.keys()
+    taken: set[int] = set()  # id() of the stored numbers already given to an entry
+    phones: list[Phone] = []
     for position, entry in enumerate(entries):
-        if position == len(phones):
-            phones.append(Phone(account_id=customer.account_id, position=position))
+        wanted = entry.get("id")
+        phone = by_id.get(wanted) if isinstance(wanted, int) else None
+        if phone is None or id(phone) in taken:
+            at = stored[position] if position < len(stored) else None
+            phone = at if at is not None and at.id not in named and id(at) not in taken else None
+        if phone is None:
+            phone = Phone(account_id=customer.account_id)
+        taken.add(id(phone))
+        phone.position = position
         for name in PHONE_FIELDS:
-            setattr(phones[position], name, entry.get(name) or ("normal" if name == "type" else ""))
-    del phones[len(entries):]
+            setattr(phone, name, entry.get(name) or ("normal" if name == "type" else ""))
+        phones.append(phone)
+    customer.phones[:] = phones
 
 
 def _apply_address(address: Address, data: dict[str, Any]) -> None:
@@ -768,6 +781,7 @@ def _to_trash(session: Session, customer: Customer, who: Who, at: datetime | Non
     # The addresses' ids, so that a restore gives them back (an integration may hold them).
     billing = customer.billing_address
     data["address_ids"] = {"billing": billing.id if billing else None, "shipping": [a.id for a in customer.shipping_addresses]}
+    data["phone_ids"] = [p.id for p in customer.phones]
     session.add(
         TrashedCustomer(
             account_id=customer.account_id,
@@ -855,9 +869,17 @@ def _restore(session: Session, trashed: TrashedCustomer, who: Who) -> Customer:
     )
     phones = history.phones_of(data)
     _apply(customer, {**fields, "billing_address": data.get("billing_address") or {}, "shipping_address": data.get("shipping_address") or [], "phone_numbers": phones})
-    _keep_address_ids(session, customer, data.get("address_ids") or {})
+    ids = data.get("address_ids") or {}
+    _keep_ids(session, Address, [(customer.billing_address, ids.get("billing")), *zip(customer.shipping_addresses, ids.get("shipping") or [], strict=False)])
+    _keep_ids(session, Phone, list(zip(customer.phones, data.get("phone_ids") or [], strict=False)))
+    # The rows that got their old ids are inserted first (a flush inserts a customer's rows in its lists' order):
+    # SQLite gives a row inserted without an id the highest one + 1, which may be one kept here.
+    customer.addresses.sort(key=lambda row: row.id is None)
+    customer.phones.sort(key=lambda row: row.id is None)
     session.add(customer)
     session.flush()
+    customer.addresses.sort(key=lambda a: (a.kind, a.position))
+    customer.phones.sort(key=lambda p: p.position)
     # The version goes on from the deleted one's (an insert starts at 1): a form opened before the delete
     # meets the restore as a change made since (app/customers/merge.py counts it as one).
     restored_version = int(data.get("version") or 1) + 1
@@ -869,16 +891,16 @@ def _restore(session: Session, trashed: TrashedCustomer, who: Who) -> Customer:
     return customer
 
 
-def _keep_address_ids(session: Session, customer: Customer, ids: dict[str, Any]) -> None:
-    """Give a restored customer's addresses the ids they had before the delete, where still free."""
-    wanted = [(customer.billing_address, ids.get("billing")), *zip(customer.shipping_addresses, ids.get("shipping") or [], strict=False)]
-    wanted = [(address, i) for address, i in wanted if address is not None and isinstance(i, int)]
+def _keep_ids(session: Session, model: type[Address] | type[Phone], wanted: list[tuple[Any, Any]]) -> None:
+    """Give a restored customer's addresses (or phone numbers) the ids they had before the delete, where still free:
+    ``wanted`` pairs each with its old id (an integration may hold them)."""
+    wanted = [(row, i) for row, i in wanted if row is not None and isinstance(i, int)]
     if not wanted:
         return
-    taken = set(session.scalars(select(Address.id).where(Address.id.in_([i for _, i in wanted]))))
-    for address, i in wanted:
+    taken = set(session.scalars(select(model.id).where(model.id.in_([i for _, i in wanted]))))
+    for row, i in wanted:
         if i not in taken:
-            address.id = i
+            row.id = i
 
 
 BULK_ACTIONS = ("favourite", "unfavourite", "delete")

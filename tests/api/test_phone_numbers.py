@@ -171,3 +171,65 @@ def test_a_shipping_entry_naming_an_address_the_customer_does_not_have_is_a_fiel
     errors = field_errors(response)
     assert set(errors) == {"shipping_address.1.id"}, errors
     assert client.get(url, headers=shop.headers).json() == before
+
+
+def _ids(customer) -> list[int]:
+    return [p["id"] for p in customer["phone_numbers"]]
+
+
+def test_an_entry_naming_one_of_the_customers_numbers_by_id_updates_that_one(client, shop):
+    """Numbers are matched by id where an entry gives one of the customer's, else by position: removing the
+    first number, or reordering, keeps every number's id with its number."""
+    created = _create(client, shop, {"phone_numbers": SEVERAL})
+    url = f"/api/customers/{created['id']}/"
+    first, second, third = created["phone_numbers"]
+
+    # The first removed: the others keep their ids (by position, the second would have taken the first's).
+    shorter = client.put(url, json={"phone_numbers": [second, {**third, "type": "fax"}]}, headers=_headers(shop, "9")).json()
+    assert _ids(shorter) == [second["id"], third["id"]]
+    assert _numbers(shorter) == [("0171 2345678", "49", "mobile"), ("020 7946 0958", "44", "fax")]
+
+    # Reordered by id; an entry without an id takes the stored number at its position unless an entry names that one.
+    swapped = client.put(url, json={"phone_numbers": [third, second, {"national_number": "089 123456"}]}, headers=_headers(shop, "9")).json()
+    assert _ids(swapped)[:2] == [third["id"], second["id"]] and _ids(swapped)[2] not in (first["id"], second["id"], third["id"])
+    by_position = client.put(url, json={"phone_numbers": [{"national_number": "040 555666"}]}, headers=_headers(shop, "9")).json()
+    assert _ids(by_position) == [third["id"]] and _numbers(by_position) == [("040 555666", "49", "normal")]
+
+    # An id that is none of this customer's numbers is taken as no id (by position): nothing of the other customer changes.
+    other = _create(client, shop, {"phone_numbers": SEVERAL[:1]})
+    foreign = client.put(url, json={"phone_numbers": [{"id": other["phone_numbers"][0]["id"], "national_number": "040 777888"}]}, headers=_headers(shop, "9"))
+    assert foreign.status_code == 200, foreign.text
+    assert _ids(foreign.json()) == [third["id"]] and _numbers(foreign.json()) == [("040 777888", "49", "normal")]
+    assert client.get(f"/api/customers/{other['id']}/", headers=_headers(shop, "9")).json()["phone_numbers"] == other["phone_numbers"]
+
+    refused = client.put(url, json={"phone_numbers": [{"id": "x", "national_number": "040 777888"}]}, headers=_headers(shop, "9"))
+    assert set(field_errors(refused)) == {"phone_numbers.0.id"}
+
+
+def test_removing_the_first_number_by_phone_number_keeps_the_next_ones_id(client, shop):
+    created = _create(client, shop, {"phone_numbers": SEVERAL})
+    url = f"/api/customers/{created['id']}/"
+    assert client.put(url, json={"phone_number": ""}, headers=_headers(shop, "12")).status_code == 200
+    assert _ids(client.get(url, headers=_headers(shop, "9")).json()) == _ids(created)[1:]
+
+
+def test_a_restore_from_the_trash_gives_the_numbers_back_their_ids_where_free(client, shop):
+    from sqlalchemy import insert
+
+    from app.customers import service
+    from app.customers.models import Phone
+    from app.db import session_scope
+
+    created = _create(client, shop, {"phone_numbers": SEVERAL})
+    other = _create(client, shop, {})
+    ids = _ids(created)
+    assert client.delete(f"/api/customers/{created['id']}/", headers=_headers(shop, "9")).status_code == 200
+    with session_scope() as session:  # meanwhile the second one's id is taken (as SQLite may reuse a freed id)
+        session.execute(insert(Phone).values(id=ids[1], account_id=shop.id, customer_id=other["id"], position=0, national_number="030 111222", country_code="49", type="normal"))
+    with session_scope() as session:
+        assert service.restore(session, shop.id, created["id"]) is not None
+
+    restored = client.get(f"/api/customers/{created['id']}/", headers=_headers(shop, "9")).json()
+    assert _numbers(restored) == _numbers(created)
+    assert _ids(restored)[0] == ids[0] and _ids(restored)[2] == ids[2], (ids, _ids(restored))
+    assert _ids(restored)[1] not in ids
