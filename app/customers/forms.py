@@ -326,6 +326,18 @@ def check_phone(entry: PhoneForm, country: str) -> None:
     entry.type.data = entry.type.data or "normal"
 
 
+def international(national_number: str, country_code: str) -> str:
+    """A stored number as it is dialled from anywhere (030 1234567 and 49: +49 30 1234567), by the same library;
+    as stored where it cannot be read so (no country code, or a number stored before the rule)."""
+    if not country_code.isdigit():
+        return national_number
+    try:
+        parsed = phonenumbers.parse(national_number, phonenumbers.region_code_for_country_code(int(country_code)))
+    except phonenumbers.NumberParseException:
+        return national_number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 class CustomerForm(Form):
     """Every field of a customer and every rule about it."""
 

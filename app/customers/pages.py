@@ -25,7 +25,7 @@ from app.admin.resource import (
 )
 from app.base import utcnow
 from app.customers import history, service, trash
-from app.customers.forms import AddressForm, CustomerForm, formdata_of
+from app.customers.forms import AddressForm, CustomerForm, formdata_of, international
 from app.customers.models import ADDRESS_FIELDS, Customer, CustomerRecord
 from app.paging import Page
 
@@ -170,8 +170,8 @@ def export_fields(timezone: str, shipping: int) -> list[ExportField]:
 
 
 def _phones(customer: Any) -> str:
-    """Every number of a customer in one cell: +49 030 12341234; 0171 1234567."""
-    return "; ".join(f"+{p.country_code} {p.national_number}" if p.country_code else p.national_number for p in customer.phones)
+    """Every number of a customer in one cell, each as dialled from anywhere: +49 30 12341234; +49 171 1234567."""
+    return "; ".join(international(p.national_number, p.country_code) for p in customer.phones)
 
 
 CUSTOMERS = Resource(
