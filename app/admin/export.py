@@ -30,8 +30,9 @@ import xlsxwriter
 from app.admin.resource import ExportField
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# What a cell starting with "+" or "-" may hold and still only be a number or a phone number: no names, no references.
-HARMLESS = re.compile(r"[0-9 ()./+\-]*")
+# What a cell starting with "+" or "-" may hold and still only be a number or phone numbers (";" between them):
+# no names, no references.
+HARMLESS = re.compile(r"[0-9 ()./+\-;]*")
 CHUNK = 65536
 # Excel's last row: rows beyond it continue on another sheet.
 XLSX_ROWS = 1_048_576

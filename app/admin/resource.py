@@ -200,7 +200,10 @@ class Resource:
     store: Store
     describe: Callable[[Any], str]  # how one item is named in messages
     sections: tuple[Section, ...]
+    # The fields the list row's form edits, by their form name: a field of the form ("email"), or one inside
+    # a list of sub-forms by the name WTForms gives it ("phone_numbers-0-national_number": the first entry's).
     inline_fields: tuple[str, ...] = ()
+    inline_labels: dict[str, str] = field(default_factory=dict, hash=False)  # a row field's label, where not its form label
     filters: tuple[Filter, ...] = ()
     default_sort: str = ""
     roles: tuple[str, ...] = ("admin", "staff")
@@ -220,6 +223,10 @@ class Resource:
     # and the store's ``update`` gets it as ``expected_version``.
     version: Callable[[Any], int] | None = None
 
+    def inline_field(self, form: Form, name: str) -> Any:
+        """The bound field of ``form`` that the row field ``name`` is; a list without the entry named gets an empty one."""
+        return form_field(form, name)
+
     @property
     def bulk_actions(self) -> tuple[BulkAction, ...]:
         return self.bulk.actions if self.bulk else ()
@@ -234,3 +241,24 @@ class Resource:
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
+
+
+def form_field(form: Form, name: str) -> Any:
+    """The field of ``form`` that WTForms names ``name``: ``email``, ``billing_address-city``, or
+    ``phone_numbers-0-national_number`` (an entry the list lacks is added empty, as a form to fill in)."""
+    parts = name.split("-")
+    found: Any = form[parts[0]]
+    for part in parts[1:]:
+        if found.type == "FieldList":
+            index = int(part)
+            while len(found.entries) <= index:
+                found.append_entry()
+            found = found.entries[index]
+        else:
+            found = found.form[part]
+    return found
+
+
+def named_by(key: str, names: Iterable[str]) -> bool:
+    """Whether the form key ``key`` is one of ``names`` or lies inside one (``shipping_address-0-city`` in ``shipping_address``)."""
+    return any(key == name or key.startswith(f"{name}-") for name in names)

@@ -27,11 +27,24 @@ from sqlalchemy.orm import Session
 from app.admin.cells import RowCells
 from app.admin.changes import rows as change_rows
 from app.admin.export import columns_as_fields, csv_chunks, xlsx_chunks
-from app.admin.resource import Bulk, BulkAction, Column, Conflict, Filter, Invalid, ListQuery, Resource, Saved, Trash
-from app.config import BASE_DIR
+from app.admin.resource import (
+    Bulk,
+    BulkAction,
+    Column,
+    Conflict,
+    Filter,
+    Invalid,
+    ListQuery,
+    Resource,
+    Saved,
+    Trash,
+    form_field,
+    named_by,
+)
 from app.database.engine import session_scope
 from app.shared.audit import Actor
 from app.shared.inputs import MAX_ID, search_text, whole_number
+from app.shared.package_data import package_data
 from app.web.auth import safe_next
 from app.web.views import Route, Views, is_htmx
 
@@ -192,11 +205,11 @@ class ResourceViews(Views):
             form = resource.store.bind(conflict.formdata, actor, current, replace=_all_fields(resource))
             rows = [(row.label, row.new, row.old) for row in change_rows(resource.store.bind(None, actor), {p: [b, a] for p, (a, b) in conflict.fields.items()})]
         else:
-            rows = differences(form, resource.store.bind(None, actor, current), names)
+            rows = differences(form, resource.store.bind(None, actor, current), names, resource.inline_labels)
         inline = inline and names == resource.inline_fields
         theirs = list(conflict.theirs.multi_items()) if conflict.theirs is not None else None
         if theirs is not None and inline:
-            theirs = [(k, v) for k, v in theirs if k.split("-")[0] in names]
+            theirs = [(k, v) for k, v in theirs if named_by(k, names)]
         release(session)
         path = f"{self.base}/{current.id}/{'row' if inline else 'edit'}"
         context = self.context(
@@ -599,7 +612,7 @@ TEMPLATES = (
 
 def template_for(resource: str, name: str) -> str:
     own = f"{resource}/{name}"
-    return own if (BASE_DIR / "templates" / own).is_file() else f"resource/{name}"
+    return own if (package_data("templates") / own).is_file() else f"resource/{name}"
 
 
 def make_router(resource: Resource, views: type[ResourceViews] = ResourceViews) -> Router:
@@ -685,11 +698,12 @@ def _shown(field: Any) -> str:
     return field._value()  # a date or time: as the field writes it in its input
 
 
-def differences(yours: Any, saved: Any, names) -> list[tuple[str, str, str]]:
-    """(label, your input, saved now) for each field the user sent that now differs."""
+def differences(yours: Any, saved: Any, names, labels: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """(label, your input, saved now) for each field the user sent that now differs; ``names`` as
+    ``form_field`` reads them, ``labels`` where a field is shown under another label than its own."""
     rows: list[tuple[str, str, str]] = []
     for name in names:
-        mine, theirs = yours[name], saved[name]
+        mine, theirs = form_field(yours, name), form_field(saved, name)
         if mine.type == "FormField":
             rows += [(f"{mine.label.text}: {a}", b, c) for a, b, c in differences(mine.form, theirs.form, [n for n in mine.form._fields if n != "id"])]
         elif mine.type == "FieldList":
@@ -702,7 +716,7 @@ def differences(yours: Any, saved: Any, names) -> list[tuple[str, str, str]]:
                 else:
                     rows += [(f"{label}: {x}", y, z) for x, y, z in differences(a, b, [n for n in a._fields if n != "id"])]
         elif _shown(mine) != _shown(theirs):
-            rows.append((str(mine.label.text), _shown(mine), _shown(theirs)))
+            rows.append(((labels or {}).get(name) or str(mine.label.text), _shown(mine), _shown(theirs)))
     return rows
 
 

@@ -118,9 +118,9 @@ def _positive(name: str, raw: str | None, default: int) -> int:
     return min(number, MAX_PAGE)
 
 
-def _validated(body: dict[str, Any], version: NamedDependency[int], principal: NamedDependency[Principal], customer=None) -> CustomerForm:
+def _validated(body: dict[str, Any], version: int, principal: Principal, customer=None) -> CustomerForm:
     flat = flatten(body, version)
-    form = CustomerForm.bind(flat.formdata, timezone=principal.timezone, customer=customer)
+    form = CustomerForm.bind(flat.formdata, timezone=principal.timezone, customer=customer, known_ids_only=True)
     valid = form.validate()
     if not valid or flat.errors:
         raise serializer_error(client_paths(form.errors_by_path(), flat))
@@ -179,6 +179,17 @@ async def _list(
         return Response(b"", status_code=304, headers={"ETag": cached.etag})  # type: ignore[arg-type]  # no body
     # The CustomerList, encoded once and remembered.
     return Response(cached.body, media_type=MediaType.JSON, headers={"ETag": cached.etag, **cached.headers})  # type: ignore[arg-type]
+
+
+def _update(request: Request, session: Session, principal: Principal, version: int, customer_id: int, payload: dict[str, Any]) -> Response[CustomerOut]:
+    customer = service.get_for_update(session, principal.account_id, customer_id)
+    if customer is None:
+        raise not_found()
+    with released_on_error(session):
+        _check_if_match(request, customer)
+        form = _validated(payload, version, principal, customer)
+    customer = service.update_customer(session, customer, form.cleaned(), principal.who)
+    return Response(to_json(customer, version, principal.timezone), headers={"ETag": etag(customer)})
 
 
 class CustomersApi(Controller):
@@ -243,14 +254,18 @@ class CustomersApi(Controller):
         with its ``id``, or without one the address at its position; entries beyond are new; stored addresses
         no entry names are removed (a shorter list removes the last ones).
         With ``If-Match``, a customer changed since that ETag is not touched: 412."""
-        customer = service.get_for_update(session, principal.account_id, customer_id)
-        if customer is None:
-            raise not_found()
-        with released_on_error(session):
-            _check_if_match(request, customer)
-            form = _validated(payload, version, principal, customer)
-        customer = service.update_customer(session, customer, form.cleaned(), principal.who)
-        return Response(to_json(customer, version, principal.timezone), headers={"ETag": etag(customer)})
+        return _update(request, session, principal, version, customer_id, payload)
+
+    @post(
+        "/{customer_id:int}", sync_to_thread=True, status_code=200, responses=responses(CUSTOMER_RESPONSES, 400, 401, 403, 404, 412, 413, 429, 500, 503),
+        opt={"scope": "customers:update"}, summary="Update a customer (partial): alias of PUT", operation_id="update_customer_by_post",
+        operation_class=UpdateOperation,
+    )
+    def update_customer_by_post(
+        self, request: Request, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], customer_id: FromPath[int], payload: NamedDependency[dict[str, Any]]
+    ) -> Response[CustomerOut]:
+        """The same as ``PUT /api/customers/{customer_id}/``: the reference writes its update example with ``-X POST``."""
+        return _update(request, session, principal, version, customer_id, payload)
 
     @delete(
         "/{customer_id:int}", sync_to_thread=True, responses=responses(CUSTOMER_RESPONSES, 401, 403, 404, 412, 429, 500, 503),

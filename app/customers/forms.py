@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from litestar.datastructures import MultiDict
 from markupsafe import Markup
 from wtforms import Form, ValidationError
@@ -34,7 +35,7 @@ from wtforms.widgets import Select
 
 from app.customers.countries import choices as country_choices
 from app.customers.countries import to_alpha2
-from app.customers.models import ADDRESS_FIELDS, Customer
+from app.customers.models import ADDRESS_FIELDS, PHONE_FIELDS, Customer
 from app.shared.inputs import plain_text, whole_number
 from app.web.widgets import (
     CheckboxInput,
@@ -281,6 +282,71 @@ class AddressForm(Form):
 
 
 PHONE = Regexp(r"^[0-9+()\-/. ]*$", message="Use digits, spaces and + - ( ) / . only.")
+CALLING_CODE = Regexp(r"^\+?[0-9]*$", message="Digits only, such as 49.")
+MAX_PHONE_NUMBERS = 20
+PHONE_LIMIT_MESSAGE = f"At most {MAX_PHONE_NUMBERS} phone numbers."
+# Where neither the number, its country code nor the billing address tells the country: the reference's shops are German.
+DEFAULT_PHONE_REGION = "DE"
+
+
+class PhoneForm(Form):
+    """One phone number, as the reference's v9 entries have it: ``{"country_code": "49", "type": "normal",
+    "national_number": "030 12341234"}``, and its ``id`` when it names a stored one (which is then updated in
+    place). Checked and completed by ``CustomerForm.validate_phone_numbers``."""
+
+    id = HiddenField(filters=(whole_number,), widget=HiddenInput())
+    national_number = TextField("Number", [_length(40), PHONE], widget=TelInput())
+    country_code = TextField("Country calling code", [_length(8), CALLING_CODE])
+    type = TextField("Type", [_length(20)], default="normal")
+
+
+def check_phone(entry: PhoneForm, country: str) -> None:
+    """The phone number rule: a number the phone-number library (libphonenumber's port) can read and that can exist,
+    in the country its calling code names, else the customer's (``country``, alpha-2), else DEFAULT_PHONE_REGION.
+    A number written with its country (+49 30 …, 0049 30 …) is kept in national format with that country's
+    calling code beside it, as the reference has them; a national one as it was typed, its calling code filled in.
+    Possible, not assigned: the library's list of assigned ranges changes, and the reference's own samples
+    (7873676) are local numbers it does not call valid."""
+    number, code = entry.national_number.data, entry.country_code.data.lstrip("+")
+    if not number:
+        if code:
+            entry.national_number.errors.append("Enter the number for this country code, or leave both empty.")
+        return
+    if code:
+        region = phonenumbers.region_code_for_country_code(int(code))
+        if region == phonenumbers.UNKNOWN_REGION:
+            entry.country_code.errors.append(f"No country has the calling code {code}.")
+            return
+    else:
+        region = country or DEFAULT_PHONE_REGION
+    try:
+        parsed = phonenumbers.parse(number, region, keep_raw_input=True)
+    except phonenumbers.NumberParseException:
+        entry.national_number.errors.append("Not a phone number.")
+        return
+    if phonenumbers.is_possible_number_with_reason(parsed) != phonenumbers.ValidationResult.IS_POSSIBLE:
+        entry.national_number.errors.append("Not a possible phone number: check the number of digits.")
+        return
+    found = str(parsed.country_code)
+    if code and found != code:
+        entry.national_number.errors.append(f"This number is of country code {found}, not {code}.")
+        return
+    if parsed.country_code_source != phonenumbers.CountryCodeSource.FROM_DEFAULT_COUNTRY:
+        entry.national_number.data = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    entry.country_code.data = found
+    entry.type.data = entry.type.data or "normal"
+
+
+def international(national_number: str, country_code: str) -> str:
+    """A stored number as it is dialled from anywhere (030 1234567 and 49: +49 30 1234567), by the same library;
+    as stored where it cannot be read so (no country code, or a number stored before the rule)."""
+    if not country_code.isdigit():
+        return national_number
+    try:
+        parsed = phonenumbers.parse(national_number, phonenumbers.region_code_for_country_code(int(country_code)))
+    except phonenumbers.NumberParseException:
+        return national_number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 class CustomerForm(Form):
@@ -289,6 +355,9 @@ class CustomerForm(Form):
     class Meta:
         timezone = "Europe/Berlin"
         original_channel: int | None = None
+        # The ids a shipping entry may name (the customer's shipping addresses'), where the caller's
+        # data is not based on an older version that the merge reads (the API's): another is a field error.
+        shipping_ids: frozenset[int] | None = None
 
     title = TextField("Title", [AnyOf(TITLES, message=TITLE_MESSAGE)], widget=OptionsSelect(TITLES))
     first_name = TextField("First name", [_length(100)])
@@ -297,9 +366,6 @@ class CustomerForm(Form):
     email = TextField(
         "Email", [Optional(), _length(254), Email(message="Not a valid email address.")], widget=EmailInput(), render_kw={"autocomplete": "off"}
     )
-    phone_number = TextField("Phone", [_length(40), PHONE], widget=TelInput())
-    phone_type = TextField("Phone type", [_length(20)], default="normal")
-    country_code = TextField("Phone country code", [_length(8), Regexp(r"^\+?[0-9]*$", message="Digits only, such as 49.")])
     birthday = BirthdayField("Birthday")
     note = TextAreaField("Note", [plain_text, _length(5000)], default="", filters=(_lf, _strip, lambda v: v or ""), widget=TextArea())
     tax_number = TextField("VAT ID", [_length(40)])
@@ -311,6 +377,7 @@ class CustomerForm(Form):
     is_confirmed = StrictBooleanField("Confirmed")
     billing_address = FormField(AddressForm, "Billing address")
     shipping_address = FieldList(FormField(AddressForm, "Shipping address"), "Shipping addresses")
+    phone_numbers = FieldList(FormField(PhoneForm, "Phone number"), "Phone numbers")
 
     def validate_channel(self, field: Field) -> None:
         if field.data is None:
@@ -326,9 +393,34 @@ class CustomerForm(Form):
     def validate_shipping_address(self, field: Field) -> None:
         if len(field.entries) > MAX_SHIPPING_ADDRESSES:
             raise ValidationError(SHIPPING_LIMIT_MESSAGE)
+        known = self.meta.shipping_ids
+        if known is None:
+            return
+        named: set[int] = set()
+        for entry in field.entries:
+            id_field = entry.form.id
+            raw = (id_field.raw_data or [""])[0]
+            if raw in ("", None):
+                continue
+            if id_field.data not in known:
+                id_field.errors = [*id_field.errors, "Not the id of one of this customer's shipping addresses."]
+            elif id_field.data in named:
+                id_field.errors = [*id_field.errors, "Names the same address as an entry before it."]
+            else:
+                named.add(id_field.data)
+
+    def validate_phone_numbers(self, field: Field) -> None:
+        if len(field.entries) > MAX_PHONE_NUMBERS:
+            raise ValidationError(PHONE_LIMIT_MESSAGE)
+        country = self.billing_address.form.country.data
+        for entry in field.entries:
+            if not _has_errors(entry.form):
+                check_phone(entry.form, country if to_alpha2(country or "") == country else "")
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
+        lists = (*self.phone_numbers.entries, *self.shipping_address.entries)
+        valid = valid and not any(_has_errors(entry.form) for entry in lists)
         if not self.company.data and not (self.first_name.data and self.last_name.data):
             for field in (self.first_name, self.last_name, self.company):
                 field.errors = [*field.errors, NAME_MESSAGE]
@@ -345,6 +437,7 @@ class CustomerForm(Form):
         timezone: str,
         customer: Customer | None = None,
         replace: Iterable[str] | None = None,
+        known_ids_only: bool = False,
     ) -> CustomerForm:
         """Bind posted data; for an existing customer, start from what is stored.
 
@@ -352,7 +445,9 @@ class CustomerForm(Form):
         named in ``replace`` (or prefixed by it) is taken from ``formdata`` even
         when absent there, as an unticked checkbox is.
         """
-        meta = {"timezone": timezone, "original_channel": customer.channel if customer else None}
+        meta: dict[str, Any] = {"timezone": timezone, "original_channel": customer.channel if customer else None}
+        if known_ids_only:  # a shipping entry may name only one of the customer's shipping addresses (Meta.shipping_ids)
+            meta["shipping_ids"] = frozenset(a.id for a in customer.shipping_addresses) if customer else frozenset()
         formdata = _bounded(formdata)
         if customer is None:
             return cls(formdata or MultiDict(), meta=meta)
@@ -364,26 +459,35 @@ class CustomerForm(Form):
         return dict(_walk_errors(self, ""))
 
     def cleaned(self) -> dict[str, Any]:
+        """The form's data; phone entries without a number are left out (an added entry left empty)."""
         data = dict(self.data)
         data.pop("id", None)
+        data["phone_numbers"] = [entry for entry in data["phone_numbers"] if entry["national_number"]]
         return data
 
 
+def _has_errors(form: Form) -> bool:
+    """Whether a field of ``form`` has an error now (``Form.errors`` is computed once and kept)."""
+    return any(field.errors for field in form)
+
+
 def _bounded(formdata: MultiDict | None) -> MultiDict | None:
-    """At most one shipping address more than allowed reaches the form: enough to
+    """At most one shipping address (and phone number) more than allowed reaches the form: enough to
     report the limit, without building thousands of sub-forms first. A key whose index
     is not written in ASCII digits names no field and is dropped: WTForms' FieldList
     reads indices with ``str.isdigit`` and ``int()``, which fails on "²" and reads "٣" as 3."""
     if formdata is None:
         return None
-    indices: set[str] = set()
+    indices: dict[str, set[str]] = {"shipping_address": set(), "phone_numbers": set()}
+    limits = {"shipping_address": MAX_SHIPPING_ADDRESSES, "phone_numbers": MAX_PHONE_NUMBERS}
     items = []
     for key, value in formdata.multi_items():
-        if key.startswith("shipping_address-"):
-            index = key.split("-", 2)[1]
-            if whole_number(index) is None or (index not in indices and len(indices) > MAX_SHIPPING_ADDRESSES):
+        name, _, rest = key.partition("-")
+        if rest and name in indices:
+            index, seen = rest.split("-", 1)[0], indices[name]
+            if whole_number(index) is None or (index not in seen and len(seen) > limits[name]):
                 continue
-            indices.add(index)
+            seen.add(index)
         items.append((key, value))
     return MultiDict(items)
 
@@ -425,6 +529,8 @@ def stored_formdata(customer: Customer, tz: str) -> MultiDict:
         items += _address_items("billing_address-", customer.billing_address)
     for index, address in enumerate(customer.shipping_addresses):
         items += _address_items(f"shipping_address-{index}-", address)
+    for index, phone in enumerate(customer.phones):
+        items += _phone_items(f"phone_numbers-{index}-", {"id": phone.id, **{name: getattr(phone, name) for name in PHONE_FIELDS}})
     return MultiDict(items)
 
 
@@ -439,7 +545,13 @@ def formdata_of(data: dict[str, Any]) -> MultiDict:
         items += _entry_items("billing_address-", billing)
     for index, entry in enumerate(data.get("shipping_address") or []):
         items += _entry_items(f"shipping_address-{index}-", entry)
+    for index, entry in enumerate(data.get("phone_numbers") or []):
+        items += _phone_items(f"phone_numbers-{index}-", entry)
     return MultiDict(items)
+
+
+def _phone_items(prefix: str, entry: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(f"{prefix}id", _field_text(entry.get("id")))] + [(f"{prefix}{name}", entry.get(name) or "") for name in PHONE_FIELDS]
 
 
 def _entry_items(prefix: str, entry: dict[str, Any]) -> list[tuple[str, str]]:
@@ -451,22 +563,27 @@ def _address_items(prefix: str, address) -> list[tuple[str, str]]:
 
 
 def overlay(stored: MultiDict, posted: MultiDict, replace: Iterable[str]) -> MultiDict:
-    """Posted values over stored ones; a posted shipping list replaces the stored one."""
+    """Posted values over stored ones; a posted shipping list replaces the stored one, and so does a
+    phone list posted whole (its name posted, as the API's v9 list is); single phone fields
+    (``phone_numbers-0-national_number``, the API's v10 number) change that entry only."""
     replace = tuple(replace)
     posted_keys = set(posted.keys())
     posted_shipping = "shipping_address" in replace or any(
         k == "shipping_address" or k.startswith("shipping_address-") for k in posted_keys
     )
+    posted_phones = "phone_numbers" in replace or "phone_numbers" in posted_keys
 
     def dropped(key: str) -> bool:
         if key in posted_keys:
             return True
         if posted_shipping and key.startswith("shipping_address-"):
             return True
+        if posted_phones and key.startswith("phone_numbers-"):
+            return True
         return any(key == r or key.startswith(f"{r}-") for r in replace)
 
     items = [(k, v) for k, v in stored.multi_items() if not dropped(k)]
-    items += [(k, v) for k, v in posted.multi_items() if k != "shipping_address"]
+    items += [(k, v) for k, v in posted.multi_items() if k not in ("shipping_address", "phone_numbers")]
     if posted_shipping:
         # A form that posts the whole list names each stored address by its id: an entry without one is new.
         items = _shipping_in_place(stored, items, by_position="shipping_address" not in replace)

@@ -12,16 +12,18 @@ from typing import Any
 from sqlalchemy import JSON, Index, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from app.customers.models import ADDRESS_FIELDS, Customer
+from app.customers.models import ADDRESS_FIELDS, PHONE_FIELDS, Customer
 from app.database.base import Base, UTCDateTime, utcnow
 from app.shared.audit import Who
 
 SCALARS = (
-    "title", "first_name", "last_name", "company", "email", "phone_number", "phone_type", "country_code", "birthday",
+    "title", "first_name", "last_name", "company", "email", "birthday",
     "note", "tax_number", "channel", "email_marketing_agreed", "is_b2b", "is_favourite", "is_vip", "is_confirmed",
 )
 
 
+# The lists of a snapshot: their length under their name, each entry's fields under name.index.field.
+LISTS = ("shipping_address", "phone_numbers")
 
 
 class CustomerEvent(Base):
@@ -49,7 +51,18 @@ def snapshot(customer: Customer) -> dict[str, Any]:
     billing = customer.billing_address
     data["billing_address"] = {n: getattr(billing, n) for n in ADDRESS_FIELDS} if billing else {}
     data["shipping_address"] = [{n: getattr(a, n) for n in ADDRESS_FIELDS} for a in customer.shipping_addresses]
+    data["phone_numbers"] = [{n: getattr(p, n) for n in PHONE_FIELDS} for p in customer.phones]
     return data
+
+
+def phones_of(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The phone numbers of a snapshot; one taken before customers had a list of them held one number in
+    phone_number, phone_type and country_code."""
+    if "phone_numbers" in data:
+        return list(data["phone_numbers"] or [])
+    if data.get("phone_number"):
+        return [{"national_number": data["phone_number"], "country_code": data.get("country_code") or "", "type": data.get("phone_type") or "normal"}]
+    return []
 
 
 def flat(data: dict[str, Any]) -> dict[str, Any]:
@@ -57,10 +70,10 @@ def flat(data: dict[str, Any]) -> dict[str, Any]:
     for name, value in data.items():
         if name == "billing_address":
             flat.update({f"billing_address.{k}": v for k, v in value.items()})
-        elif name == "shipping_address":
+        elif name in LISTS:
             flat[name] = len(value)  # how many: an address added or removed shows even when it holds nothing
             for index, entry in enumerate(value):
-                flat.update({f"shipping_address.{index}.{k}": v for k, v in entry.items()})
+                flat.update({f"{name}.{index}.{k}": v for k, v in entry.items()})
         else:
             flat[name] = value
     return flat
@@ -77,8 +90,10 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     (``billing_address.city``, ``shipping_address.1.zipcode``), and ``shipping_address`` for
     their number when it changes."""
     old, new = flat(before), flat(after)
-    old.setdefault("shipping_address", 0)
-    new.setdefault("shipping_address", 0)
+    for name in LISTS:
+        if name in old or name in new:
+            old.setdefault(name, 0)
+            new.setdefault(name, 0)
     return {k: [old.get(k), new.get(k)] for k in sorted(old.keys() | new.keys()) if not same(old.get(k), new.get(k))}
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.customers import history
-from app.customers.models import ADDRESS_FIELDS, Customer
+from app.customers.models import ADDRESS_FIELDS, PHONE_FIELDS, Customer
 
 MAX_EVENTS = 500  # a form older than this many changes is not merged: every difference is the user's to decide
 
@@ -104,6 +104,8 @@ def merge(session: Session, customer: Customer, data: dict[str, Any], version: i
         for name in ADDRESS_FIELDS:
             path = f"billing_address.{name}"
             _three_way(result, path, base.get(path), posted.get(name), stored["billing_address"].get(name), getattr(billing, name) if billing else None, name, "billing_address")
+    if "phone_numbers" in data:
+        _merge_phones(result, base, data, customer)
     if "shipping_address" not in data:
         return result
     posted_list = [dict(entry) for entry in data["shipping_address"] or []]
@@ -169,6 +171,29 @@ def merge(session: Session, customer: Customer, data: dict[str, Any], version: i
     return result
 
 
+def _merge_phones(result: Merge, base: dict[str, Any], data: dict[str, Any], customer: Customer) -> None:
+    """The phone list as one value: the user's if the user changed it, else the stored one; both changed
+    it differently: a conflict on each field where they differ."""
+    posted = [_phone(entry) for entry in data["phone_numbers"] or []]
+    was = [{n: base.get(f"phone_numbers.{i}.{n}") for n in PHONE_FIELDS} for i in range(int(base.get("phone_numbers") or 0))]
+    stored = [_phone(p) for p in customer.phones]
+    if _same_list(posted, was, PHONE_FIELDS):
+        if not _same_list(stored, was, PHONE_FIELDS):
+            result.data["phone_numbers"] = stored
+            result.theirs["phone_numbers"] = [dict(p) for p in stored]
+            result.kept.update(history.diff({"phone_numbers": was}, {"phone_numbers": stored}))
+    elif not _same_list(stored, was, PHONE_FIELDS) and not _same_list(posted, stored, PHONE_FIELDS):
+        result.conflicts.update({p: [b, a] for p, (a, b) in history.diff({"phone_numbers": stored}, {"phone_numbers": posted}).items()})
+        result.theirs["phone_numbers"] = stored
+
+
+def _phone(entry: Any) -> dict[str, Any]:
+    """A phone number (stored, or a form's entry) as the history keeps it."""
+    if isinstance(entry, dict):
+        return {name: entry.get(name) for name in PHONE_FIELDS}
+    return {name: getattr(entry, name) for name in PHONE_FIELDS}
+
+
 def _three_way(result: Merge, path: str, base: Any, yours: Any, stored: Any, stored_value: Any, name: str, within: str | None = None) -> None:
     """Merge one field: ``yours`` and ``stored`` as the history keeps values, ``stored_value`` as the field has it."""
     same = history.same
@@ -192,6 +217,8 @@ def _theirs_where_conflicting(result: Merge, customer: Customer) -> None:
         result.theirs["billing_address"] = {"id": billing.id if billing else None, **_stored(billing)}
     if any(p.startswith("shipping_address") for p in result.conflicts):
         result.theirs["shipping_address"] = [{"id": a.id, **_stored(a)} for a in customer.shipping_addresses]
+    if any(p.startswith("phone_numbers") for p in result.conflicts):
+        result.theirs["phone_numbers"] = [_phone(p) for p in customer.phones]
 
 
 def _stored(address: Any) -> dict[str, Any]:
@@ -203,11 +230,13 @@ def _snapshot_of(data: dict[str, Any]) -> dict[str, Any]:
     out = {name: _plain(data[name]) for name in history.SCALARS if name in data}
     out["billing_address"] = _address(data.get("billing_address")) if data.get("billing_address") is not None else {}
     out["shipping_address"] = [_address(entry) for entry in data.get("shipping_address") or []]
+    if "phone_numbers" in data:
+        out["phone_numbers"] = [_phone(entry) for entry in data["phone_numbers"] or []]
     return out
 
 
-def _same_list(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> bool:
-    return len(a) == len(b) and all(history.same(x[n], y[n]) for x, y in zip(a, b, strict=True) for n in ADDRESS_FIELDS)
+def _same_list(a: list[dict[str, Any]], b: list[dict[str, Any]], fields: tuple[str, ...] = ADDRESS_FIELDS) -> bool:
+    return len(a) == len(b) and all(history.same(x[n], y[n]) for x, y in zip(a, b, strict=True) for n in fields)
 
 
 def _list_diff(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> dict[str, list[Any]]:

@@ -95,9 +95,8 @@ class Customer(CustomerFacts["Address"], Base):
     last_name: Mapped[str] = mapped_column(String(100), default="")
     company: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
+    # The first phone number's, derived by refresh_derived(): what the list shows and sorts by.
     phone_number: Mapped[str] = mapped_column(String(40), default="")
-    phone_type: Mapped[str] = mapped_column(String(20), default="normal")
-    country_code: Mapped[str] = mapped_column(String(8), default="")
     note: Mapped[str] = mapped_column(Text, default="")
     tax_number: Mapped[str] = mapped_column(String(40), default="")
     channel: Mapped[int] = mapped_column(Integer, default=1)
@@ -121,6 +120,12 @@ class Customer(CustomerFacts["Address"], Base):
         order_by="(Address.kind, Address.position)",
         lazy="select",
     )
+    phones: Mapped[list[Phone]] = relationship(
+        back_populates="customer",
+        cascade="all, delete-orphan",
+        order_by="Phone.position",
+        lazy="select",
+    )
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -140,7 +145,9 @@ class Customer(CustomerFacts["Address"], Base):
         billing = self.billing_address
         self.city = billing.city if billing else ""
         self.sort_name = search.sort_name(self.first_name, self.last_name, self.company)
-        self.search_text = search.search_text(self.first_name, self.last_name, self.company, self.email, self.phone_number, self.city)
+        self.phone_number = self.phones[0].national_number if self.phones else ""
+        phones = " ".join(p.national_number for p in self.phones)
+        self.search_text = search.search_text(self.first_name, self.last_name, self.company, self.email, phones, self.city)
 
 
 class CustomerWord(Base):
@@ -254,6 +261,30 @@ class Address(Base):
 
 # What a customer's postings are made from: (account_id, customer_id, sort_name, search_text).
 Posting = tuple[int, int, str, str]
+
+
+class Phone(Base):
+    """One of a customer's phone numbers, in the order the customer's list has them (API v9's
+    ``phone_numbers``; v10's ``phone_number`` is the first): the national number as typed, the
+    country calling code (49) and the kind of number ("normal")."""
+
+    __tablename__ = "phone_numbers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    national_number: Mapped[str] = mapped_column(String(40), default="")
+    country_code: Mapped[str] = mapped_column(String(8), default="")
+    type: Mapped[str] = mapped_column(String(20), default="normal")
+
+    customer: Mapped[Customer] = relationship(back_populates="phones")
+
+    __table_args__ = (Index("ix_phone_numbers_customer_id_position", "customer_id", "position"),)
+
+
+PHONE_FIELDS = ("national_number", "country_code", "type")
+
 
 ADDRESS_FIELDS = ("title", "first_name", "last_name", "company", "address1", "address2", "zipcode", "city", "state", "country")
 

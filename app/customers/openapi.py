@@ -21,11 +21,13 @@ from wtforms.validators import AnyOf, Email, Length, Regexp
 from app.customers.forms import (
     LINE_BREAK_CHARACTERS,
     MAX_CHANNEL,
+    MAX_PHONE_NUMBERS,
     MAX_SHIPPING_ADDRESSES,
     AddressForm,
     BirthdayField,
     CountryField,
     CustomerForm,
+    PhoneForm,
     StrictBooleanField,
     single_line,
 )
@@ -90,11 +92,11 @@ def _field_schema(field: Field, create: bool) -> Schema:
         absent = f" (absent: {field.default})" if create else ""
         return Schema(type=OpenAPIType.INTEGER, description=f"{label}{absent}", minimum=1, maximum=MAX_CHANNEL)
     if isinstance(field, HiddenField):
-        # Any other value than an integer is ignored (a new address), so no type is declared.
         return Schema(
-            description="In a shipping entry, the id of one of the customer's shipping addresses: that one is updated. "
-            "Without it, the stored address at the entry's position is; another id or value: a new address. "
-            "Ignored in the billing address"
+            type=[OpenAPIType.INTEGER, OpenAPIType.NULL],
+            description="In a shipping entry, the id of one of the customer's shipping addresses: that one is updated "
+            "(another id, or one named by an entry before: a field error). Without it (or null), the stored address at the "
+            "entry's position is, and entries beyond are new. Ignored in the billing address",
         )
     if isinstance(field, CountryField):
         # No enum: names are accepted too, in any case (and an enum of codes made a client refuse them).
@@ -127,6 +129,11 @@ def _form_properties(form: Form, create: bool) -> dict[str, Schema | Reference]:
     }
 
 
+def _schema(value: Schema | Reference) -> Schema:
+    assert isinstance(value, Schema)
+    return value
+
+
 def _ref(name: str) -> Reference:
     return Reference(ref=f"#/components/schemas/{name}")
 
@@ -134,19 +141,27 @@ def _ref(name: str) -> Reference:
 def _customer(create: bool) -> Schema:
     form = CustomerForm()
     properties = _form_properties(form, create)
-    properties.pop("phone_type")
-    phone = properties["phone_number"]
-    assert isinstance(phone, Schema)
-    phone.description = f"API version 10 and later (null: empty); version {PHONE_LIST_MAX_VERSION} and earlier check it but keep phone_numbers"
     if not create:
         properties.pop("channel")
+    phone = _form_properties(PhoneForm(), create)
+    properties["phone_number"] = replace(
+        _schema(phone["national_number"]),
+        description="The first phone number (any version; answered by version 10 and later): checked by the phone-number "
+        "library for the country its country code, else the billing address, else DE names; a number written with its "
+        "country (+49 30 …) is kept in national format, with that country code. Empty or null: the first number is removed. "
+        "Not with phone_numbers",
+    )
+    properties["country_code"] = replace(
+        _schema(phone["country_code"]),
+        description="The first phone number's country calling code, such as 49 (filled in from the number when not sent). "
+        "With phone_numbers: only empty or null",
+    )
     properties["phone_numbers"] = Schema(
         type=[OpenAPIType.ARRAY, OpenAPIType.NULL],
-        description=f"API version {PHONE_LIST_MAX_VERSION} and earlier, instead of phone_number "
-        "(null or [] clears the phone number); later versions check it but keep phone_number. Its country_code, "
-        "when country_code is sent too, is checked but country_code is kept",
+        description=f"Every phone number, in order (any version; answered by version {PHONE_LIST_MAX_VERSION} and earlier): "
+        "replaces the list; entries without a number are left out ([] or null: none). Not with phone_number",
         items=_ref("PhoneNumberIn"),
-        max_items=1,
+        max_items=MAX_PHONE_NUMBERS,
     )
     properties["billing_address"] = Schema(one_of=[_ref("AddressIn"), NULL], description="The billing address; null leaves it as it is")
     properties["shipping_address"] = Schema(
@@ -188,10 +203,19 @@ def request_schemas() -> dict[str, Schema]:
     )
     address_form = AddressForm()
     address = Schema(type=OpenAPIType.OBJECT, properties=_form_properties(address_form, False), title="AddressIn")
-    phone_form = CustomerForm()
+    phone_form = PhoneForm()
     phone = Schema(
         type=OpenAPIType.OBJECT,
         title="PhoneNumberIn",
-        properties={source: _field_schema(phone_form[target], False) for source, target in PHONE_ENTRY_FIELDS.items()},
+        description="A phone number; its country code as country_code or, as the reference spells it, county_code (both: the same value)",
+        properties={
+            "id": Schema(
+                type=[OpenAPIType.INTEGER, OpenAPIType.NULL],
+                description="The id of one of the customer's phone numbers (as answered): that one is updated in place. "
+                "Without it (or with an id that is not one of them), the stored number at the entry's position is, unless "
+                "another entry names that one; entries beyond are new, and stored numbers no entry takes are removed",
+            ),
+            **{source: _field_schema(phone_form[target], False) for source, target in PHONE_ENTRY_FIELDS.items()},
+        },
     )
     return {"CustomerCreate": create, "CustomerUpdate": update, "AddressIn": address, "PhoneNumberIn": phone}

@@ -26,11 +26,14 @@ from app.admin.resource import (
     Trash,
 )
 from app.customers import history, service, trash
-from app.customers.forms import AddressForm, CustomerForm, formdata_of
+from app.customers.forms import AddressForm, CustomerForm, formdata_of, international
 from app.customers.models import ADDRESS_FIELDS, Customer, CustomerRecord
 from app.database.base import utcnow
 from app.shared.audit import Actor
 from app.shared.paging import Page
+
+# The first phone number's field, by the name the form gives it: what the list row shows and edits.
+FIRST_PHONE = "phone_numbers-0-national_number"
 
 
 def _query(query: ListQuery) -> service.Query:
@@ -147,6 +150,7 @@ def export_fields(timezone: str, shipping: int) -> list[ExportField]:
     fields = [ExportField("ID", lambda c: c.id), ExportField("Number", lambda c: c.account_scoped_id)]
     for name in history.SCALARS:
         fields.append(ExportField(str(form[name].label.text), birthday if name == "birthday" else attrgetter(name)))
+    fields.append(ExportField(str(form.phone_numbers.label.text), _phones))
     fields += [ExportField("Created", lambda c: c.created_at), ExportField("Changed", lambda c: c.updated_at)]
     labels = {name: str(AddressForm()[name].label.text) for name in ADDRESS_FIELDS}
 
@@ -170,6 +174,12 @@ def export_fields(timezone: str, shipping: int) -> list[ExportField]:
 
 STORE = CustomerStore()
 
+
+def _phones(customer: Any) -> str:
+    """Every number of a customer in one cell, each as dialled from anywhere: +49 30 12341234; +49 171 1234567."""
+    return "; ".join(international(p.national_number, p.country_code) for p in customer.phones)
+
+
 CUSTOMERS = Resource(
     name="customers",
     singular="customer",
@@ -187,13 +197,16 @@ CUSTOMERS = Resource(
     filters=(Filter("favourites", "Favourites"),),
     sections=(
         Section("Person", ("title", "first_name", "last_name", "company", "birthday")),
-        Section("Contact", ("email", "phone_number", "country_code", "email_marketing_agreed")),
+        Section("Contact", ("email", "email_marketing_agreed")),
+        Section("Phone numbers", ("phone_numbers",)),
         Section("Status", ("is_favourite", "is_vip", "is_b2b", "is_confirmed", "tax_number", "channel")),
         Section("Note", ("note",)),
         Section("Billing address", ("billing_address",)),
         Section("Shipping addresses", ("shipping_address",)),
     ),
-    inline_fields=("first_name", "last_name", "company", "email", "phone_number", "is_favourite", "is_vip", "is_b2b"),
+    # The row edits the first phone number (the one it shows); the customer's other numbers stay as they are.
+    inline_fields=("first_name", "last_name", "company", "email", FIRST_PHONE, "is_favourite", "is_vip", "is_b2b"),
+    inline_labels={FIRST_PHONE: "Phone"},
     store=STORE,
     describe=lambda c: c.display_name or f"Customer #{c.account_scoped_id}",
     default_sort="name",

@@ -19,7 +19,9 @@ from app.customers.forms import (
     ADDRESS_FORM_FIELDS,
     BOOLEAN_FIELDS,
     INTEGER_FIELDS,
+    MAX_PHONE_NUMBERS,
     MAX_SHIPPING_ADDRESSES,
+    PHONE_LIMIT_MESSAGE,
     SCALAR_FIELDS,
     SHIPPING_LIMIT_MESSAGE,
     CustomerForm,
@@ -34,8 +36,9 @@ from app.customers.schemas import (
 
 PHONE_LIST_MAX_VERSION = 9
 FLAT_ADDRESS_FIELDS = ("address1", "address2", "zipcode", "city", "state", "country")
-# Fields a v9 client sends inside phone_numbers entries, and the form field each fills.
-PHONE_ENTRY_FIELDS = {"national_number": "phone_number", "country_code": "country_code", "type": "phone_type"}
+# Fields a client sends inside phone_numbers entries, and the phone form's field each fills
+# (the reference lists the country code as "county_code": that spelling is read too).
+PHONE_ENTRY_FIELDS = {"national_number": "national_number", "country_code": "country_code", "county_code": "country_code", "type": "type"}
 
 TYPE_MESSAGES = {
     "str": "Must be a string.",
@@ -94,14 +97,24 @@ def _kind(name: str) -> str:
     return "str"
 
 
+def _entry_id(flat: Flattened, prefix: str, path: str, entry: dict[str, Any]) -> None:
+    """The ``id`` of a list entry (an address, a phone number): an integer (1.0 too), or null as if absent."""
+    given = entry.get("id")
+    if isinstance(given, float) and given.is_integer():
+        given = int(given)
+    if isinstance(given, int) and not isinstance(given, bool):
+        flat.add(f"{prefix}id", str(given))
+    elif given is not None:
+        flat.error(f"{path}id", "int")
+
+
 def _address(flat: Flattened, prefix: str, path: str, value: Any) -> None:
     if value is None:
         return
     if not isinstance(value, dict):
         flat.error(path.rstrip("."), "object")
         return
-    if isinstance(value.get("id"), int) and not isinstance(value.get("id"), bool):
-        flat.add(f"{prefix}id", str(value["id"]))
+    _entry_id(flat, prefix, path, value)
     for name in ADDRESS_FORM_FIELDS:
         if name in value:
             _scalar(flat, f"{prefix}{name}", f"{path}{name}", value[name], "str")
@@ -110,21 +123,9 @@ def _address(flat: Flattened, prefix: str, path: str, value: Any) -> None:
 def flatten(body: dict[str, Any], version: int) -> Flattened:
     flat = Flattened()
     for name in SCALAR_FIELDS:
-        if name in body and name not in ("phone_number", "phone_type"):
+        if name in body:
             _scalar(flat, name, name, body[name], _kind(name))
-    # The phone field of the request's version is kept; the other version's is checked all the same.
-    other = Flattened()
-    if version > PHONE_LIST_MAX_VERSION:
-        if "phone_number" in body:
-            _scalar(flat, "phone_number", "phone_number", body["phone_number"], "str")
-        if "phone_numbers" in body:
-            _phone_numbers(other, body["phone_numbers"])
-    else:
-        if "phone_numbers" in body:
-            _phone_numbers(flat, body["phone_numbers"])
-        if "phone_number" in body:
-            _scalar(other, "phone_number", "phone_number", body["phone_number"], "str")
-    _check_only(flat, other)
+    _phones(flat, body, version)
     _address(flat, "billing_address-", "billing_address.", body.get("billing_address"))
     nested = {key for key, _ in flat.items}
     for name in FLAT_ADDRESS_FIELDS:
@@ -151,10 +152,35 @@ def flatten(body: dict[str, Any], version: int) -> Flattened:
                 if not isinstance(entry, dict):
                     flat.error(f"shipping_address.{index}", "object")
                     continue
-                if not (isinstance(entry.get("id"), int) and not isinstance(entry.get("id"), bool)):
+                if entry.get("id") is None:
                     flat.add(f"shipping_address-{index}-id", "")  # an empty entry is still an entry
                 _address(flat, f"shipping_address-{index}-", f"shipping_address.{index}.", entry)
     return flat
+
+
+def _phones(flat: Flattened, body: dict[str, Any], version: int) -> None:
+    """Both phone fields, in any version (the reference's field table has ``phone_number`` for every
+    version, and its v9 ``phone_numbers`` are the same numbers): ``phone_numbers`` replaces the list,
+    ``phone_number`` and ``country_code`` change its first entry (empty: the first number is removed)."""
+    if "phone_numbers" in body and "phone_number" in body:
+        other = "phone_number" if version <= PHONE_LIST_MAX_VERSION else "phone_numbers"
+        flat.errors.setdefault(other, []).append("Send phone_number or phone_numbers, not both.")
+        return
+    if "phone_numbers" in body:
+        if body.get("country_code") not in ("", None):
+            flat.errors.setdefault("country_code", []).append("Send the country code inside each phone_numbers entry.")
+            return
+        _phone_numbers(flat, body["phone_numbers"])
+        return
+    first = "phone_numbers-0-"
+    if "phone_number" in body:
+        _scalar(flat, f"{first}national_number", "phone_number", body["phone_number"], "str")
+        flat.aliases["phone_numbers.0.national_number"] = "phone_number"
+        if body["phone_number"] in ("", None) and "country_code" not in body:
+            flat.add(f"{first}country_code", "")  # no number, no country code for it
+    if "country_code" in body:
+        _scalar(flat, f"{first}country_code", "country_code", body["country_code"], "str")
+        flat.aliases["phone_numbers.0.country_code"] = "country_code"
 
 
 def _phone_numbers(flat: Flattened, value: Any) -> None:
@@ -163,27 +189,26 @@ def _phone_numbers(flat: Flattened, value: Any) -> None:
     if not isinstance(value, list):
         flat.error("phone_numbers", "list")
         return
-    if len(value) > 1:
-        flat.errors.setdefault("phone_numbers", []).append("At most one phone number is supported.")
+    if len(value) > MAX_PHONE_NUMBERS:
+        flat.errors.setdefault("phone_numbers", []).append(PHONE_LIMIT_MESSAGE)
         return
-    if not value:
-        flat.add("phone_number", "")
-        return
-    entry = value[0]
-    if not isinstance(entry, dict):
-        flat.error("phone_numbers.0", "object")
-        return
-    sent = {key for key, _ in flat.items}
-    for source, target in PHONE_ENTRY_FIELDS.items():
-        if source not in entry:
+    flat.add("phone_numbers", "")  # marks the list as sent, even when empty
+    for index, entry in enumerate(value):
+        if not isinstance(entry, dict):
+            flat.error(f"phone_numbers.{index}", "object")
             continue
-        path = f"phone_numbers.0.{source}"
-        # Also sent at the top level (country_code), whose value is kept: this one is checked all the same.
-        into = Flattened() if target in sent else flat
-        _scalar(into, target, path, entry[source], "str")
-        into.aliases[target] = path
-        if into is not flat:
-            _check_only(flat, into)
+        prefix = f"phone_numbers-{index}-"
+        _entry_id(flat, prefix, f"phone_numbers.{index}.", entry)
+        if "type" not in entry:
+            flat.add(f"{prefix}type", "")  # normal; and an entry without any field is still an entry
+        for source, target in PHONE_ENTRY_FIELDS.items():
+            if source not in entry or (source == "county_code" and "country_code" in entry):
+                continue
+            _scalar(flat, f"{prefix}{target}", f"phone_numbers.{index}.{source}", entry[source], "str")
+            if source != target:
+                flat.aliases[f"phone_numbers.{index}.{target}"] = f"phone_numbers.{index}.{source}"
+        if "county_code" in entry and "country_code" in entry and entry["county_code"] != entry["country_code"]:
+            flat.errors.setdefault(f"phone_numbers.{index}.county_code", []).append("Differs from country_code: send one of them.")
 
 
 def _check_only(flat: Flattened, other: Flattened) -> None:
@@ -248,15 +273,11 @@ def to_json(customer: Customer, version: int, timezone: str) -> CustomerV10 | Cu
         is_confirmed=customer.is_confirmed,
         note=customer.note,
         tax_number=customer.tax_number,
-        country_code=customer.country_code,
+        country_code=customer.phones[0].country_code if customer.phones else "",
         channel=customer.channel,
         birthday=birthday,
     )
     if version > PHONE_LIST_MAX_VERSION:
         return CustomerV10(phone_number=customer.phone_number, **common)
-    phones = (
-        [PhoneNumber(id=customer.id, country_code=customer.country_code, type=customer.phone_type or "normal", national_number=customer.phone_number)]
-        if customer.phone_number
-        else []
-    )
+    phones = [PhoneNumber(id=p.id, country_code=p.country_code, type=p.type or "normal", national_number=p.national_number) for p in customer.phones]
     return CustomerV9(phone_numbers=phones, **common)

@@ -18,6 +18,7 @@ from app.customers.models import (
     SHIPPING,
     Address,
     Customer,
+    Phone,
     create_staging,
     stage_postings,
     store_staged_postings,
@@ -78,8 +79,6 @@ def _customer_row(rng: random.Random, account_id: int, scoped_id: int, now: date
         company=company,
         email=f"{_ascii(first)}.{_ascii(last)}{scoped_id}@{rng.choice(DOMAINS)}",
         phone_number=f"0{rng.randrange(30, 999)} {rng.randrange(100000, 9999999)}",
-        phone_type="normal",
-        country_code="49",
         note="",
         tax_number=f"DE{rng.randrange(100000000, 999999999)}" if b2b else "",
         channel=1,
@@ -216,7 +215,7 @@ def _seed_on(
         # VACUUM too: it marks the new pages all-visible, so that index-only scans (the
         # postings) read no table rows; it cannot run inside a transaction.
         autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
-        for table in ("customers", "addresses", "customer_words", "search_words"):
+        for table in ("customers", "addresses", "phone_numbers", "customer_words", "search_words"):
             autocommit.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
     if sqlite:
         _checkpoint(connection)
@@ -256,6 +255,13 @@ def _seed_batch(
         address["id"] = address_id
     _write(connection, "customers", customer_columns, [c for c, _ in pairs])
     _write(connection, "addresses", address_columns, addresses)
+    phones = [
+        {"account_id": account_id, "customer_id": c["id"], "position": 0, "national_number": c["phone_number"], "country_code": "49", "type": "normal"}
+        for c, _ in pairs
+    ]
+    for phone, phone_id in zip(phones, _reserve_ids(connection, "phone_numbers", len(phones)), strict=True):
+        phone["id"] = phone_id
+    _write(connection, "phone_numbers", [c.name for c in Phone.__table__.columns], phones)
     stage_postings(connection, [(account_id, c["id"], c["sort_name"], c["search_text"]) for c, _ in pairs])
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql(

@@ -28,10 +28,12 @@ from app.customers.merge import Merge, merge
 from app.customers.models import (
     ADDRESS_FIELDS,
     BILLING,
+    PHONE_FIELDS,
     SHIPPING,
     Address,
     Customer,
     CustomerRecord,
+    Phone,
     Record,
 )
 from app.customers.queries import CUSTOMERS, SEARCH_COUNT_CAP, Query, Shape
@@ -58,7 +60,7 @@ def get(session: Session, account_id: int, customer_id: int) -> Customer | None:
 # With its addresses in the same statement: every caller shows or binds them (one round trip less).
 _GET = (
     select(Customer)
-    .options(joinedload(Customer.addresses))
+    .options(joinedload(Customer.addresses), selectinload(Customer.phones))
     .where(Customer.account_id == bindparam("account_id"), Customer.id == bindparam("customer_id"))
 )
 
@@ -205,13 +207,23 @@ def _in_order(session: Session, ids: list[int]) -> list[CustomerRecord]:
     return [found[i] for i in ids]
 
 
+PHONES = Phone.__table__
+_PHONES_OF = (
+    select(PHONES)
+    .where(PHONES.c.customer_id.in_(bindparam("ids", expanding=True)))
+    .order_by(PHONES.c.customer_id, PHONES.c.position)
+)
+
+
 def _attach_addresses(session: Session, items: list[CustomerRecord]) -> None:
-    """Every address of ``items`` in one query, in the order the mapped relationship keeps."""
-    by_customer: dict[int, list[Record]] = {item.id: [] for item in items}
-    for address in _as_records(session.connection().execute(_ADDRESSES_OF, {"ids": list(by_customer)}), Record):
-        by_customer[address.customer_id].append(address)
-    for item in items:
-        item.addresses = by_customer[item.id]
+    """Every address and phone number of ``items`` (one query each), in the order the mapped relationships keep."""
+    ids = {"ids": [item.id for item in items]}
+    for statement, name in ((_ADDRESSES_OF, "addresses"), (_PHONES_OF, "phones")):
+        by_customer: dict[int, list[Record]] = {item.id: [] for item in items}
+        for row in _as_records(session.connection().execute(statement, ids), Record):
+            by_customer[row.customer_id].append(row)
+        for item in items:
+            setattr(item, name, by_customer[item.id])
 
 
 def stream(session: Session, account_id: int, query: Query = Query(), batch: int = 500) -> Iterator[CustomerRecord]:
@@ -285,8 +297,10 @@ _ACCOUNT_CHANGE = (
 
 def _apply(customer: Customer, data: dict[str, Any]) -> None:
     for name, value in data.items():
-        if name not in ("billing_address", "shipping_address"):
+        if name not in ("billing_address", "shipping_address", "phone_numbers"):
             setattr(customer, name, value)
+    if "phone_numbers" in data:
+        _apply_phones(customer, data["phone_numbers"] or [])
     billing = customer.billing_address
     if billing is None:
         billing = Address(account_id=customer.account_id, kind=BILLING, position=0)
@@ -305,6 +319,31 @@ def _apply(customer: Customer, data: dict[str, Any]) -> None:
     # In memory in the order a read gives them (the relationship's order_by), as they are shown.
     customer.addresses.sort(key=lambda a: (a.kind, a.position))
     customer.refresh_derived()
+
+
+def _apply_phones(customer: Customer, entries: list[dict[str, Any]]) -> None:
+    """The customer's numbers become ``entries``, in their order, each stored one changed in place (keeping its id):
+    the one an entry names by ``id``, or for an entry without one of the customer's ids, the one at the entry's
+    position (unless another entry names that one). Other entries are new numbers; stored ones none takes are removed."""
+    stored = list(customer.phones)
+    by_id = {phone.id: phone for phone in stored if phone.id is not None}
+    named = {entry.get("id") for entry in entries} & by_id.keys()
+    taken: set[int] = set()  # id() of the stored numbers already given to an entry
+    phones: list[Phone] = []
+    for position, entry in enumerate(entries):
+        wanted = entry.get("id")
+        phone = by_id.get(wanted) if isinstance(wanted, int) else None
+        if phone is None or id(phone) in taken:
+            at = stored[position] if position < len(stored) else None
+            phone = at if at is not None and at.id not in named and id(at) not in taken else None
+        if phone is None:
+            phone = Phone(account_id=customer.account_id)
+        taken.add(id(phone))
+        phone.position = position
+        for name in PHONE_FIELDS:
+            setattr(phone, name, entry.get(name) or ("normal" if name == "type" else ""))
+        phones.append(phone)
+    customer.phones[:] = phones
 
 
 def _apply_address(address: Address, data: dict[str, Any]) -> None:
@@ -327,7 +366,7 @@ def create(session: Session, account_id: int, data: dict[str, Any], who: Who = S
     begin_write(session)
     favourite = 1 if data.get("is_favourite") else 0
     scoped_id = _account_change(session, account_id, customers=1, favourites=favourite, scoped_ids=1)
-    customer = Customer(account_id=account_id, account_scoped_id=scoped_id, addresses=[])
+    customer = Customer(account_id=account_id, account_scoped_id=scoped_id, addresses=[], phones=[])
     _apply(customer, data)
     session.add(customer)
     session.flush()
@@ -353,7 +392,7 @@ _GET_FOR_UPDATE = (
     .where(Customer.account_id == bindparam("account_id"), Customer.id == bindparam("customer_id"))
     .with_for_update()
     .execution_options(populate_existing=True)
-    .options(selectinload(Customer.addresses))
+    .options(selectinload(Customer.addresses), selectinload(Customer.phones))
 )
 
 
@@ -435,6 +474,7 @@ def _to_trash(session: Session, customer: Customer, who: Who, at: datetime | Non
     # The addresses' ids, so that a restore gives them back (an integration may hold them).
     billing = customer.billing_address
     data["address_ids"] = {"billing": billing.id if billing else None, "shipping": [a.id for a in customer.shipping_addresses]}
+    data["phone_ids"] = [p.id for p in customer.phones]
     session.add(
         TrashedCustomer(
             account_id=customer.account_id,
@@ -518,12 +558,22 @@ def _restore(session: Session, trashed: TrashedCustomer, who: Who) -> Customer:
         created_at=datetime.fromisoformat(data["created_at"]) if data.get("created_at") else utcnow(),
         version=int(data.get("version") or 1),
         addresses=[],
+        phones=[],
     )
-    _apply(customer, {**fields, "billing_address": data.get("billing_address") or {}, "shipping_address": data.get("shipping_address") or []})
-    _keep_address_ids(session, customer, data.get("address_ids") or {})
+    phones = history.phones_of(data)
+    _apply(customer, {**fields, "billing_address": data.get("billing_address") or {}, "shipping_address": data.get("shipping_address") or [], "phone_numbers": phones})
+    ids = data.get("address_ids") or {}
+    _keep_ids(session, Address, [(customer.billing_address, ids.get("billing")), *zip(customer.shipping_addresses, ids.get("shipping") or [], strict=False)])
+    _keep_ids(session, Phone, list(zip(customer.phones, data.get("phone_ids") or [], strict=False)))
+    # The rows that got their old ids are inserted first (a flush inserts a customer's rows in its lists' order):
+    # SQLite gives a row inserted without an id the highest one + 1, which may be one kept here.
+    customer.addresses.sort(key=lambda row: row.id is None)
+    customer.phones.sort(key=lambda row: row.id is None)
     _account_change(session, account_id, customers=1, favourites=1 if customer.is_favourite else 0)
     session.add(customer)
     session.flush()
+    customer.addresses.sort(key=lambda a: (a.kind, a.position))
+    customer.phones.sort(key=lambda p: p.position)
     # The version goes on from the deleted one's (an insert starts at 1): a form opened before the delete
     # meets the restore as a change made since (app/customers/merge.py counts it as one).
     restored_version = int(data.get("version") or 1) + 1
@@ -534,16 +584,16 @@ def _restore(session: Session, trashed: TrashedCustomer, who: Who) -> Customer:
     return customer
 
 
-def _keep_address_ids(session: Session, customer: Customer, ids: dict[str, Any]) -> None:
-    """Give a restored customer's addresses the ids they had before the delete, where still free."""
-    wanted = [(customer.billing_address, ids.get("billing")), *zip(customer.shipping_addresses, ids.get("shipping") or [], strict=False)]
-    wanted = [(address, i) for address, i in wanted if address is not None and isinstance(i, int)]
+def _keep_ids(session: Session, model: type[Address] | type[Phone], wanted: list[tuple[Any, Any]]) -> None:
+    """Give a restored customer's addresses (or phone numbers) the ids they had before the delete, where still free:
+    ``wanted`` pairs each with its old id (an integration may hold them)."""
+    wanted = [(row, i) for row, i in wanted if row is not None and isinstance(i, int)]
     if not wanted:
         return
-    taken = set(session.scalars(select(Address.id).where(Address.id.in_([i for _, i in wanted]))))
-    for address, i in wanted:
+    taken = set(session.scalars(select(model.id).where(model.id.in_([i for _, i in wanted]))))
+    for row, i in wanted:
         if i not in taken:
-            address.id = i
+            row.id = i
 
 
 BULK_ACTIONS = ("favourite", "unfavourite", "delete")
@@ -565,7 +615,7 @@ def bulk(session: Session, account_id: int, ids: list[int], action: str, who: Wh
             select(Customer)
             .where(Customer.account_id == account_id, Customer.id.in_(ids[start : start + 500]))
             .with_for_update()
-            .options(selectinload(Customer.addresses))
+            .options(selectinload(Customer.addresses), selectinload(Customer.phones))
         )
         for customer in session.scalars(stmt):
             if action == "delete":

@@ -2,7 +2,7 @@
 
 from app.accounts.models import Account, ApiToken, User
 from app.customers.history import CustomerEvent
-from app.customers.models import Address, Customer, CustomerWord, SearchWord
+from app.customers.models import Address, Customer, CustomerWord, Phone, SearchWord
 from app.customers.trash import TrashedCustomer
 from app.database.base import Base
 from app.integrations.models import OAuthApp, OAuthToken
@@ -20,6 +20,7 @@ __all__ = [
     "LoginFailure",
     "OAuthApp",
     "OAuthToken",
+    "Phone",
     "RateLimitCounter",
     "SearchWord",
     "TrashedCustomer",

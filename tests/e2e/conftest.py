@@ -195,7 +195,7 @@ def create_customer(account_id: int, **fields: Any) -> CustomerRef:
 
     Fields are the form's names (``first_name``, ``billing_address-city``);
     ``city``, ``zipcode`` and the other address fields are short for the billing
-    address; True and False tick and untick a checkbox.
+    address, ``phone_number`` for the first phone number; True and False tick and untick a checkbox.
     """
     from litestar.datastructures import MultiDict
 
@@ -206,6 +206,7 @@ def create_customer(account_id: int, **fields: Any) -> CustomerRef:
     items = []
     for name, value in fields.items():
         key = f"billing_address-{name}" if name in ADDRESS_SHORTHANDS else name
+        key = "phone_numbers-0-national_number" if name == "phone_number" else key
         if isinstance(value, bool):
             if value:
                 items.append((key, "y"))

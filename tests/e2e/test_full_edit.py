@@ -211,9 +211,11 @@ def test_a_colleagues_shipping_address_and_company_are_kept_beside_mine(logged_i
 def test_a_true_conflict_on_the_full_page_focuses_taking_the_saved_value(logged_in_page: Page, customer: CustomerRef, admin: Staff) -> None:
     page = logged_in_page
     page.goto(f"/customers/{customer.id}/edit")
+    page.get_by_role("button", name="Add phone number").click()
     _colleague_saves(admin.account_id, customer.id, company="Rosa's Blumenladen")
     section(page, "Person").get_by_label("Company").fill("Vera GmbH")
-    page.get_by_label("Phone", exact=True).fill("030 999")
+    phone = page.get_by_role("group", name="Phone number 1").get_by_label("Number")
+    phone.fill("030 999")
     page.get_by_role("button", name="Save", exact=True).click()
 
     alert = page.get_by_role("alert")
@@ -222,7 +224,7 @@ def test_a_true_conflict_on_the_full_page_focuses_taking_the_saved_value(logged_
     expect(section(page, "Person").get_by_label("Company")).to_have_value("Vera GmbH")
     page.keyboard.press("Enter")
     expect(section(page, "Person").get_by_label("Company")).to_have_value("Rosa's Blumenladen")
-    expect(page.get_by_label("Phone", exact=True)).to_have_value("030 999")
+    expect(phone).to_have_value("030 999")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("#messages")).to_contain_text("Saved")
     stored = get_customer(admin.account_id, customer.id)

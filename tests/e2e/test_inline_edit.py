@@ -81,7 +81,8 @@ def test_saving_valid_input_shows_the_updated_row(logged_in_page: Page, customer
     updated = row(page, customer)
     expect(updated.get_by_role("form")).to_have_count(0)
     expect(updated.locator("td[data-label='Name']")).to_have_text(f"Ilse {token}-Berg")
-    expect(updated.locator("td[data-label='Phone']")).to_have_text("+49 40 555")
+    # The phone rule of every face: a number typed with its country is kept in national format (its code, 49, beside it).
+    expect(updated.locator("td[data-label='Phone']")).to_have_text("040 555")
     expect(updated.locator("td[data-label='Tags']")).to_have_text("VIP")
     # Fields the row form does not show are kept.
     expect(updated.locator("td[data-label='City']")).to_have_text("Jena")
@@ -90,7 +91,40 @@ def test_saving_valid_input_shows_the_updated_row(logged_in_page: Page, customer
     page.reload()
     expect(row(page, customer).locator("td[data-label='Name']")).to_have_text(f"Ilse {token}-Berg")
     stored = get_customer(admin.account_id, customer.id)
-    assert (stored.last_name, stored.phone_number, stored.is_vip, stored.email) == (f"{token}-Berg", "+49 40 555", True, "ilse@example.com")
+    assert (stored.last_name, stored.phone_number, stored.is_vip, stored.email) == (f"{token}-Berg", "040 555", True, "ilse@example.com")
+
+
+def _numbers(account_id: int, customer_id: int) -> list[tuple[int, str, str]]:
+    from app.customers import service
+    from app.database.engine import session_scope
+
+    with session_scope() as session:
+        customer = service.get(session, account_id, customer_id)
+        return [(p.id, p.national_number, p.country_code) for p in customer.phones]
+
+
+def test_the_row_edits_the_first_phone_number_and_keeps_the_others(logged_in_page: Page, add_customer, admin: Staff, token: str) -> None:
+    page = logged_in_page
+    customer = add_customer(
+        first_name="Ilse", last_name=token, **{"phone_numbers-0-national_number": "030 1234567", "phone_numbers-1-national_number": "0171 7654321"}
+    )
+    before = _numbers(admin.account_id, customer.id)
+    form = open_inline_edit(page, customer)
+    phone = form.get_by_label("Phone")
+    expect(phone).to_have_value("030 1234567")
+
+    phone.fill("12")  # the same rule as everywhere: too short
+    form.get_by_role("button", name="Save").click()
+    form = row(page, customer).get_by_role("form")
+    expect(form.locator("[id='phone_numbers-0-national_number-error']")).to_contain_text("Not a possible phone number")
+    assert _numbers(admin.account_id, customer.id) == before
+
+    form.get_by_label("Phone").fill("+49 (89) 123456")
+    form.get_by_role("button", name="Save").click()
+    expect(row(page, customer).get_by_role("form")).to_have_count(0)
+    expect(row(page, customer).locator("td[data-label='Phone']")).to_have_text("089 123456")
+    # The first number changed in place (its id kept); the second is untouched.
+    assert _numbers(admin.account_id, customer.id) == [(before[0][0], "089 123456", "49"), before[1]]
 
 
 def test_escape_cancels_and_restores_the_row(logged_in_page: Page, customer: CustomerRef, admin: Staff) -> None:

@@ -17,7 +17,7 @@ def test_inline_edit_link_leads_to_the_full_edit_page_and_saving_works(no_js_pag
 
     expect(page).to_have_url(re.compile(rf"/customers/{otto.id}/edit$"))
     expect(page.get_by_role("heading", name=f"Edit {otto.name}", level=1)).to_be_visible()
-    section(page, "Contact").get_by_label("Phone", exact=True).fill("089 222 333")
+    section(page, "Phone numbers").get_by_role("group", name="Phone number 1").get_by_label("Number").fill("089 222 333")
     section(page, "Person").get_by_label("First name").fill("Ottilie")
     page.get_by_role("button", name="Save", exact=True).click()
 

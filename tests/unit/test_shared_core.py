@@ -70,13 +70,18 @@ CASES = [
         {"company", "billing_address.address1"},
     ),
     Case("channel-0", [*NAMES_FORM, ("channel", "0")], {**NAMES, "channel": 0}, {"channel"}),
-    Case("phone-with-letters", [*NAMES_FORM, ("phone_number", "030 CALL ME")], {**NAMES, "phone_number": "030 CALL ME"}, {"phone_number"}),
+    Case(
+        "phone-with-letters",
+        [*NAMES_FORM, ("phone_numbers-0-national_number", "030 CALL ME")],
+        {**NAMES, "phone_numbers": [{"national_number": "030 CALL ME"}]},
+        {"phone_numbers.0.national_number"},
+    ),
     Case(
         "many-at-once",
         [
             ("title", "Herr"),
             ("email", "nope"),
-            ("phone_number", "abc"),
+            ("phone_numbers-0-national_number", "abc"),
             ("billing_address-zipcode", "1" * 21),
             ("billing_address-title", "Dr."),
             ("shipping_address-0-country", "XX"),
@@ -84,14 +89,14 @@ CASES = [
         {
             "title": "Herr",
             "email": "nope",
-            "phone_number": "abc",
+            "phone_numbers": [{"national_number": "abc"}],
             "billing_address": {"zipcode": "1" * 21, "title": "Dr."},
             "shipping_address": [{"country": "XX"}],
         },
         {
             "title",
             "email",
-            "phone_number",
+            "phone_numbers.0.national_number",
             "first_name",
             "last_name",
             "company",

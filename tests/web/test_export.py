@@ -39,7 +39,8 @@ FORMULAS = {
     "company": "-2+3 Schäfer GmbH",
     "email": "",
     "note": "@cmd|' /C calc'!A0",
-    "phone_number": "+49 30 7654321",
+    "phone_numbers-0-national_number": "+49 30 7654321",
+    "phone_numbers-1-national_number": "0171 2345678",
     "billing_address-city": "=HYPERLINK(\"http://evil.example\")",
 }
 
@@ -49,8 +50,8 @@ FULL = {
     "last_name": "Weiß",
     "company": "Grün & Söhne",
     "email": "joerdis@example.com",
-    "phone_number": "+49 30 7654321",
-    "country_code": "49",
+    "phone_numbers-0-national_number": "+49 30 7654321",
+    "phone_numbers-0-type": "office",
     "birthday": "1985-04-30",
     "note": "Zahlt per Überweisung",
     "tax_number": "DE123456789",
@@ -99,7 +100,7 @@ def test_csv_export_holds_every_field_of_a_customer(staff_client):
     assert record["Number"] == "1"
     expected = {
         "Title": "Mrs.", "First name": "Jördis", "Last name": "Weiß", "Company": "Grün & Söhne", "Email": "joerdis@example.com",
-        "Phone": "+49 30 7654321", "Phone type": "normal", "Phone country code": "49", "Birthday": "1985-04-30",
+        "Phone numbers": "+49 30 7654321", "Birthday": "1985-04-30",
         "Note": "Zahlt per Überweisung", "VAT ID": "DE123456789", "Channel": "1", "Agreed to marketing emails": "yes",
         "B2B": "no", "Favourite": "no", "VIP": "yes", "Confirmed": "no",
         "Billing address: Street and number": "Straße des 17. Juni 1", "Billing address: Postcode": "01067",
@@ -120,7 +121,7 @@ def test_csv_keeps_phone_numbers_and_neutralises_formulas(staff_client):
     for path, delimiter in (("/customers/export.csv", ","), ("/customers/export-excel.csv", ";")):
         header, row = _csv(client.get(path), delimiter)
         record = dict(zip(header, row))
-        assert record["Phone"] == "+49 30 7654321", path
+        assert record["Phone numbers"] == "+49 30 7654321; +49 171 2345678", path
         assert record["Company"] == "'-2+3 Schäfer GmbH"
         assert record["First name"] == "'=1+1"
         assert record["Last name"] == "'+SUM(A1:A9)"
@@ -157,12 +158,12 @@ def test_xlsx_cells_are_typed_and_hold_the_values_as_they_are(staff_client):
         for cell in row:
             if cell.value is not None:
                 assert cell.data_type in ("s", "n", "d"), (cell.coordinate, cell.data_type, cell.value)
-    formulas = next(r for r in records if r["Phone"].value == "+49 30 7654321" and r["Email"].value is None)
+    formulas = next(r for r in records if r["Phone numbers"].value == "+49 30 7654321; +49 171 2345678" and r["Email"].value is None)
     for name, label in (("first_name", "First name"), ("last_name", "Last name"), ("company", "Company"), ("note", "Note")):
         assert formulas[label].value == FORMULAS[name]
         assert formulas[label].data_type == "s"
     assert formulas["Billing address: City"].value == FORMULAS["billing_address-city"]
-    assert formulas["Phone"].data_type == "s"
+    assert formulas["Phone numbers"].data_type == "s"
 
     full = next(r for r in records if r["ID"].value == full_id)
     assert full["ID"].data_type == "n" and full["Number"].data_type == "n"

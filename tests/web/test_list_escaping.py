@@ -14,7 +14,8 @@ def test_every_listed_value_is_escaped_in_the_row(staff_client):
 
     client, account_id = staff_client
     fields = {name: f"{name}{PAYLOAD}" for name in ("first_name", "last_name", "company", "email", "phone_number", "city")}
-    data = {**fields, "billing_address": {"city": fields.pop("city")}, "is_favourite": True, "is_vip": True}
+    phone = {"national_number": fields["phone_number"], "country_code": "49", "type": "normal"}  # the row shows the first number
+    data = {**{k: v for k, v in fields.items() if k != "phone_number"}, "phone_numbers": [phone], "billing_address": {"city": fields.pop("city")}, "is_favourite": True, "is_vip": True}
     fields["city"] = data["billing_address"]["city"]
     with session_scope() as session:  # straight through the service: the forms would refuse some of these values
         customer = service.create(session, account_id, data)
