@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -13,6 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+import tests.server
+from tests.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -90,12 +91,6 @@ class Target:
         return "?" if self.db == "sqlite" else "%s"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
     """A server subprocess in its own process group, always stopped by `stop()`."""
 
@@ -109,13 +104,7 @@ class Server:
 
     def start(self, timeout: float = 120) -> Server:
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log, "ab") as fh:
-            fh.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(self.args)}\n".encode())
-            fh.flush()
-            self.proc = subprocess.Popen(
-                self.args, env=self.env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        self.proc = tests.server.start(self.args, self.env, self.log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -130,25 +119,9 @@ class Server:
         raise RuntimeError(f"{self.name} did not answer within {timeout} s; see {self.log}")
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            self.proc = None
-            return
-        pgid = self.proc.pid  # start_new_session: the group id is the pid
-        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(pgid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.proc.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        # Workers of `--workers N` are in the same group; make sure none is left.
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        """SIGTERM to its process group, SIGKILL after 10 s; no worker of `--workers N` is left."""
+        if self.proc is not None:
+            tests.server.stop(self.proc, timeout=10)
         self.proc = None
 
 

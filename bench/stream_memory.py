@@ -16,7 +16,6 @@ import argparse
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from tests.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # What each download is counted by: a row's start, or None (compressed).
@@ -54,12 +55,6 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", required=True)
@@ -73,7 +68,7 @@ def main() -> int:
     email, password = f"mem-{secrets.token_hex(4)}@example.com", secrets.token_urlsafe(16)
     subprocess.run([clientele, "users", "create", "--account", args.account, "--email", email], input=password + "\n",
                    text=True, env=env, check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([clientele, "run", "--no-demo", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

@@ -1,6 +1,6 @@
 """The check behind `make load` and `make crash` finds what it is there to find.
 
-bench.loadlib.verify compares a log of acknowledged writes with the database. A
+tests.load.verifier.verify compares a log of acknowledged writes with the database. A
 check that never fails proves nothing, so here each kind of loss is staged in
 the test database, written by the app's own service, and must be reported.
 """
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from bench.loadlib import Log, Write, verify
 from tests.conftest import make_shop
+from tests.load.log import Log, Write
+from tests.load.verifier import verify
 
 
 def _create(account_id: int, **fields) -> int:

@@ -2,7 +2,7 @@
 updates and deletes through the API and the pages, every acknowledged write then
 checked in the database.
 
-    python -m bench.loadtest [--url URL --database-url URL] [--db sqlite|postgres|both]
+    python -m tests.load.loadtest [--url URL --database-url URL] [--db sqlite|postgres|both]
                              [--seconds 60] [--clients 32]
 
 Without --url it starts its own server (``clientele run --no-demo --workers 2``)
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sys
 
-from bench.loadlib import main
+from tests.load.runner import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:], crash=False))
