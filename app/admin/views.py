@@ -28,7 +28,7 @@ from app.admin.cells import RowCells
 from app.admin.changes import rows as change_rows
 from app.admin.export import columns_as_fields, csv_chunks, xlsx_chunks
 from app.admin.resource import Bulk, BulkAction, Column, Conflict, Filter, Invalid, ListQuery, Resource, Saved, Trash
-from app.config import BASE_DIR
+from app.shared.package_data import package_data
 from app.database.engine import session_scope
 from app.shared.audit import Actor
 from app.shared.inputs import MAX_ID, search_text, whole_number
@@ -599,7 +599,7 @@ TEMPLATES = (
 
 def template_for(resource: str, name: str) -> str:
     own = f"{resource}/{name}"
-    return own if (BASE_DIR / "templates" / own).is_file() else f"resource/{name}"
+    return own if (package_data("templates") / own).is_file() else f"resource/{name}"
 
 
 def make_router(resource: Resource, views: type[ResourceViews] = ResourceViews) -> Router:
