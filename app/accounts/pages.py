@@ -7,13 +7,13 @@ from collections.abc import Iterable, Iterator
 from litestar.datastructures import MultiDict
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
-from wtforms.fields import Field
 
 from app.accounts import service as accounts
 from app.accounts.forms import UserForm
 from app.accounts.models import User
 from app.admin.resource import Column, Invalid, ListQuery, Resource, Section
 from app.shared.audit import Actor
+from app.shared.inputs import validated_text
 from app.shared.paging import Page
 from app.web.store import ask_new_id
 
@@ -35,12 +35,6 @@ def _ordered(stmt: Select[User], query: ListQuery) -> Select[User]:
 def cannot_delete(actor: Actor, user: User) -> str:
     """An admin cannot delete their own account (the account would be left without them, mid-session)."""
     return "You cannot delete yourself." if user.id == actor.user_id else ""
-
-
-def _text(field: Field) -> str:
-    """The text of a validated form's field. WTForms reads a missing input as "" (the stubs allow None)."""
-    assert isinstance(field.data, str), field.name
-    return field.data
 
 
 class UserStore:
@@ -70,7 +64,7 @@ class UserStore:
     def create(self, session: Session, actor: Actor, form: UserForm) -> User:
         try:
             return accounts.create_user(
-                session, actor.account_id, _text(form.email), _text(form.password), role=_text(form.role), name=_text(form.name)
+                session, actor.account_id, validated_text(form.email), validated_text(form.password), role=validated_text(form.role), name=validated_text(form.name)
             )
         except ValueError as exc:
             raise Invalid("email", str(exc)) from exc
@@ -78,12 +72,12 @@ class UserStore:
     def update(self, session: Session, actor: Actor, item: User, form: UserForm, expected_version: int | None = None) -> User:
         if item.id == actor.user_id and form.role.data != "admin":
             raise Invalid("role", "You cannot take the admin role from yourself.")
-        email = _text(form.email)
+        email = validated_text(form.email)
         if accounts.email_taken(session, actor.account_id, email, other_than=item.id):
             raise Invalid("email", f"A user with the email {form.email.data} exists already.")
         # A new password or role ends every session of the user; the admin's own goes on under a new id.
         ends_sessions = bool(form.password.data) or form.role.data != item.role
-        item.email, item.name, item.role = email, _text(form.name), _text(form.role)
+        item.email, item.name, item.role = email, validated_text(form.name), validated_text(form.role)
         if form.password.data:
             item.password_hash = accounts.hash_password(form.password.data)
         if ends_sessions:
