@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from litestar.datastructures import MultiDict
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -12,20 +13,21 @@ from app.accounts.forms import UserForm
 from app.accounts.models import User
 from app.admin.resource import Column, Invalid, ListQuery, Resource, Section
 from app.shared.audit import Actor
+from app.shared.inputs import validated_text
 from app.shared.paging import Page
 from app.web.store import ask_new_id
 
 SORTS = {"email": User.email, "name": User.name, "role": User.role}
 
 
-def _filtered(actor: Actor, query: ListQuery) -> Select:
+def _filtered(actor: Actor, query: ListQuery) -> Select[User]:
     stmt = select(User).where(User.account_id == actor.account_id)
     for word in query.search.split():
         stmt = stmt.where(or_(User.email.icontains(word, autoescape=True), User.name.icontains(word, autoescape=True)))
     return stmt
 
 
-def _ordered(stmt: Select, query: ListQuery) -> Select:
+def _ordered(stmt: Select[User], query: ListQuery) -> Select[User]:
     column = SORTS.get(query.sort, User.email)
     return stmt.order_by(column.desc() if query.descending else column.asc(), User.id)
 
@@ -53,7 +55,7 @@ class UserStore:
     def get_for_update(self, session: Session, actor: Actor, item_id: int) -> User | None:
         return self.get(session, actor, item_id)
 
-    def bind(self, formdata, actor: Actor, item: User | None = None, replace: Iterable[str] = ()) -> UserForm:
+    def bind(self, formdata: MultiDict[str] | None, actor: Actor, item: User | None = None, replace: Iterable[str] = ()) -> UserForm:
         meta = {"editing": item is not None}
         if formdata is None:
             return UserForm(obj=item, meta=meta) if item else UserForm(meta=meta)
@@ -61,18 +63,21 @@ class UserStore:
 
     def create(self, session: Session, actor: Actor, form: UserForm) -> User:
         try:
-            return accounts.create_user(session, actor.account_id, form.email.data, form.password.data, role=form.role.data, name=form.name.data)
+            return accounts.create_user(
+                session, actor.account_id, validated_text(form.email), validated_text(form.password), role=validated_text(form.role), name=validated_text(form.name)
+            )
         except ValueError as exc:
             raise Invalid("email", str(exc)) from exc
 
     def update(self, session: Session, actor: Actor, item: User, form: UserForm, expected_version: int | None = None) -> User:
         if item.id == actor.user_id and form.role.data != "admin":
             raise Invalid("role", "You cannot take the admin role from yourself.")
-        if accounts.email_taken(session, actor.account_id, form.email.data, other_than=item.id):
+        email = validated_text(form.email)
+        if accounts.email_taken(session, actor.account_id, email, other_than=item.id):
             raise Invalid("email", f"A user with the email {form.email.data} exists already.")
         # A new password or role ends every session of the user; the admin's own goes on under a new id.
         ends_sessions = bool(form.password.data) or form.role.data != item.role
-        item.email, item.name, item.role = form.email.data, form.name.data, form.role.data
+        item.email, item.name, item.role = email, validated_text(form.name), validated_text(form.role)
         if form.password.data:
             item.password_hash = accounts.hash_password(form.password.data)
         if ends_sessions:

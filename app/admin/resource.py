@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 from wtforms import Form
+from wtforms.form import BaseForm
 
 from app.shared.audit import Actor
 from app.shared.paging import Page
+
+# The type of a resource's items (a model, say) and of the form that edits one.
+ItemT = TypeVar("ItemT")
+FormT = TypeVar("FormT", bound=Form)
+ItemT_co = TypeVar("ItemT_co", covariant=True)
 
 
 class Invalid(Exception):
@@ -47,11 +53,11 @@ class Conflict(Exception):
 
 
 @dataclass(frozen=True)
-class Saved:
+class Saved(Generic[ItemT]):
     """What a store's ``update`` may answer instead of the item: the item, and the changes others made
     since the user's version that were kept (``{path: [before, after]}``) and who made them."""
 
-    item: Any
+    item: ItemT
     kept: dict[str, list[Any]] = field(default_factory=dict)
     who: tuple[str, ...] = ()
 
@@ -115,27 +121,29 @@ class ListQuery:
     descending: bool = False
 
 
-class Store(Protocol):
-    """What a resource's generic views need from its persistence."""
+class Store(Protocol[ItemT, FormT]):
+    """What a resource's generic views need from its persistence: its items are ``ItemT``s, edited in ``FormT``s."""
 
     def listing(self, session: Session, actor: Actor, query: ListQuery, page: int, per_page: int) -> Page: ...
-    def stream(self, session: Session, actor: Actor, query: ListQuery) -> Iterator[Any]: ...
-    def get(self, session: Session, actor: Actor, item_id: int) -> Any | None: ...
-    def get_for_update(self, session: Session, actor: Actor, item_id: int) -> Any | None: ...
-    def bind(self, formdata: Any, actor: Actor, item: Any | None = None, replace: Iterable[str] = ()) -> Form: ...
-    def create(self, session: Session, actor: Actor, form: Form) -> Any: ...
+    # The list's rows, for the printed list and the export: records read for showing, not necessarily ``ItemT``s.
+    def stream(self, session: Session, actor: Actor, query: ListQuery) -> Iterator[object]: ...
+    def get(self, session: Session, actor: Actor, item_id: int) -> ItemT | None: ...
+    def get_for_update(self, session: Session, actor: Actor, item_id: int) -> ItemT | None: ...
+    # ``formdata``: the posted form (a multidict), or None for a form showing ``item`` (or empty).
+    def bind(self, formdata: Any, actor: Actor, item: ItemT | None = None, replace: Iterable[str] = ()) -> FormT: ...
+    def create(self, session: Session, actor: Actor, form: FormT) -> ItemT: ...
     # Based on ``expected_version``: a store may merge the changes made since (answering ``Saved``) or refuse (``Conflict``).
-    def update(self, session: Session, actor: Actor, item: Any, form: Form, expected_version: int | None = None) -> Any: ...
+    def update(self, session: Session, actor: Actor, item: ItemT, form: FormT, expected_version: int | None = None) -> ItemT | Saved[ItemT]: ...
     def delete(self, session: Session, actor: Actor, item_id: int) -> bool: ...
-    def toggle(self, session: Session, actor: Actor, item_id: int, name: str, value: bool) -> Any | None: ...
+    def toggle(self, session: Session, actor: Actor, item_id: int, name: str, value: bool) -> ItemT | None: ...
 
 
-class TrashStore(Protocol):
+class TrashStore(Protocol[ItemT_co]):
     """What a resource's trash (``Trash.store``) offers: its deleted items, and putting them back."""
 
     def trash_page(self, session: Session, actor: Actor, query: ListQuery, page: int, per_page: int) -> Page: ...
     def trash_count(self, session: Session, actor: Actor) -> int: ...
-    def restore(self, session: Session, actor: Actor, item_id: int) -> Any | None: ...
+    def restore(self, session: Session, actor: Actor, item_id: int) -> ItemT_co | None: ...
     def restore_many(self, session: Session, actor: Actor, ids: list[int] | None, query: ListQuery) -> int: ...
     def undo(self, session: Session, actor: Actor, token: str) -> int | None: ...
 
@@ -160,10 +168,10 @@ class ExportStore(Protocol):
 
 
 @dataclass(frozen=True)
-class Trash:
+class Trash(Generic[ItemT]):
     """A resource's trash: deleted items stay restorable for ``days`` days, then they are removed for good."""
 
-    store: TrashStore
+    store: TrashStore[ItemT]
     days: int
 
 
@@ -191,14 +199,14 @@ class Bulk:
 
 
 @dataclass(frozen=True)
-class Resource:
+class Resource(Generic[ItemT, FormT]):
     name: str  # URL segment
     singular: str
     plural: str
     columns: tuple[Column, ...]
     search_label: str
-    store: Store
-    describe: Callable[[Any], str]  # how one item is named in messages
+    store: Store[ItemT, FormT]
+    describe: Callable[[ItemT], str]  # how one item is named in messages
     sections: tuple[Section, ...]
     # The fields the list row's form edits, by their form name: a field of the form ("email"), or one inside
     # a list of sub-forms by the name WTForms gives it ("phone_numbers-0-national_number": the first entry's).
@@ -213,15 +221,15 @@ class Resource:
     facts: tuple[Column, ...] = ()
     # Why the actor may not delete this item ("" if they may): no delete control is offered then,
     # and the confirmation refuses (the store refuses the delete itself too).
-    cannot_delete: Callable[[Actor, Any], str] | None = None
+    cannot_delete: Callable[[Actor, ItemT], str] | None = None
     # Optional capabilities: None where the resource has none (its views then answer 404 and show no control).
     bulk: Bulk | None = None
-    trash: Trash | None = None
+    trash: Trash[ItemT] | None = None
     history: HistoryStore | None = None
     export: ExportStore | None = None  # None: an export holds the printed columns
     # How to read an item's version: its forms then carry the version the user's input is based on,
     # and the store's ``update`` gets it as ``expected_version``.
-    version: Callable[[Any], int] | None = None
+    version: Callable[[ItemT], int] | None = None
 
     def inline_field(self, form: Form, name: str) -> Any:
         """The bound field of ``form`` that the row field ``name`` is; a list without the entry named gets an empty one."""
@@ -243,7 +251,7 @@ class Resource:
         return next((c for c in self.columns if c.name == name), None)
 
 
-def form_field(form: Form, name: str) -> Any:
+def form_field(form: BaseForm, name: str) -> Any:
     """The field of ``form`` that WTForms names ``name``: ``email``, ``billing_address-city``, or
     ``phone_numbers-0-national_number`` (an entry the list lacks is added empty, as a form to fill in)."""
     parts = name.split("-")

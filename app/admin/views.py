@@ -7,10 +7,10 @@ asks for to an htmx request; both render the same partial templates.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,9 @@ from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Stream, Template
 from sqlalchemy.orm import Session
+from wtforms import Form
+from wtforms.fields import Field, FieldList, FormField
+from wtforms.form import BaseForm
 
 from app.admin.cells import RowCells
 from app.admin.changes import rows as change_rows
@@ -33,7 +36,9 @@ from app.admin.resource import (
     Column,
     Conflict,
     Filter,
+    FormT,
     Invalid,
+    ItemT,
     ListQuery,
     Resource,
     Saved,
@@ -64,7 +69,7 @@ class Screen:
     trash: bool = False
 
 
-def list_query(resource: Resource, params: MultiDict | dict) -> ListQuery:
+def list_query(resource: Resource[Any, Any], params: Mapping[str, Any]) -> ListQuery:
     search = search_text(params.get("q"))
     filters = frozenset(f.name for f in resource.filters if str(params.get(f.name) or "").lower() in TRUE)
     sort = str(params.get("sort") or "")
@@ -98,7 +103,7 @@ def release(session: Session) -> None:
     session.rollback()
 
 
-class ResourceViews(Views):
+class ResourceViews(Views, Generic[ItemT, FormT]):
     """The list, print, export, create, edit, inline edit, toggle, delete, trash, history and bulk views of
     one resource. ``routes`` names the method of each; a resource with a view of its own subclasses this
     class, overrides that method (or a helper such as ``context`` or ``done_message``) and passes the
@@ -130,7 +135,7 @@ class ResourceViews(Views):
         Route("POST", "/bulk", "bulk", "thread"),
     )
 
-    def __init__(self, resource: Resource) -> None:
+    def __init__(self, resource: Resource[ItemT, FormT]) -> None:
         super().__init__(f"/{resource.name}", resource.name, resource.roles)
         self.resource = resource
         self.base = self.path
@@ -171,7 +176,7 @@ class ResourceViews(Views):
             return None
         return target if target.isascii() and target.isprintable() else None
 
-    def back_to_list(self, request: Request) -> str:
+    def back_to_list(self, request: Request[Any, Any, Any]) -> str:
         """Where to return after a change: the list state the user came from (the page that linked here)."""
         referer = request.headers.get("referer", "")
         origin = str(request.base_url).rstrip("/")
@@ -179,11 +184,11 @@ class ResourceViews(Views):
             return self.safe_back(referer[len(origin) :].split("#")[0]) or self.base
         return self.base
 
-    def came_from(self, request: Request) -> str:
+    def came_from(self, request: Request[Any, Any, Any]) -> str:
         """The list state to go back to: the page's ``next`` parameter, else the list that linked here."""
         return self.safe_back(str(request.query_params.get("next") or "")) or self.back_to_list(request)
 
-    def posted_back(self, formdata: MultiDict) -> str:
+    def posted_back(self, formdata: MultiDict[str]) -> str:
         """The list state that a posted form carries (its ``next``), else the plain list."""
         return self.safe_back(str(formdata.get("next") or "")) or self.base
 
@@ -191,11 +196,11 @@ class ResourceViews(Views):
         """``path`` carrying the list state to go back to (nothing to carry for the plain list)."""
         return f"{path}?{urlencode({'next': back})}" if back != self.base else path
 
-    def expected_version(self, formdata: MultiDict) -> int | None:
+    def expected_version(self, formdata: MultiDict[str]) -> int | None:
         return whole_number(formdata.get("_version")) if self.resource.version else None
 
     def conflict_page(
-        self, request: Request, session: Session, actor: Actor, form: Any, conflict: Conflict, formdata: MultiDict, names: tuple[str, ...], inline: bool
+        self, request: Request[Any, Any, Any], session: Session, actor: Actor, form: FormT, conflict: Conflict, formdata: MultiDict[str], names: tuple[str, ...], inline: bool
     ) -> Template:
         """The fields both changed, the user's input kept in the form (with the others' changes to the
         other fields merged in), and a choice: save it, or take the saved values for those fields."""
@@ -220,7 +225,7 @@ class ResourceViews(Views):
             return Template(self.template("_row_conflict.html"), context=context)
         return Template(self.template("form.html"), context=context, status_code=409)
 
-    def saved_note(self, actor: Actor, saved: Saved) -> str:
+    def saved_note(self, actor: Actor, saved: Saved[ItemT]) -> str:
         """What a save kept of the changes others made meanwhile, in words ("" if nothing)."""
         labels = dict.fromkeys(row.label for row in change_rows(self.resource.store.bind(None, actor), saved.kept))
         if not labels:
@@ -246,7 +251,7 @@ class ResourceViews(Views):
             raise self.missing()
         return item
 
-    def trash_or_404(self) -> Trash:
+    def trash_or_404(self) -> Trash[ItemT]:
         if self.resource.trash is None:
             raise NotFoundException()
         return self.resource.trash
@@ -264,7 +269,7 @@ class ResourceViews(Views):
 
     # -- list ----------------------------------------------------------------
 
-    def list_page(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Template:
+    def list_page(self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Template:
         resource = self.resource
         query = list_query(resource, request.query_params)
         number = _page_number(request.query_params.get("page"))
@@ -282,7 +287,7 @@ class ResourceViews(Views):
 
     # -- print ---------------------------------------------------------------
 
-    async def print_page(self, request: Request, actor: NamedDependency[Actor]) -> Stream:
+    async def print_page(self, request: Request[Any, Any, Any], actor: NamedDependency[Actor]) -> Stream:
         resource = self.resource
         query = list_query(resource, request.query_params)
         engine = request.app.template_engine
@@ -303,7 +308,7 @@ class ResourceViews(Views):
 
     # -- export --------------------------------------------------------------
 
-    async def export_stream(self, request: Request, actor: Actor, kind: str) -> Stream:
+    async def export_stream(self, request: Request[Any, Any, Any], actor: Actor, kind: str) -> Stream:
         """The list as CSV ("csv"), CSV for Excel ("excel.csv") or Excel ("xlsx"), streamed; its first
         chunk is made before the response starts (``started``)."""
         resource = self.resource
@@ -328,22 +333,22 @@ class ResourceViews(Views):
         media_type = XLSX if kind == "xlsx" else "text/csv"  # Litestar adds "; charset=utf-8"
         return Stream(await started(chunks()), media_type=media_type, headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'})
 
-    async def export(self, request: Request, actor: NamedDependency[Actor]) -> Stream:
+    async def export(self, request: Request[Any, Any, Any], actor: NamedDependency[Actor]) -> Stream:
         return await self.export_stream(request, actor, "csv")
 
-    async def export_excel_csv(self, request: Request, actor: NamedDependency[Actor]) -> Stream:
+    async def export_excel_csv(self, request: Request[Any, Any, Any], actor: NamedDependency[Actor]) -> Stream:
         return await self.export_stream(request, actor, "excel.csv")
 
-    async def export_xlsx(self, request: Request, actor: NamedDependency[Actor]) -> Stream:
+    async def export_xlsx(self, request: Request[Any, Any, Any], actor: NamedDependency[Actor]) -> Stream:
         return await self.export_stream(request, actor, "xlsx")
 
     # -- create --------------------------------------------------------------
 
-    def new(self, request: Request, actor: NamedDependency[Actor]) -> Template:
+    def new(self, request: Request[Any, Any, Any], actor: NamedDependency[Actor]) -> Template:
         form = self.resource.store.bind(None, actor)
         return Template(self.template("form.html"), context=self.context(actor, form=form, item=None, back=self.came_from(request)))
 
-    def create(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict]) -> Response[Any]:
+    def create(self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict[str]]) -> Response[Any]:
         resource = self.resource
         formdata, rerender = _list_buttons(formdata)
         form = resource.store.bind(formdata, actor)
@@ -362,7 +367,7 @@ class ResourceViews(Views):
 
     # -- one item's page -------------------------------------------------------
 
-    def show(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
+    def show(self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
         item = self.get_or_404(session, actor, item_id)
         form = self.resource.store.bind(None, actor, item)
         back = self.came_from(request)
@@ -371,13 +376,13 @@ class ResourceViews(Views):
 
     # -- full edit -------------------------------------------------------------
 
-    def edit(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
+    def edit(self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
         item = self.get_or_404(session, actor, item_id)
         form = self.resource.store.bind(None, actor, item)
         return Template(self.template("form.html"), context=self.context(actor, form=form, item=item, back=self.came_from(request)))
 
     def save(
-        self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict], item_id: FromPath[int]
+        self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict[str]], item_id: FromPath[int]
     ) -> Response[Any]:
         resource = self.resource
         formdata, rerender = _list_buttons(formdata)
@@ -406,11 +411,11 @@ class ResourceViews(Views):
 
     # -- rows: show, inline edit, inline save, toggle ----------------------------
 
-    def row(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
+    def row(self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
         item = self.get_or_404(session, actor, item_id)
         return Template(self.template("_row.html"), context=self.context(actor, item=item))
 
-    def row_edit(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Response[Any]:
+    def row_edit(self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Response[Any]:
         if not is_htmx(request):
             return Redirect(f"{self.base}/{item_id}/edit", status_code=303)
         item = self.get_or_404(session, actor, item_id)
@@ -418,7 +423,7 @@ class ResourceViews(Views):
         return Template(self.template("_row_edit.html"), context=self.context(actor, item=item, form=form))
 
     def row_save(
-        self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict], item_id: FromPath[int]
+        self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict[str]], item_id: FromPath[int]
     ) -> Response[Any]:
         resource = self.resource
         item = self.get_for_update_or_404(session, actor, item_id)
@@ -439,7 +444,7 @@ class ResourceViews(Views):
         return Template(self.template("_row.html"), context=self.context(actor, item=saved.item, saved=True, message=note, category="success"))
 
     def toggle(
-        self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict],
+        self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict[str]],
         item_id: FromPath[int], field_name: FromPath[str],
     ) -> Response[Any]:
         if field_name not in self.resource.toggles:
@@ -454,7 +459,7 @@ class ResourceViews(Views):
 
     # -- delete ----------------------------------------------------------------
 
-    def confirm_delete(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
+    def confirm_delete(self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
         item = self.get_or_404(session, actor, item_id)
         refusal = self.cannot_delete(actor, item)
         if refusal:
@@ -468,7 +473,7 @@ class ResourceViews(Views):
         return Template("_confirm_dialog.html" if dialog else "confirm.html", context=context)
 
     def delete(
-        self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict], item_id: FromPath[int]
+        self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict[str]], item_id: FromPath[int]
     ) -> Response[Any]:
         resource = self.resource
         back = self.safe_back(str(formdata.get("back") or "")) or self.back_to_list(request)
@@ -497,14 +502,14 @@ class ResourceViews(Views):
 
     # -- trash and history -----------------------------------------------------
 
-    def trash_query(self, params: MultiDict | dict) -> ListQuery:
+    def trash_query(self, params: Mapping[str, Any]) -> ListQuery:
         """The trash's search and order (newest first unless a column is chosen)."""
         search = list_query(self.resource, params).search
         sort = str(params.get("sort") or "")
         sorts = [c.sort for c in self.trash_screen.columns if c.sort]
         return ListQuery(search=search, sort=sort if sort in sorts else "", descending=params.get("dir") == "desc")
 
-    def trash(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Template:
+    def trash(self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Template:
         trash = self.trash_or_404()
         query = self.trash_query(request.query_params)
         number = _page_number(request.query_params.get("page"))
@@ -514,7 +519,7 @@ class ResourceViews(Views):
             return Template(self.template("_results.html"), context={**context, "partial": True})
         return Template(self.template("trash.html"), context=context)
 
-    def trash_bulk(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict]) -> Response[Any]:
+    def trash_bulk(self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict[str]]) -> Response[Any]:
         """Restore the selected items, or every one the trash's search finds; no confirmation (nothing is lost)."""
         trash = self.trash_or_404()
         if str(formdata.get("action") or "") != "restore":
@@ -529,7 +534,7 @@ class ResourceViews(Views):
         flash(request, f"Restored {restored} {self.plural(restored)}.", category="success")
         return Redirect(back, status_code=303)
 
-    def undo(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict]) -> Response[Any]:
+    def undo(self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict[str]]) -> Response[Any]:
         """Put back what one bulk delete moved to the trash (the batch is in the query; the form is read all the same)."""
         trash = self.trash_or_404()
         restored = trash.store.undo(session, actor, str(request.query_params.get("batch") or "")[:100])
@@ -543,7 +548,7 @@ class ResourceViews(Views):
             return Response(b"", headers={"HX-Redirect": self.back_to_list(request)})
         return Redirect(self.back_to_list(request), status_code=303)
 
-    def restore(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Response[Any]:
+    def restore(self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Response[Any]:
         trash = self.trash_or_404()
         item = trash.store.restore(session, actor, item_id)
         if item is None:
@@ -555,7 +560,7 @@ class ResourceViews(Views):
             return Response(b"", headers={"HX-Redirect": f"{self.base}?{urlencode({'q': label})}"})
         return Redirect(f"{self.base}?{urlencode({'q': label})}", status_code=303)
 
-    def history(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
+    def history(self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor], item_id: FromPath[int]) -> Template:
         resource = self.resource
         if resource.history is None:
             raise NotFoundException()
@@ -570,7 +575,7 @@ class ResourceViews(Views):
 
     # -- bulk actions ------------------------------------------------------------
 
-    def selection(self, formdata: MultiDict) -> tuple[Bulk, BulkAction, list[int] | None, ListQuery]:
+    def selection(self, formdata: MultiDict[str]) -> tuple[Bulk, BulkAction, list[int] | None, ListQuery]:
         bulk = self.resource.bulk
         action = bulk.action(str(formdata.get("action") or "")) if bulk else None
         if bulk is None or action is None:
@@ -580,7 +585,7 @@ class ResourceViews(Views):
             return bulk, action, None, query
         return bulk, action, selected_ids(formdata), query
 
-    def bulk(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict]) -> Response[Any]:
+    def bulk(self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict[str]]) -> Response[Any]:
         bulk, action, ids, query = self.selection(formdata)
         back = f"{self.base}?{query_string(query)}"
         if ids == []:
@@ -599,7 +604,7 @@ class ResourceViews(Views):
         return Redirect(back, status_code=303)
 
 
-def selected_ids(formdata: MultiDict) -> list[int]:
+def selected_ids(formdata: MultiDict[str]) -> list[int]:
     return [n for n in map(whole_number, formdata.getall("ids", [])) if n is not None and 0 < n <= MAX_ID]
 
 
@@ -615,7 +620,7 @@ def template_for(resource: str, name: str) -> str:
     return own if (package_data("templates") / own).is_file() else f"resource/{name}"
 
 
-def make_router(resource: Resource, views: type[ResourceViews] = ResourceViews) -> Router:
+def make_router(resource: Resource[ItemT, FormT], views: type[ResourceViews[ItemT, FormT]] = ResourceViews) -> Router:
     """The router of ``resource``'s views (``views``: a subclass with views of its own)."""
     return views(resource).router()
 
@@ -672,7 +677,7 @@ def buffered(chunks: Iterator[str], size: int = 65536) -> Iterator[str]:
         yield "".join(parts)
 
 
-def _list_buttons(formdata: MultiDict) -> tuple[MultiDict, bool]:
+def _list_buttons(formdata: MultiDict[str]) -> tuple[MultiDict[str], bool]:
     """Handle "add" and "remove" buttons of repeated sub-forms: change the data, render again, save nothing."""
     add = formdata.get("_add")
     remove = formdata.get("_remove")
@@ -689,27 +694,30 @@ def _list_buttons(formdata: MultiDict) -> tuple[MultiDict, bool]:
     return MultiDict(items), True
 
 
-def _shown(field: Any) -> str:
+def _shown(field: Field) -> str:
     value = field.data
     if isinstance(value, bool):
         return "yes" if value else "no"
     if value is None or isinstance(value, str | int | float):
         return "" if value is None else str(value)
-    return field._value()  # a date or time: as the field writes it in its input
+    # A date or time: as the field writes it in its input. Every field that holds one has ``_value``
+    # (WTForms' date and time fields, ours), which types-WTForms does not declare.
+    written: str = field._value()  # type: ignore[attr-defined]
+    return written
 
 
-def differences(yours: Any, saved: Any, names, labels: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+def differences(yours: BaseForm, saved: BaseForm, names: Iterable[str], labels: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
     """(label, your input, saved now) for each field the user sent that now differs; ``names`` as
     ``form_field`` reads them, ``labels`` where a field is shown under another label than its own."""
     rows: list[tuple[str, str, str]] = []
     for name in names:
         mine, theirs = form_field(yours, name), form_field(saved, name)
-        if mine.type == "FormField":
+        if isinstance(mine, FormField) and isinstance(theirs, FormField):
             rows += [(f"{mine.label.text}: {a}", b, c) for a, b, c in differences(mine.form, theirs.form, [n for n in mine.form._fields if n != "id"])]
-        elif mine.type == "FieldList":
+        elif isinstance(mine, FieldList) and isinstance(theirs, FieldList):
             for index in range(max(len(mine.entries), len(theirs.entries))):
-                a = mine.entries[index].form if index < len(mine.entries) else None
-                b = theirs.entries[index].form if index < len(theirs.entries) else None
+                a = _entry_form(mine, index)
+                b = _entry_form(theirs, index)
                 label = f"{mine.label.text} {index + 1}"
                 if a is None or b is None:
                     rows.append((label, "present" if a else "removed", "present" if b else "removed"))
@@ -720,22 +728,27 @@ def differences(yours: Any, saved: Any, names, labels: dict[str, str] | None = N
     return rows
 
 
-def as_saved(result: Any) -> Saved:
+def _entry_form(entries: FieldList[FormField[BaseForm]], index: int) -> BaseForm | None:
+    """The form of the ``index``-th entry of a list of sub-forms, None past its end."""
+    return entries.entries[index].form if index < len(entries.entries) else None
+
+
+def as_saved(result: ItemT | Saved[ItemT]) -> Saved[ItemT]:
     """A store's ``update`` answer as ``Saved``: the item, and what was kept of changes made meanwhile."""
     return result if isinstance(result, Saved) else Saved(result)
 
 
-def reviewing(request: Request) -> bool:
+def reviewing(request: Request[Any, Any, Any]) -> bool:
     """A form posted to be shown again, not saved (the conflict's "take the saved values")."""
     return request.query_params.get("review") == "1"
 
 
-def _attach(form: Any, exc: Invalid) -> None:
+def _attach(form: Form, exc: Invalid) -> None:
     if exc.field and exc.field in form._fields:
         form[exc.field].errors = [*form[exc.field].errors, exc.message]
     else:
         form.form_errors.append(exc.message)
 
 
-def _all_fields(resource: Resource) -> tuple[str, ...]:
+def _all_fields(resource: Resource[Any, Any]) -> tuple[str, ...]:
     return tuple(f for section in resource.sections for f in section.fields)

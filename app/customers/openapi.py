@@ -9,6 +9,7 @@ form accepts: lengths, patterns, choices, and that ``null`` means empty.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
 
@@ -68,7 +69,9 @@ EMPTY = Schema(type=OpenAPIType.STRING, max_length=0)
 
 
 def _text_schema(field: Field) -> Schema:
-    maximum = next((v.max for v in field.validators if isinstance(v, Length) and v.max and v.max > 0), None)
+    # As objects: types-WTForms' Length takes only a StringField, so a Field's validators never narrow to it.
+    validators: Sequence[object] = field.validators
+    maximum = next((v.max for v in validators if isinstance(v, Length) and v.max and v.max > 0), None)
     for validator in field.validators:
         if isinstance(validator, AnyOf):
             return Schema(one_of=[Schema(type=OpenAPIType.STRING, enum=list(validator.values)), NULL])

@@ -3,12 +3,13 @@ and the store that connects the generic views to the form and the service."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from litestar.datastructures import MultiDict
 from sqlalchemy.orm import Session
 
 from app.admin.resource import (
@@ -58,13 +59,13 @@ class CustomerStore:
     def get_for_update(self, session: Session, actor: Actor, item_id: int) -> Customer | None:
         return service.get_for_update(session, actor.account_id, item_id)
 
-    def bind(self, formdata, actor: Actor, item: Customer | None = None, replace: Iterable[str] = ()) -> CustomerForm:
+    def bind(self, formdata: MultiDict[str] | None, actor: Actor, item: Customer | None = None, replace: Iterable[str] = ()) -> CustomerForm:
         return CustomerForm.bind(formdata, timezone=actor.timezone, customer=item, replace=replace)
 
     def create(self, session: Session, actor: Actor, form: CustomerForm) -> Customer:
         return service.create(session, actor.account_id, form.cleaned(), actor.who)
 
-    def update(self, session: Session, actor: Actor, item: Customer, form: CustomerForm, expected_version: int | None = None) -> Customer | Saved:
+    def update(self, session: Session, actor: Actor, item: Customer, form: CustomerForm, expected_version: int | None = None) -> Customer | Saved[Customer]:
         if expected_version is None:
             return service.update_customer(session, item, form.cleaned(), actor.who)
         try:
@@ -133,7 +134,7 @@ class CustomerStore:
     def restore(self, session: Session, actor: Actor, item_id: int) -> Customer | None:
         return service.restore(session, actor.account_id, item_id, actor.who)
 
-    def history(self, session: Session, actor: Actor, item_id: int) -> list:
+    def history(self, session: Session, actor: Actor, item_id: int) -> list[history.CustomerEvent]:
         return history.events(session, actor.account_id, item_id)
 
 
@@ -154,7 +155,7 @@ def export_fields(timezone: str, shipping: int) -> list[ExportField]:
     fields += [ExportField("Created", lambda c: c.created_at), ExportField("Changed", lambda c: c.updated_at)]
     labels = {name: str(AddressForm()[name].label.text) for name in ADDRESS_FIELDS}
 
-    def address_field(prefix: str, name: str, pick) -> ExportField:
+    def address_field(prefix: str, name: str, pick: Callable[[Any], Any]) -> ExportField:
         def value(c: Any) -> str:
             address = pick(c)
             return getattr(address, name) if address is not None else ""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, column, func, select, table, text, tuple_, union
+from sqlalchemy import ColumnElement, Select, UnaryExpression, and_, bindparam, column, func, select, table, text, tuple_, union
 from sqlalchemy.orm import Session
 
 from app.customers import postings, search
@@ -21,6 +21,9 @@ from app.customers.models import Customer, CustomerWord, SearchWord
 from app.shared.inputs import search_text
 
 CUSTOMERS = Customer.__table__
+
+# A statement over the columns of Core tables, whose columns carry no Python types.
+Rows = Select[*tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
@@ -307,7 +310,7 @@ def _probes(shape: Shape) -> list[ColumnElement[bool]]:
     ]
 
 
-def _from_postings(shape: Shape, word: ColumnElement[bool]):
+def _from_postings(shape: Shape, word: ColumnElement[bool]) -> Rows:
     p = _POSTINGS.c
     stmt = select(p.customer_id.label("id"), p.sort_name.label("key")).where(p.account_id == bindparam("account_id"), word, *_probes(shape))
     if beside := _beside_postings(shape):
@@ -316,7 +319,7 @@ def _from_postings(shape: Shape, word: ColumnElement[bool]):
 
 
 @lru_cache(maxsize=256)
-def posted_count(shape: Shape, several: bool):
+def posted_count(shape: Shape, several: bool) -> Select[int]:
     """A common word's matches counted from its postings, up to the cap (a customer once, when
     ``several`` words hold the search word; one word holds a customer once)."""
     found = _from_postings(shape, _POSTINGS.c.word.in_(bindparam("words", expanding=True))).with_only_columns(_POSTINGS.c.customer_id)
@@ -324,11 +327,11 @@ def posted_count(shape: Shape, several: bool):
 
 
 @lru_cache(maxsize=256)
-def _merged_slice(shape: Shape, descending: bool):
+def _merged_slice(shape: Shape, descending: bool) -> Rows:
     """One page by name (:offset, :limit) of a common word's matches: each of its words' postings
     read in name order up to :branch_limit, merged."""
 
-    def direction(col):
+    def direction(col: ColumnElement[Any]) -> UnaryExpression[Any]:
         return col.desc() if descending else col.asc()
 
     p = _POSTINGS.c
@@ -343,7 +346,7 @@ def _merged_slice(shape: Shape, descending: bool):
     return select(CUSTOMERS).join(ids, CUSTOMERS.c.id == ids.c.id).order_by(direction(ids.c.key), direction(ids.c.id))
 
 
-def page_statement(shape: Shape, sort: str, descending: bool, params: dict[str, Any]):
+def page_statement(shape: Shape, sort: str, descending: bool, params: dict[str, Any]) -> Rows:
     if shape.merged and sort == "name":
         params["branch_limit"] = params["offset"] + params["limit"]
         return _merged_slice(shape, descending)
@@ -357,30 +360,30 @@ def sort_order(sort: str, descending: bool) -> list[ColumnElement[Any]]:
 
 
 @lru_cache(maxsize=512)
-def capped_count(shape: Shape):
+def capped_count(shape: Shape) -> Select[int]:
     return select(func.count()).select_from(select(CUSTOMERS.c.id).where(*where(shape)).limit(SEARCH_COUNT_CAP + 1).subquery())
 
 
 @lru_cache(maxsize=1024)
-def ordered(shape: Shape, sort: str, descending: bool):
+def ordered(shape: Shape, sort: str, descending: bool) -> Rows:
     """Every matching customer, in a list's order."""
     return select(CUSTOMERS).where(*where(shape)).order_by(*sort_order(sort, descending))
 
 
 @lru_cache(maxsize=1024)
-def page_slice(shape: Shape, sort: str, descending: bool):
+def page_slice(shape: Shape, sort: str, descending: bool) -> Rows:
     """One page of ``ordered``: :offset and :limit."""
     return ordered(shape, sort, descending).offset(bindparam("offset")).limit(bindparam("limit"))
 
 
 @lru_cache(maxsize=512)
-def after(shape: Shape):
+def after(shape: Shape) -> Rows:
     c = CUSTOMERS.c
     return select(CUSTOMERS).where(*where(shape), c.id > bindparam("after_id")).order_by(c.id).limit(bindparam("limit"))
 
 
 @lru_cache(maxsize=64)
-def walk_bound(sort: str, descending: bool):
+def walk_bound(sort: str, descending: bool) -> Rows:
     """The key of the row WALK_AT_MOST rows into the account's list in an order (:walk)."""
     order = sort_order(sort, descending)
     columns = [CUSTOMERS.c[o.element.name] for o in order]
@@ -388,7 +391,7 @@ def walk_bound(sort: str, descending: bool):
 
 
 @lru_cache(maxsize=256)
-def bounded_slice(shape: Shape, sort: str, descending: bool):
+def bounded_slice(shape: Shape, sort: str, descending: bool) -> Rows:
     """``page_slice`` up to the walk's bound (:bound_key, :bound_id)."""
     c = CUSTOMERS.c
     column_ = SORT_COLUMNS.get(sort)

@@ -12,7 +12,11 @@ folded name (last name first), which has a B-tree index.
 from __future__ import annotations
 
 import re
+import sqlite3
 import unicodedata
+from typing import Any
+
+import psycopg
 
 SPECIAL = str.maketrans({"ß": "ss", "ẞ": "ss", "æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ł": "l", "Ł": "l", "œ": "oe", "Œ": "oe"})
 TRIGRAM = 3
@@ -95,7 +99,7 @@ SQLITE_FTS_DEFAULT_AUTOMERGE = "INSERT INTO customers_fts(customers_fts, rank) V
 FTS_MERGE_STEP = "INSERT INTO customers_fts(customers_fts, rank) VALUES ('merge', 64)"
 
 
-def merge_fts_step(dbapi_connection) -> None:
+def merge_fts_step(dbapi_connection: sqlite3.Connection) -> None:
     """SQLite: up to 64 pages of merging, where a level holds several segments; nothing otherwise."""
     dbapi_connection.execute(FTS_MERGE_STEP).close()
 
@@ -107,7 +111,7 @@ def merge_fts_step(dbapi_connection) -> None:
 PG_TRGM_INDEX = "ix_customers_search_text_trgm"
 
 
-def clean_trgm_pending_list(dbapi_connection) -> None:
+def clean_trgm_pending_list(dbapi_connection: psycopg.Connection[Any]) -> None:
     """PostgreSQL: move the trigram index's pending entries into the index proper."""
     dbapi_connection.execute(f"SELECT gin_clean_pending_list('{PG_TRGM_INDEX}'::regclass)").close()
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
+    Executable,
+    Result,
     Table,
     bindparam,
     func,
@@ -36,7 +38,8 @@ from app.customers.models import (
     Phone,
     Record,
 )
-from app.customers.queries import CUSTOMERS, SEARCH_COUNT_CAP, Query, Shape
+from app.customers.queries import CUSTOMERS, SEARCH_COUNT_CAP, Shape
+from app.customers.queries import Query as Query  # callers name it service.Query
 from app.customers.trash import TrashedCustomer
 from app.database.base import utcnow
 from app.database.engine import begin_write
@@ -128,7 +131,7 @@ def _known_order(shape: Shape, params: dict[str, Any], query: Query, needed: int
     """The ids of a list's matches in its order, as far as the plan knows them without reading the rows:
     every match when they are listed, by name or in the order they were made (by id); the first ones
     (``by_name``) of several common words by name. None when they are not known as far as ``needed``."""
-    by_name = params.get("by_name")
+    by_name: list[int] | None = params.get("by_name")
     if by_name is None:
         return None
     if shape.listed and query.sort in ("name", "created"):
@@ -179,6 +182,8 @@ def page_after(
 ADDRESSES = Address.__table__
 
 
+RecordT = TypeVar("RecordT", bound=Record)
+
 _ADDRESSES_OF = (
     select(ADDRESSES)
     .where(ADDRESSES.c.customer_id.in_(bindparam("ids", expanding=True)))
@@ -186,14 +191,14 @@ _ADDRESSES_OF = (
 )
 
 
-def _as_records(result, kind: type[Record] = CustomerRecord) -> Iterator:
+def _as_records(result: Result[*tuple[Any, ...]], kind: type[RecordT]) -> Iterator[RecordT]:
     keys = list(result.keys())
     for row in result:
         yield kind(dict(zip(keys, row)))
 
 
-def _records(session: Session, stmt, params: dict[str, Any] | None = None) -> list[CustomerRecord]:
-    return list(_as_records(session.connection().execute(stmt, params)))
+def _records(session: Session, stmt: Executable, params: dict[str, Any] | None = None) -> list[CustomerRecord]:
+    return list(_as_records(session.connection().execute(stmt, params), CustomerRecord))
 
 
 _BY_IDS = select(CUSTOMERS).where(CUSTOMERS.c.id.in_(bindparam("ids", expanding=True)))
@@ -231,7 +236,7 @@ def stream(session: Session, account_id: int, query: Query = Query(), batch: int
     query = query.normalised()
     shape, params = queries.plan(session, account_id, query)
     stmt = queries.ordered(shape, query.sort, query.descending).execution_options(yield_per=batch)
-    yield from _as_records(session.connection().execute(stmt, params))
+    yield from _as_records(session.connection().execute(stmt, params), CustomerRecord)
 
 
 def stream_with_addresses(session: Session, account_id: int, query: Query = Query(), batch: int = 500) -> Iterator[CustomerRecord]:
@@ -274,7 +279,7 @@ def _account_change(session: Session, account_id: int, customers: int = 0, favou
     # same new word then queue here, never each on the other's uncommitted word (PostgreSQL: a deadlock).
     # Callers do not flush a customer's words before calling this (``_restore``).
     values = {"account_id": account_id, "customers": customers, "favourites": favourites, "scoped_ids": scoped_ids}
-    scoped_id = session.connection().execute(_ACCOUNT_CHANGE, values).scalar_one()
+    scoped_id: int = session.connection().execute(_ACCOUNT_CHANGE, values).scalar_one()
     session.flush()
     return scoped_id
 

@@ -4,6 +4,7 @@ see a new app's secret once, and revoke apps and grants, effective at once."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,13 +20,15 @@ from sqlalchemy.orm import Session
 
 from app.integrations import service
 from app.integrations.forms import AppForm
+from app.integrations.models import OAuthApp
 from app.shared.audit import Actor
+from app.shared.inputs import validated_choices, validated_text
 from app.web.views import Route, Views, is_htmx
 
 FAMILY = re.compile(r"[0-9a-f]{32}")
 
 
-def _clock(actor: NamedDependency[Actor]):
+def _clock(actor: NamedDependency[Actor]) -> Callable[[datetime | None], str]:
     zone = ZoneInfo(actor.timezone)
 
     def local(moment: datetime | None) -> str:
@@ -38,7 +41,7 @@ def _context(actor: NamedDependency[Actor], **extra: Any) -> dict[str, Any]:
     return {"actor": actor, "nav": "integrations", "local": _clock(actor), **extra}
 
 
-def _app_or_404(session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int]):
+def _app_or_404(session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int]) -> OAuthApp:
     app = service.get_app(session, actor.account_id, app_id)
     if app is None:
         raise NotFoundException("No such app.")
@@ -50,7 +53,7 @@ def _list_page(session: NamedDependency[Session], actor: NamedDependency[Actor],
     return Template("integrations/list.html", context=_context(actor, apps=apps, form=form), status_code=status_code)
 
 
-def _confirm(request: Request, actor: Actor, title: str, back: str, **extra: Any) -> Template:
+def _confirm(request: Request[Any, Any, Any], actor: Actor, title: str, back: str, **extra: Any) -> Template:
     """A revocation's confirmation: in the dialog that htmx opens, or on a page of its own."""
     template = "_confirm_dialog.html" if is_htmx(request) else "confirm.html"
     return Template(template, context=_context(actor, body="integrations/_revoke.html", title=title, back=back, **extra))
@@ -75,11 +78,11 @@ class IntegrationsViews(Views):
     def list_page(self, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Template:
         return _list_page(session, actor, AppForm())
 
-    def create(self, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict]) -> Template:
+    def create(self, session: NamedDependency[Session], actor: NamedDependency[Actor], formdata: NamedDependency[MultiDict[str]]) -> Template:
         form = AppForm(formdata)
         if not form.validate():
             return _list_page(session, actor, form, status_code=422)
-        new = service.create_app(session, actor.account_id, form.name.data, form.scopes.data)
+        new = service.create_app(session, actor.account_id, validated_text(form.name), validated_choices(form.scopes))
         return Template("integrations/created.html", context=_context(actor, app=new.app, client_secret=new.client_secret))
 
     def detail(self, session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int]) -> Template:
@@ -87,7 +90,7 @@ class IntegrationsViews(Views):
         grants = service.grants(session, actor.account_id, app.id) if app.revoked_at is None else []
         return Template("integrations/detail.html", context=_context(actor, app=app, grants=grants))
 
-    def confirm_revoke(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int]) -> Response[Any]:
+    def confirm_revoke(self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int]) -> Response[Any]:
         app = _app_or_404(session, actor, app_id)
         if app.revoked_at is not None:
             return Redirect(f"/integrations/{app.id}", status_code=303)
@@ -97,7 +100,7 @@ class IntegrationsViews(Views):
         return _confirm(request, actor, f"Revoke {app.name}?", back, app=app, live=live)
 
     def confirm_revoke_grant(
-        self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int], family: FromPath[str]
+        self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int], family: FromPath[str]
     ) -> Template:
         app = _app_or_404(session, actor, app_id)
         grants = service.grants(session, actor.account_id, app.id) if FAMILY.fullmatch(family) else []
@@ -106,7 +109,7 @@ class IntegrationsViews(Views):
             raise NotFoundException("No such grant.")
         return _confirm(request, actor, f"Revoke this grant of {app.name}?", f"/integrations/{app.id}", app=app, grant=grant)
 
-    def revoke(self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int]) -> Redirect:
+    def revoke(self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int]) -> Redirect:
         app = service.revoke_app(session, actor.account_id, app_id)
         if app is None:
             raise NotFoundException("No such app.")
@@ -114,7 +117,7 @@ class IntegrationsViews(Views):
         return Redirect("/integrations", status_code=303)
 
     def revoke_grant(
-        self, request: Request, session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int], family: FromPath[str]
+        self, request: Request[Any, Any, Any], session: NamedDependency[Session], actor: NamedDependency[Actor], app_id: FromPath[int], family: FromPath[str]
     ) -> Redirect:
         if not FAMILY.fullmatch(family) or not service.revoke_grant(session, actor.account_id, app_id, family):
             raise NotFoundException("No such grant.")

@@ -20,6 +20,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException
 from litestar.handlers import BaseRouteHandler
 from wtforms import ValidationError
+from wtforms.fields import Field
 
 # One option of a select field, as WTForms 3.3 declares them (its tuples are deprecated); the stubs,
 # types-WTForms for 3.2, do not have it yet, so it stays untyped until they do.
@@ -129,3 +130,15 @@ def strip(value: object) -> object:
     """The WTForms filter of a typed text field: without leading and trailing white space."""
     return value.strip() if isinstance(value, str) else value
 
+
+
+def validated_text(field: Field) -> str:
+    """The text of a validated form's field: WTForms reads a missing input as "" (its stubs allow None)."""
+    assert isinstance(field.data, str), field.name
+    return field.data
+
+
+def validated_choices(field: Field) -> list[str]:
+    """The chosen values of a validated form's multiple-choice field (its stubs allow None)."""
+    assert isinstance(field.data, list), field.name
+    return [str(value) for value in field.data]
