@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The process serving each base URL that ``serve`` yielded, while it serves (a test may kill it).
+PROCESSES: dict[str, subprocess.Popen] = {}
 
 
 def free_port() -> int:
@@ -67,8 +69,10 @@ def serve(
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the server did not start; its output:\n{log_path.read_text(errors='replace')[-4000:]}")
                 time.sleep(0.1)
+            PROCESSES[base_url] = process
             yield base_url
         finally:
+            PROCESSES.pop(base_url, None)
             _stop(process)
 
 

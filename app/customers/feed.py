@@ -14,6 +14,7 @@ transaction on SQLite): its events and the customers they name agree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.customers import service
-from app.customers.history import CustomerEvent
+from app.customers.history import KINDS, CustomerEvent
 from app.customers.models import CustomerRecord
 from app.customers.payload import PHONE_LIST_MAX_VERSION, iso_moment, to_json
 from app.customers.schemas import Change, CustomerV9, CustomerV10
@@ -29,7 +30,6 @@ from app.customers.schemas import Change, CustomerV9, CustomerV10
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
-TYPES = {"create": "created", "update": "updated", "delete": "deleted", "restore": "restored"}
 
 _EVENTS = CustomerEvent.__table__
 _PAGE = (
@@ -75,17 +75,32 @@ def read(session: Session, account_id: int, after: int, limit: int, version: int
     """The account's changes numbered after ``after``, at most ``limit`` of them, each with its customer as it is now."""
     begin_snapshot(session)
     try:
-        connection = session.connection()
-        events = connection.execute(_PAGE, {"account_id": account_id, "after": after, "limit": limit}).all()
-        customers: dict[int, CustomerRecord] = {
-            c.id: c for c in service.records(session, account_id, list({e.customer_id for e in events}))
-        }
+        events = session.connection().execute(_PAGE, {"account_id": account_id, "after": after, "limit": limit}).all()
+        changes = _changes(session, account_id, events, version, timezone)
     finally:
         session.rollback()
-    changes = [
+    return FeedPage(changes, changes[-1].id if changes else after, len(changes) == limit)
+
+
+def numbered(session: Session, account_id: int, seqs: list[int], version: int, timezone: str) -> list[Change]:
+    """The account's changes numbered ``seqs``, in order, each with its customer as it is now (webhooks' bodies)."""
+    events = session.connection().execute(_NUMBERED, {"account_id": account_id, "seqs": seqs}).all() if seqs else []
+    return _changes(session, account_id, events, version, timezone)
+
+
+_NUMBERED = (
+    select(_EVENTS.c.seq, _EVENTS.c.action, _EVENTS.c.customer_id, _EVENTS.c.at, _EVENTS.c.changes)
+    .where(_EVENTS.c.account_id == bindparam("account_id"), _EVENTS.c.seq.in_(bindparam("seqs", expanding=True)))
+    .order_by(_EVENTS.c.seq)
+)
+
+
+def _changes(session: Session, account_id: int, events: Sequence[Any], version: int, timezone: str) -> list[Change]:
+    customers: dict[int, CustomerRecord] = {c.id: c for c in service.records(session, account_id, list({e.customer_id for e in events}))}
+    return [
         Change(
             id=e.seq,
-            type=TYPES[e.action],  # type: ignore[arg-type]  # the actions history records
+            type=KINDS[e.action],  # type: ignore[arg-type]  # the actions history records
             customer_id=e.customer_id,
             at=iso_moment(e.at, timezone),
             changed=changed_fields(e.changes or {}, version),
@@ -93,4 +108,3 @@ def read(session: Session, account_id: int, after: int, limit: int, version: int
         )
         for e in events
     ]
-    return FeedPage(changes, changes[-1].id if changes else after, len(changes) == limit)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from app.customers.models import ADDRESS_FIELDS, Customer
 from app.database.base import Base, UTCDateTime, utcnow
 from app.shared.audit import Who
+from app.webhooks import outbox
 
 SCALARS = (
     "title", "first_name", "last_name", "company", "email", "phone_number", "phone_type", "country_code", "birthday",
@@ -22,6 +23,8 @@ SCALARS = (
 )
 
 
+# Each action as the changes feed and webhooks name it.
+KINDS = {"create": "created", "update": "updated", "delete": "deleted", "restore": "restored"}
 
 
 class CustomerEvent(Base):
@@ -90,7 +93,8 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 def record(session: Session, seq: int, customer_id: int, account_id: int, action: str, who: Who, changes: dict[str, Any]) -> None:
-    """The event of a change, numbered ``seq`` (the number service._account_change handed out in this transaction)."""
+    """The event of a change, numbered ``seq`` (the number service._account_change handed out in this transaction),
+    and its webhook deliveries (the outbox), in the same transaction."""
     session.add(
         CustomerEvent(
             seq=seq,
@@ -104,6 +108,7 @@ def record(session: Session, seq: int, customer_id: int, account_id: int, action
             at=utcnow(),
         )
     )
+    outbox.enqueue(session, account_id, seq, KINDS[action])
 
 
 def events(session: Session, account_id: int, customer_id: int, limit: int = 200) -> list[CustomerEvent]:

@@ -23,6 +23,9 @@ from app.integrations import service
 from app.integrations.forms import AppForm
 from app.shared.audit import Actor
 from app.web.auth import provide_actor
+from app.webhooks import pages as webhook_pages
+from app.webhooks import service as webhooks
+from app.webhooks.forms import EndpointForm
 
 FAMILY = re.compile(r"[0-9a-f]{32}")
 
@@ -52,9 +55,13 @@ def _app_or_404(session: NamedDependency[Session], actor: NamedDependency[Actor]
     return app
 
 
-def _list_page(session: NamedDependency[Session], actor: NamedDependency[Actor], form: AppForm, status_code: int = 200) -> Template:
+def _list_page(
+    session: NamedDependency[Session], actor: NamedDependency[Actor], form: AppForm, status_code: int = 200, webhook_form: EndpointForm | None = None
+) -> Template:
     apps = service.list_apps(session, actor.account_id)
-    return Template("integrations/list.html", context=_context(actor, apps=apps, form=form), status_code=status_code)
+    endpoints = webhooks.endpoints(session, actor.account_id)
+    context = _context(actor, apps=apps, form=form, endpoints=endpoints, webhook_form=webhook_form or EndpointForm())
+    return Template("integrations/list.html", context=context, status_code=status_code)
 
 
 @get("/", name="integrations:list", sync_to_thread=True)
@@ -141,6 +148,7 @@ def make_router() -> Router:
             revoke_view,
             confirm_revoke_grant_view,
             revoke_grant_view,
+            *webhook_pages.ROUTES,
         ],
         dependencies={"actor": Provide(provide_actor)},
         opt={"roles": ("admin",)},
