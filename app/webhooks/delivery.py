@@ -188,11 +188,13 @@ class Deliverer:
             sent = self._serve(endpoint_id) or sent
         return sent
 
-    def _claim(self, endpoint_id: int, renew: bool = False) -> bool:
+    def _claim(self, endpoint_id: int) -> bool:
         now = utcnow()
-        stmt = update(E).where(E.c.id == endpoint_id, E.c.state == ACTIVE).values(lease_until=now + timedelta(seconds=settings().lease))
-        if not renew:
-            stmt = stmt.where(or_(E.c.lease_until.is_(None), E.c.lease_until < now))
+        stmt = (
+            update(E)
+            .where(E.c.id == endpoint_id, E.c.state == ACTIVE, or_(E.c.lease_until.is_(None), E.c.lease_until < now))
+            .values(lease_until=now + timedelta(seconds=settings().lease))
+        )
         with write_connection(self.engine) as connection:
             return rowcount(connection.execute(stmt)) == 1
 
@@ -236,8 +238,6 @@ class Deliverer:
                     if not ok:
                         return sent
                     sent = True
-                    if not self._claim(endpoint_id, renew=True):
-                        return sent
         finally:
             with write_connection(self.engine) as connection:
                 connection.execute(update(E).where(E.c.id == endpoint_id).values(lease_until=None))
@@ -254,8 +254,9 @@ class Deliverer:
                     **({"status": DELIVERED, "delivered_at": now} if ok else {}),
                 )
             )
-            if ok:
-                connection.execute(update(E).where(E.c.id == endpoint_id, E.c.failures > 0).values(failures=0, retry_at=None))
+            if ok:  # and the lease renewed, in the same transaction
+                lease = now + timedelta(seconds=settings().lease)
+                connection.execute(update(E).where(E.c.id == endpoint_id).values(failures=0, retry_at=None, lease_until=lease))
                 return
             failures = connection.execute(
                 update(E).where(E.c.id == endpoint_id).values(failures=E.c.failures + 1).returning(E.c.failures)

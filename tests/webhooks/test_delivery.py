@@ -249,3 +249,22 @@ def test_a_target_refused_at_delivery_is_a_failure_and_nothing_is_sent(monkeypat
         assert hook.received == []
         delivery = _deliveries(endpoint_id)[0]
         assert delivery.status == "pending" and "not allowed" in delivery.error and delivery.response_code is None
+
+
+def test_the_readmes_receiver_verifies_a_real_delivery():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    code = re.search(r"\n( +)(import hashlib, hmac, json, time\n.*?)\n\n +# in the receiving", readme, re.S)
+    indent = len(code.group(1))
+    namespace: dict = {}
+    exec("\n".join(line[indent:] for line in (code.group(1) + code.group(2)).splitlines()), namespace)  # noqa: S102 - the README's own example
+    shop = make_shop()
+    with receiver() as hook:
+        _, secret = _register(shop.id, hook.url)
+        _create(shop.id)
+        _worker().run_once()
+        got = hook.received[0]
+        assert namespace["verify"](secret, got.headers["clientele-signature"], got.body)
+        assert not namespace["verify"](secret, got.headers["clientele-signature"], got.body + b" ")
