@@ -1,13 +1,14 @@
 """The changes feed's throughput, and what a webhook adds to a write.
 
-    .venv/bin/python -m bench.changes [--db sqlite|postgresql] [--customers 20000] [--limit 1000] [--writes 1000]
+    .venv/bin/python -m bench.changes [--db sqlite|postgresql|both] [--customers 20000] [--limit 1000] [--writes 1000]
 
 Seeds (or reuses) an account of ``--customers`` customers (each with its "create" change) and
 serves the app with one worker. Feed: walks the whole feed from 0 with one client, page by page
 (``limit`` changes a page), three times; prints the changes a second of each walk. Webhooks:
 times ``--writes`` API updates (one client, one after the other) without an endpoint and with
 one endpoint (a local receiver, delivered by the server's own worker thread meanwhile), in
-alternating rounds; prints the median and p99 of each and their difference.
+alternating rounds; prints the median and p99 of each and their difference. The results go
+into their own section at the end of BENCHMARKS.md (``bench.run`` keeps it when it rewrites the rest).
 """
 
 from __future__ import annotations
@@ -17,11 +18,21 @@ import threading
 import time
 from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 
-from bench.common import Target, clientele_server, median, p99
+from bench.common import ROOT, Target, clientele_server, loadavg, median, p99
 from bench.prepare import prepare
+
+MARKER = "<!-- bench.changes: written by python -m bench.changes, kept by bench.run -->"
+
+
+def kept_section(path: Path) -> str:
+    """This benchmark's section of ``path``, to append to a report that rewrites the rest."""
+    old = path.read_text() if path.exists() else ""
+    at = old.find(MARKER)
+    return "\n" + old[at:] if at >= 0 else ""
 
 
 def walk(base_url: str, token: str, limit: int) -> tuple[int, float]:
@@ -59,7 +70,7 @@ def _updates(client: httpx.Client, customer_ids: list[int], count: int, start: i
     return times
 
 
-def webhook_cost(target: Target, base_url: str, token: str, writes: int) -> None:
+def webhook_cost(target: Target, base_url: str, token: str, writes: int) -> dict[str, float]:
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
@@ -91,26 +102,62 @@ def webhook_cost(target: Target, base_url: str, token: str, writes: int) -> None
     print(f"[{target.db}] update without an endpoint: median {median(without):.2f} ms, p99 {p99(without):.2f} ms ({len(without)} writes)")
     print(f"[{target.db}] update with one endpoint:   median {median(with_one):.2f} ms, p99 {p99(with_one):.2f} ms ({len(with_one)} writes)")
     print(f"[{target.db}] a webhook adds: median {median(with_one) - median(without):+.2f} ms, p99 {p99(with_one) - p99(without):+.2f} ms", flush=True)
+    return {"median_without": median(without), "p99_without": p99(without), "median_with": median(with_one), "p99_with": p99(with_one)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--limit", type=int, default=1000)
     parser.add_argument("--writes", type=int, default=1000)
+    parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
     args = parser.parse_args()
-    target = Target(args.db, args.customers)
-    ctx = prepare(target)
-    server = clientele_server(target).start()
-    try:
-        for run in range(3):
-            read, seconds = walk(server.base_url, ctx["token"], args.limit)
-            print(f"[{args.db}] walk {run + 1}: {read:,} changes in {seconds:.2f} s = {read / seconds:,.0f} changes/s "
-                  f"({args.limit} a page, one client)", flush=True)
-        webhook_cost(target, server.base_url, ctx["token"], args.writes)
-    finally:
-        server.stop()
+    from bench.run import code_version
+
+    rows = []
+    load_start = loadavg()
+    for db in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
+        target = Target(db, args.customers)
+        ctx = prepare(target)
+        server = clientele_server(target).start()
+        try:
+            rates = []
+            for run in range(3):
+                read, seconds = walk(server.base_url, ctx["token"], args.limit)
+                rates.append(read / seconds)
+                print(f"[{db}] walk {run + 1}: {read:,} changes in {seconds:.2f} s = {read / seconds:,.0f} changes/s "
+                      f"({args.limit} a page, one client)", flush=True)
+            cost = webhook_cost(target, server.base_url, ctx["token"], args.writes)
+        finally:
+            server.stop()
+        rows.append(
+            f"| {db} | {median(rates):,.0f} | {cost['median_without']:.2f} / {cost['p99_without']:.2f} | "
+            f"{cost['median_with']:.2f} / {cost['p99_with']:.2f} | {cost['median_with'] - cost['median_without']:+.2f} / "
+            f"{cost['p99_with'] - cost['p99_without']:+.2f} |"
+        )
+    section = "\n".join([
+        MARKER,
+        "## Changes feed and webhooks",
+        "",
+        f"`python -m bench.changes --db {args.db}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, app code "
+        f"`{code_version()}`; {args.customers:,} customers in one account (each with its create change), one server worker; "
+        f"load average {load_start} at the start, {loadavg()} at the end (other work shares the 2 CPUs: the p99s are noisy).",
+        "*Feed*: changes a second one client reads walking the whole feed from 0, "
+        f"{args.limit} a page (the median of 3 walks). *Update*: an API partial update (a note), one client, one request after "
+        f"the other, {args.writes} in alternating rounds without an endpoint and with one (a local receiver; the server's own "
+        "worker thread delivers meanwhile, so the cost includes the delivery's share of the machine).",
+        "",
+        "| db | feed changes/s | update ms without an endpoint: median / p99 | with one endpoint: median / p99 | a webhook adds: median / p99 ms |",
+        "|---|---:|---:|---:|---:|",
+        *rows,
+        "",
+    ])
+    output = Path(args.output)
+    old = output.read_text() if output.exists() else ""
+    at = old.find(MARKER)
+    output.write_text((old[:at] if at >= 0 else old.rstrip("\n") + "\n\n") + section)
+    print(f"wrote the section to {output}")
 
 
 if __name__ == "__main__":
