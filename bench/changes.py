@@ -141,7 +141,7 @@ def main() -> None:
         "## Changes feed and webhooks",
         "",
         f"`python -m bench.changes --db {args.db}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, app code "
-        f"`{code_version()}`; {args.customers:,} customers in one account (each with its create change), one server worker; "
+        f"{code_version()}; {args.customers:,} customers in one account (each with its create change), one server worker; "
         f"load average {load_start} at the start, {loadavg()} at the end (other work shares the 2 CPUs: the p99s are noisy).",
         "*Feed*: changes a second one client reads walking the whole feed from 0, "
         f"{args.limit} a page (the median of 3 walks). *Update*: an API partial update (a note), one client, one request after "
