@@ -221,6 +221,22 @@ def tokens_purge() -> None:
 # -- trash -------------------------------------------------------------------
 
 
+@cli.command()
+def worker() -> None:
+    """Deliver webhooks in the foreground (with CLIENTELE_WEBHOOK_WORKER=0 on the servers, or beside them)."""
+    import signal
+
+    from app.webhooks.delivery import deliverer
+
+    delivering = deliverer()
+    signal.signal(signal.SIGTERM, lambda *_: delivering.halt())
+    click.echo("Delivering webhooks; Ctrl+C or SIGTERM stops.")
+    try:
+        delivering.run()
+    except KeyboardInterrupt:
+        pass
+
+
 @cli.group("trash")
 def trash_group() -> None:
     """Deleted customers."""

@@ -45,6 +45,7 @@ from app.web.security import security_headers
 from app.web.static_files import StaticFileSystem
 from app.web.store import DatabaseStore, SessionConfig
 from app.web.swagger import StrictSwaggerRenderPlugin
+from app.webhooks import delivery as webhooks
 
 MAX_BODY = 1024 * 1024
 TOKEN_URL = "/api/auth/token"
@@ -185,8 +186,8 @@ def create_app() -> Litestar:
         guards=[numbers_in_path],
         # API list responses, remembered per account revision (app/api/cache.py).
         state=State({"api_lists": ResponseCache(max_entries=settings.api_cache_entries)}),
-        on_startup=[use_thread_pool, start_maintenance, open_reads, freeze_startup_objects],
-        on_shutdown=[close_reads, maintenance().stop],
+        on_startup=[use_thread_pool, start_maintenance, open_reads, freeze_startup_objects, webhooks.start_in_server],
+        on_shutdown=[close_reads, maintenance().stop, webhooks.stop_in_server],
     )
     # Litestar makes component schemas of the handlers' types only; the request bodies the API
     # reads itself are described from the form (app/customers/openapi.py).

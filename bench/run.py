@@ -53,6 +53,7 @@ import httpx
 
 from bench import report, searches
 from bench.cases import Case, Session, build_cases
+from bench.changes import kept_section
 from bench.common import (
     DEFAULT_CUSTOMERS,
     ROOT,
@@ -406,7 +407,7 @@ def main() -> None:
             results, meta = pickle.load(fh)
         for result in results:
             result["cases"] = build_cases(result["ctx"])
-        Path(opts.output).write_text(report.render(results, meta))
+        Path(opts.output).write_text(report.render(results, meta) + kept_section(Path(opts.output)))
         print(report.summary(results, meta))
         log(f"\nwrote {opts.output} from {saved}")
         return
@@ -452,7 +453,7 @@ def main() -> None:
         pickle.dump(([{k: v for k, v in r.items() if k != "cases"} for r in results], meta), fh)
     text = report.render(results, meta)
     print("\n" + report.summary(results, meta))
-    Path(opts.output).write_text(text)
+    Path(opts.output).write_text(text + kept_section(Path(opts.output)))
     log(f"\nwrote {opts.output}")
 
 

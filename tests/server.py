@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The process serving each base URL that ``serve`` yielded, while it serves (a test may kill it).
+PROCESSES: dict[str, subprocess.Popen] = {}
 
 
 def free_port() -> int:
@@ -115,6 +117,8 @@ def serve(
     process = start([*wrapper, *server_command(port, workers, command, python)], {**os.environ, **(env or {})}, log_path, cwd)
     try:
         wait_until_up(process, base_url, log_path, start_timeout)
+        PROCESSES[base_url] = process
         yield base_url
     finally:
+        PROCESSES.pop(base_url, None)
         stop(process)

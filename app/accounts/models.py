@@ -24,6 +24,8 @@ class Account(Base):
     # Raised with every change to the account's customers or their addresses, in
     # the same transaction: what the API's remembered list responses are keyed on.
     customers_revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The number of the account's last customer event (customer_events.seq), raised under the row lock.
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     # Ids that sessions, tokens and grants refer to are never handed out again (a sequence on PostgreSQL).

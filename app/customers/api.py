@@ -20,10 +20,10 @@ from app.api.cache import ResponseCache, header_lists
 from app.api.docs import ETAG, LINK, LOCATION, documented, request_header, responses
 from app.api.errors import ApiError, error_response, not_found, serializer_error
 from app.api.versions import CURRENT_VERSION, MIN_VERSION
-from app.customers import service
+from app.customers import feed, service
 from app.customers.forms import NAME_MESSAGE, CustomerForm
 from app.customers.payload import PHONE_LIST_MAX_VERSION, client_paths, flatten, to_json
-from app.customers.schemas import CustomerList, CustomerV9, CustomerV10
+from app.customers.schemas import ChangeList, CustomerList, CustomerV9, CustomerV10
 from app.database.engine import reads_only, released_on_error, session_factory
 from app.shared.inputs import MAX_ID, search_text, whole_number
 
@@ -78,6 +78,21 @@ LIST_RESPONSES = responses(CUSTOMER_RESPONSES, 400, 401, 403, 429, 500, 503)
 GetOperation = documented(headers=[X_API_VERSION], response_headers={200: {"ETag": ETAG}})
 CreateOperation = documented(body="CustomerCreate", headers=[X_API_VERSION], response_headers={201: {"ETag": ETAG, "Location": LOCATION}})
 UpdateOperation = documented(body="CustomerUpdate", headers=[X_API_VERSION, IF_MATCH], response_headers={200: {"ETag": ETAG}, 412: {"ETag": ETAG}})
+CHANGES_QUERY = {
+    "after": Schema(type=OpenAPIType.INTEGER, minimum=0, description="The `id` of the last change received, or the `cursor` of the last answer (0, or absent: from the first change)."),
+    "limit": Schema(type=OpenAPIType.INTEGER, minimum=1, description=f"Changes a page, at most {feed.MAX_PAGE_SIZE} (more counts as {feed.MAX_PAGE_SIZE}); {feed.PAGE_SIZE} if absent."),
+}
+MAX_CURSOR = 2**63 - 1
+CURSOR_MESSAGE = "Must be the id of a change (0 or more)."
+CHANGES_RESPONSES = {
+    **LIST_RESPONSES,
+    400: error_response(
+        "Bad request. Keys: `common.invalid_parameter`, `common.invalid_api_version`.",
+        ("common.invalid_parameter", "A query parameter is not valid.", {"after": [CURSOR_MESSAGE]}),
+        ("common.invalid_api_version", f"X-Api-Version must be a whole number from {MIN_VERSION} to {CURRENT_VERSION}.", {}),
+    ),
+}
+ChangesOperation = documented(query=CHANGES_QUERY, headers=[X_API_VERSION], response_headers={200: {"Link": LINK}})
 DeleteOperation = documented(headers=[IF_MATCH], response_headers={412: {"ETag": ETAG}}, without=[400])
 
 
@@ -134,6 +149,17 @@ def _after(raw: str | None) -> int | None:
     if number is None:
         raise _invalid("after", "Must be a customer id (0 or more).")
     return min(number, MAX_ID)
+
+
+
+
+def _cursor(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return 0
+    number = whole_number(raw)
+    if number is None:
+        raise _invalid("after", CURSOR_MESSAGE)
+    return min(number, MAX_CURSOR)
 
 
 def _list_body(principal: Principal, version: int, query: service.Query, number: int, after: int | None, per_page: int) -> tuple[bytes, dict[str, Any] | None]:
@@ -220,6 +246,26 @@ class CustomersApi(Controller):
     ) -> Response[CustomerList]:
         """Favourite customers only; otherwise as the list."""
         return await _list(request, principal, version, True, limit, page, after, search)
+
+    @get(
+        "/changes", sync_to_thread=True, responses=CHANGES_RESPONSES, opt={"scope": "customers:read"}, summary="Changes to customers",
+        operation_id="list_changes", operation_class=ChangesOperation,
+    )
+    def list_changes(
+        self, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int],
+        after: FromQuery[str | None] = None, limit: FromQuery[str | None] = None,
+    ) -> Response[ChangeList]:
+        """Every create, update, delete and restore of the account's customers, in the order they were committed,
+        each numbered (``id``) one after the other. Read from ``after=0``, then keep asking with the ``cursor`` of
+        the last answer: no change is ever skipped, including those committing while you read. A full page
+        answers ``Link: <…>; rel="next"`` (more may follow at once). Each change carries the customer as it is
+        when read (null once deleted): applying the changes in order, upserting ``customer`` or dropping the
+        customer when it is null, leaves a copy equal to the account's customers."""
+        per_page = min(_positive("limit", limit, feed.PAGE_SIZE), feed.MAX_PAGE_SIZE)
+        cursor = _cursor(after)
+        page = feed.read(session, principal.account_id, cursor, per_page, version, principal.timezone)
+        headers = {"Link": f'<{CustomersApi.path}/changes/?{urlencode({"after": page.cursor, "limit": per_page})}>; rel="next"'} if page.full else {}
+        return Response(ChangeList(data=page.changes, cursor=page.cursor), headers=headers)
 
     @get(
         "/{customer_id:int}", sync_to_thread=True, responses=responses(CUSTOMER_RESPONSES, 400, 401, 403, 404, 429, 500, 503),

@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, select
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.customers.models import ADDRESS_FIELDS, PHONE_FIELDS, Customer
 from app.database.base import Base, UTCDateTime, utcnow
 from app.shared.audit import Who
+from app.webhooks import outbox
 
 SCALARS = (
     "title", "first_name", "last_name", "company", "email", "birthday",
@@ -24,6 +25,9 @@ SCALARS = (
 
 # The lists of a snapshot: their length under their name, each entry's fields under name.index.field.
 LISTS = ("shipping_address", "phone_numbers")
+
+# Each action as the changes feed and webhooks name it.
+KINDS = {"create": "created", "update": "updated", "delete": "deleted", "restore": "restored"}
 
 
 class CustomerEvent(Base):
@@ -38,8 +42,15 @@ class CustomerEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     actor_label: Mapped[str] = mapped_column(String(254))
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The event's number in its account (1, 2, …), handed out under the account's row lock held
+    # to the commit (service._account_change): numbers follow the order events commit in, without
+    # gaps, which the changes feed's cursor relies on. The id follows the order of inserts.
+    seq: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_customer_events_account_id_customer_id_id", "account_id", "customer_id", "id"),)
+    __table_args__ = (
+        Index("ix_customer_events_account_id_customer_id_id", "account_id", "customer_id", "id"),
+        Index("ix_customer_events_account_id_seq", "account_id", "seq", unique=True),
+    )
 
 
 def snapshot(customer: Customer) -> dict[str, Any]:
@@ -97,9 +108,12 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     return {k: [old.get(k), new.get(k)] for k in sorted(old.keys() | new.keys()) if not same(old.get(k), new.get(k))}
 
 
-def record(session: Session, customer_id: int, account_id: int, action: str, who: Who, changes: dict[str, Any]) -> None:
+def record(session: Session, seq: int, customer_id: int, account_id: int, action: str, who: Who, changes: dict[str, Any]) -> None:
+    """The event of a change, numbered ``seq`` (the number service._account_change handed out in this transaction),
+    and its webhook deliveries (the outbox), in the same transaction."""
     session.add(
         CustomerEvent(
+            seq=seq,
             account_id=account_id,
             customer_id=customer_id,
             action=action,
@@ -110,6 +124,7 @@ def record(session: Session, customer_id: int, account_id: int, action: str, who
             at=utcnow(),
         )
     )
+    outbox.enqueue(session, account_id, seq, KINDS[action])
 
 
 def events(session: Session, account_id: int, customer_id: int, limit: int = 200) -> list[CustomerEvent]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar.params import KwargDefinition
 
@@ -84,3 +84,34 @@ class CustomerV9(CustomerBase):
 class CustomerList:
     total: int
     data: list[CustomerV10 | CustomerV9]
+
+
+@dataclass
+class Change:
+    """One change to a customer, in the changes feed (and the body of a webhook)."""
+
+    id: Annotated[int, KwargDefinition(description="The change's number in the account: send it as `after` to read the changes after it.")]
+    type: Annotated[
+        Literal["created", "updated", "deleted", "restored"],
+        KwargDefinition(description="`restored`: brought back from the trash, as it was deleted (with its id)."),
+    ]
+    customer_id: int
+    at: Annotated[str, KwargDefinition(description="When it was made: ISO 8601 with the offset of the account's time zone.")]
+    changed: Annotated[
+        list[str],
+        KwargDefinition(description="The fields it changed (those it set, for `created`), named as this API version shows them; "
+        "an address field names its address (`billing_address`, `shipping_address`)."),
+    ]
+    customer: Annotated[
+        CustomerV10 | CustomerV9 | None,
+        KwargDefinition(description="The customer as it is when the change is read (not as of the change); null once it is deleted."),
+    ]
+
+
+@dataclass
+class ChangeList:
+    data: list[Change]
+    cursor: Annotated[
+        int,
+        KwargDefinition(description="The number of the last change in `data` (else the `after` sent): the `after` to read the next changes with."),
+    ]

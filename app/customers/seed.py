@@ -26,6 +26,7 @@ from app.customers.models import (
 from app.customers.search import search_text, sort_name
 from app.database.base import utcnow
 from app.database.engine import insert_rows
+from app.shared.audit import SYSTEM
 
 FIRST = (
     "Anna Ben Clara David Emma Felix Greta Hannah Ida Jonas Karl Lena Lukas Marie Max Mia Noah Olga Paul Quirin "
@@ -230,16 +231,17 @@ def _checkpoint(connection: Connection) -> None:
 def _seed_batch(
     connection: Connection, rng: random.Random, account_id: int, size: int, now: datetime, customer_columns: list[str], address_columns: list[str]
 ) -> None:
-    last = connection.execute(
+    last, last_change = connection.execute(
         update(Account)
         .where(Account.id == account_id)
         .values(
             customer_seq=Account.customer_seq + size,
             customer_count=Account.customer_count + size,
             customers_revision=Account.customers_revision + 1,
+            change_seq=Account.change_seq + size,
         )
-        .returning(Account.customer_seq)
-    ).scalar_one()
+        .returning(Account.customer_seq, Account.change_seq)
+    ).one()
     pairs = [_customer_row(rng, account_id, last - size + 1 + i, now) for i in range(size)]
     favourites = sum(1 for c, _ in pairs if c["is_favourite"])
     connection.execute(update(Account).where(Account.id == account_id).values(favourite_count=Account.favourite_count + favourites))
@@ -262,6 +264,14 @@ def _seed_batch(
     for phone, phone_id in zip(phones, _reserve_ids(connection, "phone_numbers", len(phones)), strict=True):
         phone["id"] = phone_id
     _write(connection, "phone_numbers", [c.name for c in Phone.__table__.columns], phones)
+    # Each customer's "create" event, numbered as service._account_change numbers them: the changes feed names every customer.
+    first_change = last_change - size + 1
+    events = [
+        {"account_id": account_id, "customer_id": c["id"], "at": now, "action": "create", "actor_kind": SYSTEM.kind,
+         "actor_id": None, "actor_label": SYSTEM.label, "changes": "{}", "seq": first_change + i}
+        for i, (c, _) in enumerate(pairs)
+    ]
+    _write(connection, "customer_events", list(events[0]), events)
     stage_postings(connection, [(account_id, c["id"], c["sort_name"], c["search_text"]) for c, _ in pairs])
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql(

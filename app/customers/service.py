@@ -184,6 +184,18 @@ ADDRESSES = Address.__table__
 
 RecordT = TypeVar("RecordT", bound=Record)
 
+
+def records(session: Session, account_id: int, ids: list[int]) -> list[CustomerRecord]:
+    """The account's customers of ``ids`` that exist, with their addresses (in no particular order)."""
+    items = _records(session, _BY_IDS, {"account_id": account_id, "ids": ids}) if ids else []
+    if items:
+        _attach_addresses(session, items)
+    return items
+
+
+_BY_IDS = select(CUSTOMERS).where(CUSTOMERS.c.account_id == bindparam("account_id"), CUSTOMERS.c.id.in_(bindparam("ids", expanding=True)))
+
+
 _ADDRESSES_OF = (
     select(ADDRESSES)
     .where(ADDRESSES.c.customer_id.in_(bindparam("ids", expanding=True)))
@@ -270,18 +282,20 @@ def most_shipping_addresses(session: Session, account_id: int) -> int:
 # -- writes ----------------------------------------------------------------
 
 
-def _account_change(session: Session, account_id: int, customers: int = 0, favourites: int = 0, scoped_ids: int = 0) -> int:
+def _account_change(session: Session, account_id: int, customers: int = 0, favourites: int = 0, scoped_ids: int = 0) -> tuple[int, int]:
     """Every change to an account's customers calls this once, in its transaction:
     it adjusts the account's counters and raises its customers revision (under
-    the account's row lock). Returns the last scoped id handed out."""
+    the account's row lock). Returns the last scoped id handed out and the number of
+    the change's event (history.record): numbered under the lock, held to the commit,
+    events are numbered in the order they commit (the changes feed relies on it)."""
     # The account's row lock first, then the pending changes: a change adds the new words of its
     # customers to the account's words (search_words) only under this lock. Two changes that add the
     # same new word then queue here, never each on the other's uncommitted word (PostgreSQL: a deadlock).
     # Callers do not flush a customer's words before calling this (``_restore``).
     values = {"account_id": account_id, "customers": customers, "favourites": favourites, "scoped_ids": scoped_ids}
-    scoped_id: int = session.connection().execute(_ACCOUNT_CHANGE, values).scalar_one()
+    scoped_id, seq = session.connection().execute(_ACCOUNT_CHANGE, values).one()
     session.flush()
-    return scoped_id
+    return int(scoped_id), int(seq)
 
 
 # Built once, on the table: through the ORM, building the statement and its bulk-update
@@ -295,8 +309,9 @@ _ACCOUNT_CHANGE = (
         customer_count=_ACCOUNTS.c.customer_count + bindparam("customers"),
         favourite_count=_ACCOUNTS.c.favourite_count + bindparam("favourites"),
         customers_revision=_ACCOUNTS.c.customers_revision + 1,
+        change_seq=_ACCOUNTS.c.change_seq + 1,
     )
-    .returning(_ACCOUNTS.c.customer_seq)
+    .returning(_ACCOUNTS.c.customer_seq, _ACCOUNTS.c.change_seq)
 )
 
 
@@ -370,12 +385,12 @@ class VersionConflict(Exception):
 def create(session: Session, account_id: int, data: dict[str, Any], who: Who = SYSTEM) -> Customer:
     begin_write(session)
     favourite = 1 if data.get("is_favourite") else 0
-    scoped_id = _account_change(session, account_id, customers=1, favourites=favourite, scoped_ids=1)
+    scoped_id, seq = _account_change(session, account_id, customers=1, favourites=favourite, scoped_ids=1)
     customer = Customer(account_id=account_id, account_scoped_id=scoped_id, addresses=[], phones=[])
     _apply(customer, data)
     session.add(customer)
     session.flush()
-    history.record(session, customer.id, account_id, "create", who, history.diff({}, history.snapshot(customer)))
+    history.record(session, seq, customer.id, account_id, "create", who, history.diff({}, history.snapshot(customer)))
     session.commit()
     return customer
 
@@ -447,8 +462,8 @@ def _update(session: Session, customer: Customer, data: dict[str, Any], who: Who
         session.rollback()
         return get(session, customer.account_id, customer.id) or customer
     customer.updated_at = utcnow()
-    history.record(session, customer.id, customer.account_id, "update", who, changes)
-    _account_change(session, customer.account_id, favourites=int(customer.is_favourite) - int(was_favourite))
+    _, seq = _account_change(session, customer.account_id, favourites=int(customer.is_favourite) - int(was_favourite))
+    history.record(session, seq, customer.id, customer.account_id, "update", who, changes)
     session.commit()
     return customer
 
@@ -468,8 +483,8 @@ def _set_flag(session: Session, customer: Customer, name: str, value: bool, who:
     setattr(customer, name, value)
     customer.updated_at = utcnow()
     favourites = (1 if value else -1) if name == "is_favourite" else 0
-    _account_change(session, customer.account_id, favourites=favourites)
-    history.record(session, customer.id, customer.account_id, "update", who, {name: [old, value]})
+    _, seq = _account_change(session, customer.account_id, favourites=favourites)
+    history.record(session, seq, customer.id, customer.account_id, "update", who, {name: [old, value]})
 
 
 def _to_trash(session: Session, customer: Customer, who: Who, at: datetime | None = None) -> None:
@@ -491,8 +506,8 @@ def _to_trash(session: Session, customer: Customer, who: Who, at: datetime | Non
             deleted_by=who.label[:254],
         )
     )
-    history.record(session, customer.id, customer.account_id, "delete", who, {})
-    _account_change(session, customer.account_id, customers=-1, favourites=-1 if customer.is_favourite else 0)
+    _, seq = _account_change(session, customer.account_id, customers=-1, favourites=-1 if customer.is_favourite else 0)
+    history.record(session, seq, customer.id, customer.account_id, "delete", who, {})
     session.delete(customer)
 
 
@@ -574,7 +589,7 @@ def _restore(session: Session, trashed: TrashedCustomer, who: Who) -> Customer:
     # SQLite gives a row inserted without an id the highest one + 1, which may be one kept here.
     customer.addresses.sort(key=lambda row: row.id is None)
     customer.phones.sort(key=lambda row: row.id is None)
-    _account_change(session, account_id, customers=1, favourites=1 if customer.is_favourite else 0)
+    _, seq = _account_change(session, account_id, customers=1, favourites=1 if customer.is_favourite else 0)
     session.add(customer)
     session.flush()
     customer.addresses.sort(key=lambda a: (a.kind, a.position))
@@ -584,7 +599,7 @@ def _restore(session: Session, trashed: TrashedCustomer, who: Who) -> Customer:
     restored_version = int(data.get("version") or 1) + 1
     session.execute(update(Customer).where(Customer.id == customer.id).values(version=restored_version).execution_options(synchronize_session=False))
     set_committed_value(customer, "version", restored_version)
-    history.record(session, customer.id, account_id, "restore", who, {})
+    history.record(session, seq, customer.id, account_id, "restore", who, {})
     session.delete(trashed)
     return customer
 

@@ -8,6 +8,7 @@ from app.database.base import Base
 from app.integrations.models import OAuthApp, OAuthToken
 from app.shared.ratelimit import RateLimitCounter
 from app.web.models import LoginFailure, WebSession
+from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Account",
@@ -26,4 +27,6 @@ __all__ = [
     "TrashedCustomer",
     "User",
     "WebSession",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -24,6 +24,9 @@ from app.integrations.models import OAuthApp
 from app.shared.audit import Actor
 from app.shared.inputs import validated_choices, validated_text
 from app.web.views import Route, Views, is_htmx
+from app.webhooks import service as webhooks
+from app.webhooks.forms import EndpointForm
+from app.webhooks.pages import WebhookViews
 
 FAMILY = re.compile(r"[0-9a-f]{32}")
 
@@ -48,9 +51,13 @@ def _app_or_404(session: NamedDependency[Session], actor: NamedDependency[Actor]
     return app
 
 
-def _list_page(session: NamedDependency[Session], actor: NamedDependency[Actor], form: AppForm, status_code: int = 200) -> Template:
+def _list_page(
+    session: NamedDependency[Session], actor: NamedDependency[Actor], form: AppForm, status_code: int = 200, webhook_form: EndpointForm | None = None
+) -> Template:
     apps = service.list_apps(session, actor.account_id)
-    return Template("integrations/list.html", context=_context(actor, apps=apps, form=form), status_code=status_code)
+    endpoints = webhooks.endpoints(session, actor.account_id)
+    context = _context(actor, apps=apps, form=form, endpoints=endpoints, webhook_form=webhook_form or EndpointForm())
+    return Template("integrations/list.html", context=context, status_code=status_code)
 
 
 def _confirm(request: Request[Any, Any, Any], actor: Actor, title: str, back: str, **extra: Any) -> Template:
@@ -59,7 +66,7 @@ def _confirm(request: Request[Any, Any, Any], actor: Actor, title: str, back: st
     return Template(template, context=_context(actor, body="integrations/_revoke.html", title=title, back=back, **extra))
 
 
-class IntegrationsViews(Views):
+class IntegrationsViews(WebhookViews, Views):
     """The Integrations pages, for admins only (checked by provide_actor on every request)."""
 
     routes = (
@@ -70,10 +77,17 @@ class IntegrationsViews(Views):
         Route("POST", "/{app_id:int}/revoke", "revoke", "thread"),
         Route("GET", "/{app_id:int}/grants/{family:str}/revoke", "confirm_revoke_grant", "read"),
         Route("POST", "/{app_id:int}/grants/{family:str}/revoke", "revoke_grant", "thread"),
+        *WebhookViews.webhook_routes,
     )
 
     def __init__(self) -> None:
         super().__init__("/integrations", "integrations", ("admin",))
+
+    def page_context(self, actor: Actor, **extra: Any) -> dict[str, Any]:
+        return _context(actor, **extra)
+
+    def list_with(self, session: Session, actor: Actor, webhook_form: EndpointForm, status_code: int) -> Template:
+        return _list_page(session, actor, AppForm(), status_code=status_code, webhook_form=webhook_form)
 
     def list_page(self, session: NamedDependency[Session], actor: NamedDependency[Actor]) -> Template:
         return _list_page(session, actor, AppForm())

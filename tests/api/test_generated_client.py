@@ -167,3 +167,27 @@ def test_the_update_body_declares_no_default(api):
     models = _module(api, "models")
 
     assert models.CustomerUpdate(note="only this").to_dict() == {"note": "only this"}
+
+
+def test_a_generated_client_follows_the_changes_feed(api, client):
+    models = _module(api, "models")
+    create = _module(api, "api.customers.create_customer")
+    update = _module(api, "api.customers.update_customer")
+    delete = _module(api, "api.customers.delete_customer")
+    changes = _module(api, "api.customers.list_changes")
+    ada = create.sync(client=client, body=models.CustomerCreate(first_name="Ada", last_name="Lovelace"))
+    bob = create.sync(client=client, body=models.CustomerCreate(company="Acme"))
+    update.sync(ada.id, client=client, body=models.CustomerUpdate(note="first"))
+    delete.sync_detailed(bob.id, client=client)
+
+    first = changes.sync_detailed(client=client, after=0, limit=3)
+    assert first.status_code == 200
+    assert first.headers["link"] == '</api/customers/changes/?after=3&limit=3>; rel="next"'
+    rest = changes.sync(client=client, after=first.parsed.cursor, limit=3)
+
+    read = [*first.parsed.data, *rest.data]
+    assert [(c.id, c.type_, c.customer_id) for c in read] == [(1, "created", ada.id), (2, "created", bob.id), (3, "updated", ada.id), (4, "deleted", bob.id)]
+    assert read[2].changed == ["note"]
+    assert isinstance(read[2].customer, models.CustomerV10) and read[2].customer.note == "first"
+    assert read[3].customer is None
+    assert rest.cursor == 4 and changes.sync(client=client, after=4).data == []

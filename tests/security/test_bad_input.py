@@ -269,7 +269,7 @@ def test_every_route_with_an_id_in_its_path_reads_ascii_digits_only(app, api, si
     before = snapshot(account_a.id)
     for name, spelling in not_numbers(customer_id).items():
         for method, path in routes:
-            url = fill_path(path, {"customer_id": _quoted(spelling), "item_id": _quoted(spelling), "app_id": _quoted(spelling), "field_name": "is_favourite", "family": "0" * 32})
+            url = fill_path(path, {"customer_id": _quoted(spelling), "item_id": _quoted(spelling), "app_id": _quoted(spelling), "endpoint_id": _quoted(spelling), "delivery_id": _quoted(spelling), "field_name": "is_favourite", "family": "0" * 32})
             if path.startswith("/api/"):
                 body = b'{"note": "changed"}' if method == "PUT" else None
                 response = client.request(method, url, content=body, headers={**headers, "Content-Type": "application/json"})
@@ -621,7 +621,7 @@ def test_ids_beyond_the_id_columns_are_404_on_every_route(app, api, signed_in, a
     admin.headers["x-csrftoken"] = csrf_of(admin)
     before = snapshot(account_a.id)
     for method, path in _with_int_params(app):
-        url = fill_path(path, {"customer_id": number, "item_id": number, "app_id": number, "field_name": "is_favourite", "family": "0" * 32})
+        url = fill_path(path, {"customer_id": number, "item_id": number, "app_id": number, "endpoint_id": number, "delivery_id": number, "field_name": "is_favourite", "family": "0" * 32})
         if path.startswith("/api/"):
             body = b'{"note": "changed"}' if method == "PUT" else None
             assert_envelope(client.request(method, url, content=body, headers={**headers, "Content-Type": "application/json"}), 404, "common.unknown")

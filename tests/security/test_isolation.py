@@ -75,6 +75,9 @@ class World:
         with session_scope() as session:
             self.a_user = session.scalar(select(User.id).where(User.email == staff_email))
         self.a_app = make_app(self.a.id, name="Alpha integration")
+        from tests.security.test_roles_and_csrf import webhook_with_delivery
+
+        self.a_endpoint, self.a_delivery = webhook_with_delivery(self.api, self.a)
         self.a_oauth = get_token(self.api, self.a_app)
         from app.accounts.tokens import hash_token
         from app.integrations.models import OAuthToken
@@ -102,6 +105,10 @@ class World:
                 ours[name], missing[name] = self.a_user, MISSING_INT
             elif name == "app_id" and path.startswith("/integrations/"):
                 ours[name], missing[name] = self.a_app.id, MISSING_INT
+            elif name == "endpoint_id":
+                ours[name], missing[name] = self.a_endpoint, MISSING_INT
+            elif name == "delivery_id":
+                ours[name], missing[name] = self.a_delivery, MISSING_INT
             elif name == "family":
                 ours[name], missing[name] = self.a_family, "f" * 32
             elif name == "field_name":

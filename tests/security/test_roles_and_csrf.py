@@ -28,6 +28,19 @@ SAFE = {"GET", "HEAD", "OPTIONS"}
 FORM = {"first_name": "Eve", "last_name": "Eve", "email": "eve@example.com", "name": "Eve", "role": "admin", "password": "eve's long password", "value": "1", "action": "delete", "confirm": "1"}
 
 
+def webhook_with_delivery(api, account) -> tuple[int, int]:
+    """An endpoint of the account's (on an address nothing listens to) and one delivery of it."""
+    from app.database.engine import session_scope
+    from app.webhooks import service
+    from app.webhooks.models import WebhookDelivery
+
+    with session_scope() as session:
+        endpoint_id = service.register(session, account.id, "http://127.0.0.1:9/hook", ["created"]).id
+    api.post("/api/customers/", json={"company": "Queued"}, headers=account.bearer)
+    with session_scope() as session:
+        return endpoint_id, session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint_id))
+
+
 class Shop:
     def __init__(self, app) -> None:
         from litestar.testing import TestClient
@@ -37,6 +50,7 @@ class Shop:
 
         self.account: Account = make_account()
         self.api = TestClient(app, raise_server_exceptions=False).__enter__()
+        self.endpoint, self.delivery = webhook_with_delivery(self.api, self.account)
         self.customer = self.api.post("/api/customers/", json={"first_name": "Carl", "last_name": "Customer"}, headers=self.account.bearer).json()["id"]
         self.trashed = self.api.post("/api/customers/", json={"first_name": "Tom", "last_name": "Trash"}, headers=self.account.bearer).json()["id"]
         self.api.delete(f"/api/customers/{self.trashed}/", headers=self.account.bearer)
@@ -65,6 +79,10 @@ class Shop:
                 values[name] = self.admin_id if path.startswith("/users") else (self.trashed if "/trash/" in path else self.customer)
             elif name == "app_id":
                 values[name] = self.app.id
+            elif name == "endpoint_id":
+                values[name] = self.endpoint
+            elif name == "delivery_id":
+                values[name] = self.delivery
             elif name == "family":
                 values[name] = self.family
             elif name == "field_name":

@@ -193,3 +193,37 @@ def test_0008_keeps_every_row_and_its_id_and_ends_the_sessions(fresh_database_ur
         assert new_id != 41
     finally:
         engine.dispose()
+
+
+def test_0012_numbers_the_events_there_are_per_account_and_gives_every_customer_a_create(fresh_database_url):
+    """Events there are get their number in their account in id order (they have all committed);
+    a customer without any event (seeded in bulk, or from before the history) gets a create event,
+    so that the changes feed read from its start names every customer."""
+    url = fresh_database_url
+    migrate.upgrade(url, "0009")
+    engine = make_engine(url)
+    customer = (
+        "INSERT INTO customers (id, account_id, account_scoped_id, title, first_name, last_name, company, email, phone_number, "
+        "phone_type, country_code, note, tax_number, channel, email_marketing_agreed, is_b2b, is_favourite, is_vip, is_confirmed, "
+        "created_at, updated_at, version, sort_name, search_text, city) VALUES (:id, :account, :id, '', 'A', 'B', '', '', '', 'normal', "
+        "'', '', '', 1, false, false, false, false, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1, 'b a', 'a b', '')"
+    )
+    event = (
+        "INSERT INTO customer_events (account_id, customer_id, at, action, actor_kind, actor_id, actor_label, changes) "
+        "VALUES (:account, :customer, CURRENT_TIMESTAMP, :action, 'system', NULL, 'system', '{}')"
+    )
+    try:
+        with engine.begin() as conn:
+            for account in (1, 2):
+                conn.execute(text(f"INSERT INTO accounts (id, name, timezone, customer_seq, created_at) VALUES ({account}, 'A{account}', 'UTC', 0, CURRENT_TIMESTAMP)"))
+            for id_, account in ((10, 1), (11, 1), (12, 2)):
+                conn.execute(text(customer), {"id": id_, "account": account})
+            for account, customer_id, action in ((1, 10, "create"), (2, 12, "create"), (1, 10, "update"), (1, 99, "delete")):
+                conn.execute(text(event), {"account": account, "customer": customer_id, "action": action})
+        migrate.upgrade(url)
+        with engine.begin() as conn:
+            rows = conn.execute(text("SELECT account_id, seq, customer_id, action FROM customer_events ORDER BY account_id, seq")).all()
+            assert [tuple(r) for r in rows] == [(1, 1, 10, "create"), (1, 2, 10, "update"), (1, 3, 99, "delete"), (1, 4, 11, "create"), (2, 1, 12, "create")]
+            assert conn.execute(text("SELECT id, change_seq FROM accounts ORDER BY id")).all() == [(1, 4), (2, 1)]
+    finally:
+        engine.dispose()
