@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_customers_api import _headers, field_errors
+from tests.api.customers.helpers import _headers, field_errors
 from tests.conftest import make_shop
 
 SEVERAL = [

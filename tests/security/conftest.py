@@ -211,6 +211,14 @@ def assert_envelope(response, status: int, key: str | None = None) -> dict:
 
 
 @pytest.fixture
+def api(client, account_a):
+    """(client, headers) of a fresh account, and the id of one of its customers."""
+    created = client.post("/api/customers/", json={"first_name": "Ada", "last_name": "Lovelace"}, headers=account_a.bearer)
+    assert created.status_code == 201
+    return client, account_a.bearer, created.json()["id"]
+
+
+@pytest.fixture
 def rate_limit_on(monkeypatch):
     """The real limit (20 requests a second), which the rest of the suite turns off."""
     monkeypatch.setenv("CLIENTELE_RATE_LIMIT", "20")
