@@ -101,7 +101,11 @@ def _value(field: str, thread: int, round_: int) -> str:
 
 
 def _stored_field(data: dict, field: str):
-    return data["billing_address"].get("city") if field == "city" else data[field]
+    if field == "city":
+        return data["billing_address"].get("city")
+    if field == "phone_number" and "phone_numbers" in data:  # version 9 and below: the first entry of the list
+        return data["phone_numbers"][0]["national_number"] if data["phone_numbers"] else ""
+    return data[field]
 
 
 def test_partial_puts_to_different_fields_keep_every_last_value(api_client, live_shop):
@@ -118,7 +122,7 @@ def test_partial_puts_to_different_fields_keep_every_last_value(api_client, live
             value = _value(field, index, round_)
             response = clients[index].put(url, json={field: value})
             assert response.status_code == 200, response.text
-            answered = response.json()["billing_address"]["city"] if field == "city" else response.json()[field]
+            answered = _stored_field(response.json(), field)
             assert answered == value
             acknowledged.append((etag_version(response.headers["etag"]), value))
         return acknowledged
