@@ -9,7 +9,7 @@ and type coercion lives here and nowhere else.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timezone
 from functools import lru_cache
 from typing import Any
@@ -29,14 +29,15 @@ from wtforms.fields import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import Choice, SelectChoice
+from wtforms.fields.choices import SelectFieldBase
+from wtforms.form import BaseForm
 from wtforms.validators import AnyOf, Email, Length, Optional, Regexp
 from wtforms.widgets import Select
 
 from app.customers.countries import choices as country_choices
 from app.customers.countries import to_alpha2
-from app.customers.models import ADDRESS_FIELDS, PHONE_FIELDS, Customer
-from app.shared.inputs import plain_text, whole_number
+from app.customers.models import ADDRESS_FIELDS, PHONE_FIELDS, Address, Customer
+from app.shared.inputs import Choice, SelectChoice, add_error, plain_text, strip, validated_text, whole_number
 from app.web.widgets import (
     CheckboxInput,
     DateInput,
@@ -58,12 +59,11 @@ MAX_SHIPPING_ADDRESSES = 20
 MAX_CHANNEL = 2**31 - 1
 SHIPPING_LIMIT_MESSAGE = f"At most {MAX_SHIPPING_ADDRESSES} shipping addresses."
 
+# A field's validators: WTForms calls each with the form and the field.
+Validators = Sequence[Callable[[Any, Any], object]]
 
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
 
-
-def _lf(value: Any) -> Any:
+def _lf(value: object) -> object:
     """Line breaks as LF: a browser posts a textarea's line breaks as CRLF, and its HTML parser
     reads a CR on the page as LF, so only LF comes back as it was sent."""
     return LINE_BREAK.sub("\n", value) if isinstance(value, str) else value
@@ -72,7 +72,7 @@ def _lf(value: Any) -> Any:
 LINE_BREAK = re.compile(r"\r\n?")
 
 
-def single_line(form, field) -> None:
+def single_line(form: BaseForm, field: Field) -> None:
     """A one-line field holds no line break (nor a tab): a browser's text input drops them, so it could not show or keep one."""
     if isinstance(field.data, str) and LINE_BREAKS.search(field.data):
         raise ValidationError("Must be a single line.")
@@ -90,12 +90,12 @@ class TextField(StringField):
 
     widget = TextInput()
 
-    def __init__(self, label=None, validators=None, **kwargs):
+    def __init__(self, label: str | None = None, validators: Validators | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("default", "")
-        kwargs.setdefault("filters", (_strip,))
+        kwargs.setdefault("filters", (strip,))
         super().__init__(label, [plain_text, single_line, *(validators or [])], **kwargs)
 
-    def process_formdata(self, valuelist):
+    def process_formdata(self, valuelist: list[Any]) -> None:
         super().process_formdata(valuelist)
         if self.data is None:
             self.data = ""
@@ -111,24 +111,26 @@ class StrictBooleanField(Field):
     TRUE = frozenset({"y", "yes", "on", "true", "1"})
     FALSE = frozenset({"", "n", "no", "off", "false", "0"})
 
-    def __init__(self, label=None, validators=None, **kwargs):
+    data: bool
+
+    def __init__(self, label: str | None = None, validators: Validators | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("default", False)
-        super().__init__(label, validators, **kwargs)
+        super().__init__(label, list(validators or ()), **kwargs)
         self._invalid = False
 
-    def process_data(self, value):
+    def process_data(self, value: object) -> None:
         self.data = bool(value)
 
-    def process_formdata(self, valuelist):
+    def process_formdata(self, valuelist: list[Any]) -> None:
         raw = valuelist[-1].strip().lower() if valuelist else ""
         self._invalid = raw not in self.TRUE | self.FALSE
         self.data = raw in self.TRUE
 
-    def pre_validate(self, form):
+    def pre_validate(self, form: BaseForm) -> None:
         if self._invalid:
             raise ValidationError("Must be true or false.")
 
-    def _value(self):
+    def _value(self) -> str:
         return "y"
 
     @property
@@ -141,10 +143,16 @@ def _country_choices() -> tuple[SelectChoice, ...]:
     return (SelectChoice("", "—"), *(SelectChoice(code, name) for code, name in country_choices()))
 
 
+def _option(value: str, label: str, selected: bool) -> Markup:
+    """One option as WTForms' own Select renders it."""
+    # WTForms 3.3 takes the option as a Choice; the stubs (for 3.2) still declare value, label and selected.
+    return Select.render_option(Choice(value, label, selected, {}))  # type: ignore[call-arg]
+
+
 @lru_cache(maxsize=1)
 def _country_options() -> tuple[dict[str, Markup], str]:
     """Every country option rendered once, by WTForms' own Select, unselected."""
-    rendered = {c.value: Select.render_option(Choice(c.value, c.label, False, {})) for c in _country_choices()}
+    rendered = {c.value: _option(c.value, c.label, False) for c in _country_choices()}
     return rendered, "".join(rendered.values())
 
 
@@ -152,7 +160,7 @@ class CountrySelect(Select):
     """WTForms' Select for the country list, from options rendered once: rendering
     250 options per address cost more than all the rest of the edit page."""
 
-    def __call__(self, field, **kwargs):
+    def __call__(self, field: SelectFieldBase, **kwargs: Any) -> Markup:
         kwargs.setdefault("id", field.id)
         flags = getattr(field, "flags", {})
         for name in self.validation_attrs:
@@ -162,7 +170,7 @@ class CountrySelect(Select):
         current = rendered.get(field.data)
         if current is not None:
             label = next(c.label for c in _country_choices() if c.value == field.data)
-            options = options.replace(current, Select.render_option(Choice(field.data, label, True, {})), 1)
+            options = options.replace(current, _option(field.data, label, True), 1)
         return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")
 
 
@@ -171,14 +179,14 @@ class CountryField(SelectField):
 
     widget = CountrySelect()
 
-    def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators, choices=_country_choices(), validate_choice=False, default="", **kwargs)
+    def __init__(self, label: str | None = None, validators: Validators | None = None, **kwargs: Any) -> None:
+        super().__init__(label, list(validators or ()), choices=_country_choices(), validate_choice=False, default="", **kwargs)
 
-    def process_formdata(self, valuelist):
+    def process_formdata(self, valuelist: list[Any]) -> None:
         self.raw = valuelist[0].strip() if valuelist else ""
         self.data = (to_alpha2(self.raw) or self.raw) if self.raw else ""
 
-    def pre_validate(self, form):
+    def pre_validate(self, form: BaseForm) -> None:
         if self.data and to_alpha2(self.data) != self.data:
             raise ValidationError("Unknown country: use an ISO 3166 code such as DE or a country name.")
 
@@ -193,16 +201,17 @@ class BirthdayField(Field):
     """
 
     widget = DateInput()
+    data: datetime | None
 
-    def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators, **kwargs)
+    def __init__(self, label: str | None = None, validators: Validators | None = None, **kwargs: Any) -> None:
+        super().__init__(label, list(validators or ()), **kwargs)
         self.raw = ""
         self._invalid = False
 
     def _zone(self) -> ZoneInfo:
         return ZoneInfo(getattr(self.meta, "timezone", None) or "UTC")
 
-    def process_formdata(self, valuelist):
+    def process_formdata(self, valuelist: list[Any]) -> None:
         self.raw = valuelist[0].strip() if valuelist else ""
         self._invalid = False
         self.data = None
@@ -226,13 +235,13 @@ class BirthdayField(Field):
     def _shown(self, value: datetime) -> str:
         return value.astimezone(self._zone()).date().isoformat()
 
-    def pre_validate(self, form):
+    def pre_validate(self, form: BaseForm) -> None:
         if self._invalid:
             raise ValidationError("Not a valid date: use YYYY-MM-DD or ISO 8601 such as 1985-04-30T10:49:52Z.")
         if self.data and self.data > datetime.now(timezone.utc):
             raise ValidationError("The birthday cannot be in the future.")
 
-    def _value(self):
+    def _value(self) -> str:
         if self.raw and self._invalid:
             return self.raw
         if isinstance(self.data, datetime):
@@ -256,7 +265,7 @@ class BirthdayField(Field):
 class WholeNumberField(IntegerField):
     """WTForms' IntegerField, reading ASCII digits only: its ``int()`` takes "٥", "+5", " 5" and "5_0"."""
 
-    def process_formdata(self, valuelist):
+    def process_formdata(self, valuelist: list[Any]) -> None:
         if valuelist:
             self.data = whole_number(valuelist[0])
             if self.data is None:
@@ -307,29 +316,29 @@ def check_phone(entry: PhoneForm, country: str) -> None:
     calling code beside it, as the reference has them; a national one as it was typed, its calling code filled in.
     Possible, not assigned: the library's list of assigned ranges changes, and the reference's own samples
     (7873676) are local numbers it does not call valid."""
-    number, code = entry.national_number.data, entry.country_code.data.lstrip("+")
+    number, code = validated_text(entry.national_number), validated_text(entry.country_code).lstrip("+")
     if not number:
         if code:
-            entry.national_number.errors.append("Enter the number for this country code, or leave both empty.")
+            add_error(entry.national_number, "Enter the number for this country code, or leave both empty.")
         return
     if code:
         region = phonenumbers.region_code_for_country_code(int(code))
         if region == phonenumbers.UNKNOWN_REGION:
-            entry.country_code.errors.append(f"No country has the calling code {code}.")
+            add_error(entry.country_code, f"No country has the calling code {code}.")
             return
     else:
         region = country or DEFAULT_PHONE_REGION
     try:
         parsed = phonenumbers.parse(number, region, keep_raw_input=True)
     except phonenumbers.NumberParseException:
-        entry.national_number.errors.append("Not a phone number.")
+        add_error(entry.national_number, "Not a phone number.")
         return
     if phonenumbers.is_possible_number_with_reason(parsed) != phonenumbers.ValidationResult.IS_POSSIBLE:
-        entry.national_number.errors.append("Not a possible phone number: check the number of digits.")
+        add_error(entry.national_number, "Not a possible phone number: check the number of digits.")
         return
     found = str(parsed.country_code)
     if code and found != code:
-        entry.national_number.errors.append(f"This number is of country code {found}, not {code}.")
+        add_error(entry.national_number, f"This number is of country code {found}, not {code}.")
         return
     if parsed.country_code_source != phonenumbers.CountryCodeSource.FROM_DEFAULT_COUNTRY:
         entry.national_number.data = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
@@ -367,7 +376,7 @@ class CustomerForm(Form):
         "Email", [Optional(), _length(254), Email(message="Not a valid email address.")], widget=EmailInput(), render_kw={"autocomplete": "off"}
     )
     birthday = BirthdayField("Birthday")
-    note = TextAreaField("Note", [plain_text, _length(5000)], default="", filters=(_lf, _strip, lambda v: v or ""), widget=TextArea())
+    note = TextAreaField("Note", [plain_text, _length(5000)], default="", filters=(_lf, strip, lambda v: v or ""), widget=TextArea())
     tax_number = TextField("VAT ID", [_length(40)])
     channel = WholeNumberField("Channel", default=1, widget=NumberInput())
     email_marketing_agreed = StrictBooleanField("Agreed to marketing emails")
@@ -379,7 +388,7 @@ class CustomerForm(Form):
     shipping_address = FieldList(FormField(AddressForm, "Shipping address"), "Shipping addresses")
     phone_numbers = FieldList(FormField(PhoneForm, "Phone number"), "Phone numbers")
 
-    def validate_channel(self, field: Field) -> None:
+    def validate_channel(self, field: WholeNumberField) -> None:
         if field.data is None:
             if not field.process_errors:
                 raise ValidationError("Must be a positive whole number.")
@@ -390,7 +399,7 @@ class CustomerForm(Form):
         if original is not None and field.data != original:
             raise ValidationError(CHANNEL_MESSAGE)
 
-    def validate_shipping_address(self, field: Field) -> None:
+    def validate_shipping_address(self, field: FieldList[FormField[AddressForm]]) -> None:
         if len(field.entries) > MAX_SHIPPING_ADDRESSES:
             raise ValidationError(SHIPPING_LIMIT_MESSAGE)
         known = self.meta.shipping_ids
@@ -402,14 +411,15 @@ class CustomerForm(Form):
             raw = (id_field.raw_data or [""])[0]
             if raw in ("", None):
                 continue
-            if id_field.data not in known:
-                id_field.errors = [*id_field.errors, "Not the id of one of this customer's shipping addresses."]
-            elif id_field.data in named:
-                id_field.errors = [*id_field.errors, "Names the same address as an entry before it."]
+            number: object = id_field.data  # whole_number's, by the field's filter (the stubs say text)
+            if not isinstance(number, int) or number not in known:
+                add_error(id_field, "Not the id of one of this customer's shipping addresses.")
+            elif number in named:
+                add_error(id_field, "Names the same address as an entry before it.")
             else:
-                named.add(id_field.data)
+                named.add(number)
 
-    def validate_phone_numbers(self, field: Field) -> None:
+    def validate_phone_numbers(self, field: FieldList[FormField[PhoneForm]]) -> None:
         if len(field.entries) > MAX_PHONE_NUMBERS:
             raise ValidationError(PHONE_LIMIT_MESSAGE)
         country = self.billing_address.form.country.data
@@ -417,13 +427,13 @@ class CustomerForm(Form):
             if not _has_errors(entry.form):
                 check_phone(entry.form, country if to_alpha2(country or "") == country else "")
 
-    def validate(self, extra_validators=None) -> bool:
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         valid = super().validate(extra_validators)
-        lists = (*self.phone_numbers.entries, *self.shipping_address.entries)
+        lists: tuple[FormField[PhoneForm] | FormField[AddressForm], ...] = (*self.phone_numbers.entries, *self.shipping_address.entries)
         valid = valid and not any(_has_errors(entry.form) for entry in lists)
         if not self.company.data and not (self.first_name.data and self.last_name.data):
             for field in (self.first_name, self.last_name, self.company):
-                field.errors = [*field.errors, NAME_MESSAGE]
+                add_error(field, NAME_MESSAGE)
             valid = False
         return valid
 
@@ -432,7 +442,7 @@ class CustomerForm(Form):
     @classmethod
     def bind(
         cls,
-        formdata: MultiDict | None,
+        formdata: MultiDict[str] | None,
         *,
         timezone: str,
         customer: Customer | None = None,
@@ -471,7 +481,7 @@ def _has_errors(form: Form) -> bool:
     return any(field.errors for field in form)
 
 
-def _bounded(formdata: MultiDict | None) -> MultiDict | None:
+def _bounded(formdata: MultiDict[str] | None) -> MultiDict[str] | None:
     """At most one shipping address (and phone number) more than allowed reaches the form: enough to
     report the limit, without building thousands of sub-forms first. A key whose index
     is not written in ASCII digits names no field and is dropped: WTForms' FieldList
@@ -480,7 +490,7 @@ def _bounded(formdata: MultiDict | None) -> MultiDict | None:
         return None
     indices: dict[str, set[str]] = {"shipping_address": set(), "phone_numbers": set()}
     limits = {"shipping_address": MAX_SHIPPING_ADDRESSES, "phone_numbers": MAX_PHONE_NUMBERS}
-    items = []
+    items: list[tuple[str, str]] = []
     for key, value in formdata.multi_items():
         name, _, rest = key.partition("-")
         if rest and name in indices:
@@ -492,7 +502,7 @@ def _bounded(formdata: MultiDict | None) -> MultiDict | None:
     return MultiDict(items)
 
 
-def _walk_errors(form: Form, prefix: str):
+def _walk_errors(form: BaseForm, prefix: str) -> Iterator[tuple[str, list[str]]]:
     for name, field in form._fields.items():
         if isinstance(field, FormField):
             yield from _walk_errors(field.form, f"{prefix}{name}.")
@@ -517,7 +527,7 @@ def _field_text(value: Any) -> str:
     return str(value)
 
 
-def stored_formdata(customer: Customer, tz: str) -> MultiDict:
+def stored_formdata(customer: Customer, tz: str) -> MultiDict[str]:
     """A customer as the form would have posted it."""
     items: list[tuple[str, str]] = []
     for name in SCALAR_FIELDS:
@@ -534,7 +544,7 @@ def stored_formdata(customer: Customer, tz: str) -> MultiDict:
     return MultiDict(items)
 
 
-def formdata_of(data: dict[str, Any]) -> MultiDict:
+def formdata_of(data: dict[str, Any]) -> MultiDict[str]:
     """Form data (``CustomerForm.cleaned``'s shape) as the form would post it: an address without an id is a new one."""
     items: list[tuple[str, str]] = []
     for name in SCALAR_FIELDS:
@@ -558,11 +568,11 @@ def _entry_items(prefix: str, entry: dict[str, Any]) -> list[tuple[str, str]]:
     return [(f"{prefix}id", _field_text(entry.get("id")))] + [(f"{prefix}{name}", entry.get(name) or "") for name in ADDRESS_FIELDS]
 
 
-def _address_items(prefix: str, address) -> list[tuple[str, str]]:
+def _address_items(prefix: str, address: Address) -> list[tuple[str, str]]:
     return [(f"{prefix}id", str(address.id))] + [(f"{prefix}{name}", getattr(address, name) or "") for name in ADDRESS_FIELDS]
 
 
-def overlay(stored: MultiDict, posted: MultiDict, replace: Iterable[str]) -> MultiDict:
+def overlay(stored: MultiDict[str], posted: MultiDict[str], replace: Iterable[str]) -> MultiDict[str]:
     """Posted values over stored ones; a posted shipping list replaces the stored one, and so does a
     phone list posted whole (its name posted, as the API's v9 list is); single phone fields
     (``phone_numbers-0-national_number``, the API's v10 number) change that entry only."""
@@ -601,7 +611,7 @@ def _entries(items: Iterable[tuple[str, str]]) -> dict[int, dict[str, str]]:
     return entries
 
 
-def _shipping_in_place(stored: MultiDict, items: list[tuple[str, str]], by_position: bool = True) -> list[tuple[str, str]]:
+def _shipping_in_place(stored: MultiDict[str], items: list[tuple[str, str]], by_position: bool = True) -> list[tuple[str, str]]:
     """A posted shipping list updates the stored addresses in place, as the billing address is:
     an entry with the id of a stored address, or else (``by_position``) the stored address at its
     position (if no entry names that one by id), keeps every field the entry does not send, and its id.

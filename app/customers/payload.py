@@ -14,6 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar.datastructures import MultiDict
+from wtforms.fields import FormField
+from wtforms.form import BaseForm
 
 from app.customers.forms import (
     ADDRESS_FORM_FIELDS,
@@ -65,7 +67,7 @@ class Flattened:
         self.errors.setdefault(path, []).append(TYPE_MESSAGES[kind])
 
     @property
-    def formdata(self) -> MultiDict:
+    def formdata(self) -> MultiDict[str]:
         return MultiDict(self.items)
 
 
@@ -221,7 +223,11 @@ def _check_only(flat: Flattened, other: Flattened) -> None:
     form = CustomerForm(other.formdata)
     for name, _ in other.items:
         owner, _, sub = name.rpartition("-")  # billing_address-city: the billing address form's city
-        holder = form[owner].form if owner else form
+        holder: BaseForm = form
+        if owner:
+            sub_form = form[owner]
+            assert isinstance(sub_form, FormField), owner
+            holder = sub_form.form
         holder[sub].validate(holder)
         for message in holder[sub].errors:
             flat.errors.setdefault(other.aliases.get(name, name), []).append(message)

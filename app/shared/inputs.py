@@ -22,8 +22,10 @@ from litestar.handlers import BaseRouteHandler
 from wtforms import ValidationError
 from wtforms.fields import Field
 
-# One option of a select field, as WTForms 3.3 declares them (its tuples are deprecated); the stubs,
-# types-WTForms for 3.2, do not have it yet, so it stays untyped until they do.
+# One option of a select field, as WTForms 3.3 declares them (its tuples are deprecated), and one as it
+# renders them (value, label, selected, render_kw: what its Select.render_option takes); the stubs,
+# types-WTForms for 3.2, do not have them yet, so they stay untyped until they do.
+from wtforms.fields.choices import Choice as Choice  # type: ignore[attr-defined]
 from wtforms.fields.choices import SelectChoice as SelectChoice  # type: ignore[attr-defined]
 
 # Longer strings of digits are no number we read (and int() refuses more than 4,300 digits).
@@ -130,6 +132,10 @@ def strip(value: object) -> object:
     """The WTForms filter of a typed text field: without leading and trailing white space."""
     return value.strip() if isinstance(value, str) else value
 
+
+def add_error(field: Field, message: str) -> None:
+    """One more error on a field, after its own validation (its stubs type the errors as a Sequence)."""
+    field.errors = [*field.errors, message]
 
 
 def validated_text(field: Field) -> str:
