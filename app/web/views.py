@@ -16,10 +16,11 @@ from typing import Any, ClassVar, Literal
 
 from litestar import Request, Router, get, post
 from litestar.datastructures import MultiDict
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.handlers import HTTPRouteHandler
 
 from app.database.sessions import read_view
+from app.shared.audit import Actor
 from app.web.auth import provide_actor
 
 
@@ -37,8 +38,12 @@ def is_htmx(request: Request[Any, Any, Any]) -> bool:
     return request.headers.get("hx-request") == "true" and request.headers.get("hx-history-restore-request") != "true"
 
 
-async def provide_formdata(request: Request[Any, Any, Any]) -> MultiDict[str]:
-    """The posted form's text fields, without the CSRF token; read on the event loop, before a view runs."""
+async def provide_formdata(request: Request[Any, Any, Any], actor: NamedDependency[Actor]) -> MultiDict[str]:
+    """The posted form's text fields, without the CSRF token; read on the event loop, before a view runs.
+
+    After ``actor`` (it depends on it): taking the actor's write slot reads the body too, and two
+    dependencies that resolve side by side in a task group would each read part of it (a form
+    posted while other writes held the slots came out empty)."""
     form = await request.form()
     return MultiDict([(k, v) for k, v in form.multi_items() if isinstance(v, str) and k != "_csrf_token"])
 
