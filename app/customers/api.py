@@ -22,6 +22,7 @@ from app.api.errors import ApiError, error_response, not_found, serializer_error
 from app.api.versions import CURRENT_VERSION, MIN_VERSION
 from app.customers import feed, service
 from app.customers.forms import NAME_MESSAGE, CustomerForm
+from app.customers.models import Customer, CustomerRecord
 from app.customers.payload import PHONE_LIST_MAX_VERSION, client_paths, flatten, to_json
 from app.customers.schemas import ChangeList, CustomerList, CustomerV9, CustomerV10
 from app.database.engine import reads_only, released_on_error, session_factory
@@ -96,11 +97,11 @@ ChangesOperation = documented(query=CHANGES_QUERY, headers=[X_API_VERSION], resp
 DeleteOperation = documented(headers=[IF_MATCH], response_headers={412: {"ETag": ETAG}}, without=[400])
 
 
-def etag(customer) -> str:
+def etag(customer: Customer | CustomerRecord) -> str:
     return f'"{customer.id}-{customer.version}"'
 
 
-def _check_if_match(request: Request, customer) -> None:
+def _check_if_match(request: Request[Any, Any, Any], customer: Customer) -> None:
     """RFC 9110 If-Match: one listed ETag, by strong comparison (a weak one never matches), or * must match the current one."""
     header = request.headers.get("if-match")
     if header is None:
@@ -133,7 +134,7 @@ def _positive(name: str, raw: str | None, default: int) -> int:
     return min(number, MAX_PAGE)
 
 
-def _validated(body: dict[str, Any], version: int, principal: Principal, customer=None) -> CustomerForm:
+def _validated(body: dict[str, Any], version: int, principal: Principal, customer: Customer | None = None) -> CustomerForm:
     flat = flatten(body, version)
     form = CustomerForm.bind(flat.formdata, timezone=principal.timezone, customer=customer, known_ids_only=True)
     valid = form.validate()
@@ -183,7 +184,7 @@ def _next_link(path: str, following: dict[str, Any], per_page: int, search: str)
 
 
 async def _list(
-    request: Request, principal: Principal, version: int, favourites: bool, limit: str | None, page: str | None, after: str | None, search: str
+    request: Request[Any, Any, Any], principal: Principal, version: int, favourites: bool, limit: str | None, page: str | None, after: str | None, search: str
 ) -> Response[CustomerList]:
     """A list page, with a strong ETag; ``If-None-Match`` with it answers 304 while the account's customers are unchanged."""
     per_page = min(_positive("limit", limit, service.PAGE_SIZE), service.PAGE_SIZE)
@@ -207,7 +208,7 @@ async def _list(
     return Response(cached.body, media_type=MediaType.JSON, headers={"ETag": cached.etag, **cached.headers})  # type: ignore[arg-type]
 
 
-def _update(request: Request, session: Session, principal: Principal, version: int, customer_id: int, payload: dict[str, Any]) -> Response[CustomerOut]:
+def _update(request: Request[Any, Any, Any], session: Session, principal: Principal, version: int, customer_id: int, payload: dict[str, Any]) -> Response[CustomerOut]:
     customer = service.get_for_update(session, principal.account_id, customer_id)
     if customer is None:
         raise not_found()
@@ -230,7 +231,7 @@ class CustomersApi(Controller):
 
     @get("/", responses=LIST_RESPONSES, opt={"scope": "customers:read"}, summary="List customers", operation_id="list_customers", operation_class=ListOperation)
     async def list_customers(
-        self, request: Request, principal: NamedDependency[Principal], version: NamedDependency[int], limit: FromQuery[str | None] = None, page: FromQuery[str | None] = None,
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], version: NamedDependency[int], limit: FromQuery[str | None] = None, page: FromQuery[str | None] = None,
         after: FromQuery[str | None] = None, search: FromQuery[str] = ""
     ) -> Response[CustomerList]:
         """Customers of the token's account, 30 a page, oldest first. ``search`` matches name, company, email, phone and city.
@@ -241,7 +242,7 @@ class CustomersApi(Controller):
 
     @get("/favourites", responses=LIST_RESPONSES, opt={"scope": "customers:read"}, summary="List favourite customers", operation_id="list_favourites", operation_class=ListOperation)
     async def list_favourites(
-        self, request: Request, principal: NamedDependency[Principal], version: NamedDependency[int], limit: FromQuery[str | None] = None, page: FromQuery[str | None] = None,
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], version: NamedDependency[int], limit: FromQuery[str | None] = None, page: FromQuery[str | None] = None,
         after: FromQuery[str | None] = None, search: FromQuery[str] = ""
     ) -> Response[CustomerList]:
         """Favourite customers only; otherwise as the list."""
@@ -294,7 +295,7 @@ class CustomersApi(Controller):
         opt={"scope": "customers:update"}, summary="Update a customer (partial)", operation_id="update_customer", operation_class=UpdateOperation,
     )
     def update_customer(
-        self, request: Request, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], customer_id: FromPath[int], payload: NamedDependency[dict[str, Any]]
+        self, request: Request[Any, Any, Any], session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], customer_id: FromPath[int], payload: NamedDependency[dict[str, Any]]
     ) -> Response[CustomerOut]:
         """Only the fields sent change, in addresses too. A ``shipping_address`` entry updates the stored address
         with its ``id``, or without one the address at its position; entries beyond are new; stored addresses
@@ -308,7 +309,7 @@ class CustomersApi(Controller):
         operation_class=UpdateOperation,
     )
     def update_customer_by_post(
-        self, request: Request, session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], customer_id: FromPath[int], payload: NamedDependency[dict[str, Any]]
+        self, request: Request[Any, Any, Any], session: NamedDependency[Session], principal: NamedDependency[Principal], version: NamedDependency[int], customer_id: FromPath[int], payload: NamedDependency[dict[str, Any]]
     ) -> Response[CustomerOut]:
         """The same as ``PUT /api/customers/{customer_id}/``: the reference writes its update example with ``-X POST``."""
         return _update(request, session, principal, version, customer_id, payload)
@@ -318,7 +319,7 @@ class CustomersApi(Controller):
         opt={"scope": "customers:delete"}, status_code=200, media_type="text/plain", response_description="Deleted: moved to the trash. The body is empty.",
         summary="Delete a customer", operation_id="delete_customer", operation_class=DeleteOperation,
     )
-    def delete_customer(self, request: Request, session: NamedDependency[Session], principal: NamedDependency[Principal], customer_id: FromPath[int]) -> Response[bytes]:
+    def delete_customer(self, request: Request[Any, Any, Any], session: NamedDependency[Session], principal: NamedDependency[Principal], customer_id: FromPath[int]) -> Response[bytes]:
         """Moves the customer to the back office's trash (restorable for 30 days); the API answers 404 for it from then on.
         With ``If-Match``, a customer changed since that ETag is not deleted: 412."""
         customer = service.get_for_update(session, principal.account_id, customer_id)
