@@ -100,13 +100,14 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tupl
         return None, refused
     parts = urlsplit(url)
     kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    connection = kind(parts.hostname or "", parts.port, timeout=timeout)
+    # The port always given: http.client reads a bare IPv6 host's last group as one otherwise.
+    connection = kind(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80), timeout=timeout)
     try:
         connection.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body, headers)
         response = connection.getresponse()
         response.read(65536)
         return response.status, ""
-    except (OSError, http.client.HTTPException) as error:
+    except (OSError, ValueError, http.client.HTTPException) as error:  # ValueError: http.client.InvalidURL
         return None, f"{type(error).__name__}: {error}"[:500]
     finally:
         connection.close()

@@ -19,10 +19,30 @@ def allowed_networks() -> list[IpNetwork]:
     return [ipaddress.ip_network(item.strip(), strict=False) for item in raw.split(",") if item.strip()]
 
 
+# IPv6 forms that carry an IPv4 address in their last 32 bits, which routers translate to it: NAT64
+# (RFC 6052, 8215), IPv4-compatible (::a.b.c.d) and IPv4-translated (::ffff:0:a.b.c.d).
+_EMBEDDING_V4 = tuple(
+    ipaddress.IPv6Network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "::/96", "::ffff:0:0:0/96")
+)
+
+
+def _embedded_v4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address stands for (mapped, 6to4, Teredo, NAT64 and the like)."""
+    found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
+    if address.teredo is not None:
+        found += list(address.teredo)
+    if any(address in network for network in _EMBEDDING_V4):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
 def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    # Global (not private, loopback, link-local, shared, reserved or documentation) and not multicast.
+    """Global (not private, loopback, link-local, shared, reserved or documentation) and not multicast;
+    for an IPv6 address that stands for IPv4 ones, every one of them too."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_v4(address)
+        if embedded:
+            return all(_public(v4) for v4 in embedded)
     return address.is_global and not address.is_multicast
 
 

@@ -218,12 +218,32 @@ def test_send_again_delivers_the_same_change_once_more():
 @pytest.mark.parametrize(
     "url",
     ["http://10.0.0.1/hook", "http://192.168.1.1/", "http://169.254.169.254/latest/meta-data", "http://[::1]/", "http://127.0.0.2/",
-     "http://0.0.0.0/", "http://100.64.0.1/", "ftp://example.com/", "http://user:pw@example.com/", "http://[::ffff:10.0.0.1]/"],
+     "http://0.0.0.0/", "http://100.64.0.1/", "ftp://example.com/", "http://user:pw@example.com/", "http://[::ffff:10.0.0.1]/",
+     # IPv6 forms that stand for an IPv4 address: NAT64, 6to4, IPv4-compatible, IPv4-translated
+     "http://[64:ff9b::7f00:1]/", "http://[64:ff9b::a00:1]/", "http://[2002:7f00:1::]/", "http://[2002:a9fe:a9fe::]/",
+     "http://[::127.0.0.1]/", "http://[::ffff:0:7f00:1]/"],
 )
 def test_private_loopback_and_link_local_targets_are_refused(url):
     from app.webhooks.targets import refusal
 
     assert refusal(url) is not None
+
+
+def test_ipv6_forms_of_public_ipv4_addresses_are_allowed():
+    from app.webhooks.targets import refusal
+
+    assert refusal("http://[64:ff9b::808:808]/") is None  # NAT64 of 8.8.8.8
+    assert refusal("http://[2002:808:808::1]/") is None  # 6to4 of 8.8.8.8
+
+
+def test_an_ipv6_host_without_a_port_is_posted_to_its_scheme_port(monkeypatch):
+    """http.client read the last group of a bare IPv6 host as a port ("nonnumeric port"), an error outside
+    the delivery's own handling: the endpoint failed without a recorded answer."""
+    from app.webhooks import delivery
+
+    monkeypatch.setenv("CLIENTELE_WEBHOOK_ALLOW", "::1")
+    status, error = delivery.post("http://[::1]/hook", b"{}", {}, timeout=2)
+    assert status is None and "nonnumeric" not in error and error  # refused or unreachable on port 80, not a bad URL
 
 
 def test_the_setting_allows_exactly_what_it_names(monkeypatch):
