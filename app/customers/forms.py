@@ -423,7 +423,12 @@ class CustomerForm(Form):
         if len(field.entries) > MAX_PHONE_NUMBERS:
             raise ValidationError(PHONE_LIMIT_MESSAGE)
         country = self.billing_address.form.country.data
+        named: set[object] = set()
         for entry in field.entries:
+            number: object = entry.form.id.data  # whole_number's, by the field's filter (the stubs say text)
+            if isinstance(number, int) and number in named:
+                add_error(entry.form.id, "Names the same number as an entry before it.")
+            named.add(number)
             if not _has_errors(entry.form):
                 check_phone(entry.form, country if to_alpha2(country or "") == country else "")
 
@@ -594,31 +599,33 @@ def overlay(stored: MultiDict[str], posted: MultiDict[str], replace: Iterable[st
 
     items = [(k, v) for k, v in stored.multi_items() if not dropped(k)]
     items += [(k, v) for k, v in posted.multi_items() if k not in ("shipping_address", "phone_numbers")]
+    # A form that posts a whole list names each stored entry by its id: an entry without one is new.
     if posted_shipping:
-        # A form that posts the whole list names each stored address by its id: an entry without one is new.
-        items = _shipping_in_place(stored, items, by_position="shipping_address" not in replace)
+        items = _in_place(stored, items, "shipping_address", by_position="shipping_address" not in replace)
+    if posted_phones:  # by id only: a number sent at a position without one is the number sent (its type "normal" if none)
+        items = _in_place(stored, items, "phone_numbers", by_position=False)
     return MultiDict(items)
 
 
-def _entries(items: Iterable[tuple[str, str]]) -> dict[int, dict[str, str]]:
-    """Shipping entries of form data by their index: ``{0: {"id": "7", "city": "Bremen"}}``."""
+def _entries(items: Iterable[tuple[str, str]], name: str) -> dict[int, dict[str, str]]:
+    """The entries of the list ``name`` in form data by their index: ``{0: {"id": "7", "city": "Bremen"}}``."""
     entries: dict[int, dict[str, str]] = {}
     for key, value in items:
         parts = key.split("-", 2)
-        index = whole_number(parts[1]) if len(parts) == 3 and parts[0] == "shipping_address" else None
+        index = whole_number(parts[1]) if len(parts) == 3 and parts[0] == name else None
         if index is not None:
             entries.setdefault(index, {})[parts[2]] = value
     return entries
 
 
-def _shipping_in_place(stored: MultiDict[str], items: list[tuple[str, str]], by_position: bool = True) -> list[tuple[str, str]]:
-    """A posted shipping list updates the stored addresses in place, as the billing address is:
-    an entry with the id of a stored address, or else (``by_position``) the stored address at its
-    position (if no entry names that one by id), keeps every field the entry does not send, and its id.
-    Other entries are new; stored addresses no entry takes are removed."""
-    kept = [entry for _, entry in sorted(_entries(stored.multi_items()).items())]  # stored indices run 0, 1, …
+def _in_place(stored: MultiDict[str], items: list[tuple[str, str]], name: str, by_position: bool = True) -> list[tuple[str, str]]:
+    """A posted list (shipping addresses, phone numbers) updates the stored entries in place, as the
+    billing address is: an entry with the id of a stored one, or else (``by_position``) the stored one
+    at its position (if no entry names that one by id), keeps every field the entry does not send, and
+    its id. Other entries are new; stored entries no entry takes are removed."""
+    kept = [entry for _, entry in sorted(_entries(stored.multi_items(), name).items())]  # stored indices run 0, 1, …
     by_id = {entry["id"]: entry for entry in kept}
-    posted = _entries(items)
+    posted = _entries(items, name)
     named = {entry.get("id") for entry in posted.values()}
     taken: set[str] = set()
     added: list[tuple[str, str]] = []
@@ -630,11 +637,11 @@ def _shipping_in_place(stored: MultiDict[str], items: list[tuple[str, str]], by_
         if match is None or match["id"] in taken:
             continue
         taken.add(match["id"])
-        fill = {name: value for name, value in match.items() if name not in entry}
+        fill = {field: value for field, value in match.items() if field not in entry}
         if not entry.get("id"):
-            items = [(k, v) for k, v in items if k != f"shipping_address-{index}-id"]
+            items = [(k, v) for k, v in items if k != f"{name}-{index}-id"]
             fill["id"] = match["id"]
-        added += [(f"shipping_address-{index}-{name}", value) for name, value in fill.items()]
+        added += [(f"{name}-{index}-{field}", value) for field, value in fill.items()]
     return items + added
 
 

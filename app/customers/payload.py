@@ -201,8 +201,8 @@ def _phone_numbers(flat: Flattened, value: Any) -> None:
             continue
         prefix = f"phone_numbers-{index}-"
         _entry_id(flat, prefix, f"phone_numbers.{index}.", entry)
-        if "type" not in entry:
-            flat.add(f"{prefix}type", "")  # normal; and an entry without any field is still an entry
+        if not any(key in entry for key in ("id", "type", *PHONE_ENTRY_FIELDS)):
+            flat.add(f"{prefix}type", "")  # an entry without any field is still an entry (a new number: type normal)
         for source, target in PHONE_ENTRY_FIELDS.items():
             if source not in entry or (source == "county_code" and "country_code" in entry):
                 continue

@@ -233,3 +233,29 @@ def test_a_restore_from_the_trash_gives_the_numbers_back_their_ids_where_free(cl
     assert _numbers(restored) == _numbers(created)
     assert _ids(restored)[0] == ids[0] and _ids(restored)[2] == ids[2], (ids, _ids(restored))
     assert _ids(restored)[1] not in ids
+
+
+def test_an_entry_naming_a_number_by_id_changes_only_the_fields_it_sends(client, shop):
+    """An entry with a stored number's id and no national_number deleted that number (it was read as an
+    empty entry); it changes only what it sends, as a shipping entry with an id does."""
+    created = _create(client, shop, {"phone_numbers": SEVERAL[:2]})
+    first, second = created["phone_numbers"]
+    url = f"/api/customers/{created['id']}/"
+    changed = client.put(url, json={"phone_numbers": [{"id": first["id"], "type": "fax"}, {"id": second["id"]}]}, headers=_headers(shop, "9"))
+    assert changed.status_code == 200, changed.text
+    numbers = changed.json()["phone_numbers"]
+    assert [p["id"] for p in numbers] == [first["id"], second["id"]]
+    assert [(p["national_number"], p["country_code"], p["type"]) for p in numbers] == [
+        (first["national_number"], first["country_code"], "fax"),
+        (second["national_number"], second["country_code"], second["type"]),
+    ]
+
+
+def test_two_entries_naming_the_same_number_are_refused(client, shop):
+    created = _create(client, shop, {"phone_numbers": SEVERAL[:1]})
+    number_id = created["phone_numbers"][0]["id"]
+    url = f"/api/customers/{created['id']}/"
+    body = {"phone_numbers": [{"id": number_id, "national_number": "030 5555555"}, {"id": number_id, "national_number": "030 6666666"}]}
+    refused = client.put(url, json=body, headers=_headers(shop, "9"))
+    assert refused.status_code == 400 and "phone_numbers.1.id" in refused.json()["error"]["fields"], refused.text
+    assert client.get(url, headers=_headers(shop, "9")).json()["phone_numbers"] == created["phone_numbers"]
