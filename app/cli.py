@@ -52,8 +52,8 @@ def main() -> None:
 # -- run -------------------------------------------------------------------
 
 
-def _bootstrap_demo() -> None:
-    """On the very first start: a demo account, a user and a token, printed once."""
+def _bootstrap_demo(address: str) -> None:
+    """On the very first start: a demo account, a user and a token, printed once; ``address`` is where it serves."""
     import secrets
 
     from app.accounts.models import Account
@@ -70,7 +70,7 @@ def _bootstrap_demo() -> None:
             [
                 "",
                 "  First start: created the account 'Demo Shop'. These are shown only this once:",
-                f"    Back office:  http://{get_settings().host}:{get_settings().port}/  email {DEMO_EMAIL}  password {password}",
+                f"    Back office:  {address}  email {DEMO_EMAIL}  password {password}",
                 f"    API token:    {token}",
                 "",
             ]
@@ -88,14 +88,15 @@ def run(host: str | None, port: int | None, workers: int, demo: bool) -> None:
     import uvicorn
 
     settings = get_settings()
+    host, port = host or settings.host, port or settings.port
     migrate.upgrade()
     if demo:
-        _bootstrap_demo()
+        _bootstrap_demo(f"http://{f'[{host}]' if ':' in host else host}:{port}/")
     uvicorn.run(
         "app.main:create_app",
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=host,
+        port=port,
         workers=workers,
         access_log=False,
         # X-Forwarded-For and X-Forwarded-Proto are believed only from CLIENTELE_TRUSTED_PROXIES (none by default):

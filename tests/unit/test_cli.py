@@ -341,3 +341,25 @@ def test_seeding_is_not_cut_short_by_the_requests_statement_timeout():
     with session_scope() as session:
         words = session.scalar(select(func.count()).select_from(CustomerWord).where(CustomerWord.account_id == shop.id))
     assert words and words > 2_000 * 5
+
+
+def test_the_first_start_prints_the_address_it_serves_on(tmp_path):
+    """``clientele run --port P`` printed the default port 8000 in its first-start banner."""
+    from tests.server import free_port
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'first.db'}", "CLIENTELE_VAR_DIR": str(tmp_path)}
+    process = subprocess.Popen(
+        [str(CLIENTELE), "run", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if "Back office:" in line:
+                break
+        assert f"http://127.0.0.1:{port}/" in lines[-1], lines
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
