@@ -280,7 +280,7 @@ class Phone(Base):
 
     customer: Mapped[Customer] = relationship(back_populates="phones")
 
-    __table_args__ = (Index("ix_phone_numbers_customer_id_position", "customer_id", "position"),)
+    __table_args__ = (Index("ix_phone_numbers_customer_id_position", "customer_id", "position"), {"sqlite_autoincrement": True})
 
 
 PHONE_FIELDS = ("national_number", "country_code", "type")

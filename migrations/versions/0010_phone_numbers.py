@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], name=op.f("fk_phone_numbers_account_id_accounts"), ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_phone_numbers_customer_id_customers"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_phone_numbers")),
+        sqlite_autoincrement=True,  # ids never reused (an integration may keep them), as customers' and addresses'
     )
     op.create_index("ix_phone_numbers_customer_id_position", "phone_numbers", ["customer_id", "position"], unique=False)
     op.execute(

@@ -259,3 +259,13 @@ def test_two_entries_naming_the_same_number_are_refused(client, shop):
     refused = client.put(url, json=body, headers=_headers(shop, "9"))
     assert refused.status_code == 400 and "phone_numbers.1.id" in refused.json()["error"]["fields"], refused.text
     assert client.get(url, headers=_headers(shop, "9")).json()["phone_numbers"] == created["phone_numbers"]
+
+
+def test_phone_ids_are_never_reused(client, shop):
+    """SQLite gave the next number the id of the highest deleted one: an integration keeping phone ids
+    could later read another customer's number under one (AUTOINCREMENT, as customers and addresses)."""
+    created = _create(client, shop, {"phone_numbers": SEVERAL[:2]})
+    highest = max(p["id"] for p in created["phone_numbers"])
+    assert client.delete(f"/api/customers/{created['id']}/", headers=_headers(shop, "9")).status_code == 200
+    again = _create(client, shop, {"phone_numbers": SEVERAL[:2]})
+    assert min(p["id"] for p in again["phone_numbers"]) > highest
