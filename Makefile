@@ -74,12 +74,12 @@ bench-search: $(STAMP)
 # then every acknowledged write is checked in the database. Not part of `make test`.
 # Extra options: make load LOAD_ARGS="--db sqlite --seconds 20"
 load: $(STAMP)
-	$(BIN)/python -m tests.load.loadtest $(LOAD_ARGS)
+	$(BIN)/python -m tests.platform.load.loadtest $(LOAD_ARGS)
 
 # The same load while the server is SIGKILLed and restarted every 10-15 s; then the
 # database's integrity checks and every acknowledged write. Not part of `make test`.
 crash: $(STAMP)
-	$(BIN)/python -m tests.load.crash $(CRASH_ARGS)
+	$(BIN)/python -m tests.platform.load.crash $(CRASH_ARGS)
 
 # PgBouncer in transaction pooling mode on a free port of 127.0.0.1 in front of the local PostgreSQL
 # (installed with apt when missing); prints its URL. The app behind it needs CLIENTELE_PGBOUNCER=1.

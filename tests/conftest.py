@@ -18,6 +18,16 @@ from sqlalchemy.engine import make_url
 
 from app.config import normalise_database_url
 
+# Fixtures shared across the feature folders (tests/customers, tests/accounts, tests/integrations,
+# tests/platform, tests/security), each module named for what it serves.
+pytest_plugins = [
+    "tests.fixtures.browser",  # the browser tests' server, accounts, signed-in pages and customers
+    "tests.fixtures.concurrency",  # the multi-worker server, its API clients and page sessions
+    "tests.fixtures.openapi",  # the served OpenAPI document
+    "tests.fixtures.pages",  # a back-office client signed in over the app
+    "tests.fixtures.security",  # accounts with users, signed-in clients, OAuth apps, a single server
+]
+
 _TMP = Path(tempfile.mkdtemp(prefix="clientele-tests-"))
 _SERVER_URL = os.environ.get("TEST_DATABASE_URL", "")
 if _SERVER_URL:

@@ -1,6 +1,6 @@
 """The real app served in a subprocess, for tests that need a real server, and
 the pieces it is made of (a free port, the command line, starting, waiting,
-stopping, killing), which the load and crash harness (tests/load/) uses too."""
+stopping, killing), which the load and crash harness (tests/platform/load/) uses too."""
 
 from __future__ import annotations
 

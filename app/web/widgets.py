@@ -4,7 +4,7 @@ WTForms writes each attribute through ``Markup.format`` (Python's string
 formatter, run once per attribute); an edit page has some fifty inputs with
 five attributes each, and that cost more than the rest of its template. The
 writer here escapes the same way with plain string operations.
-tests/web/test_widgets.py holds it to WTForms' own output.
+tests/customers/pages/test_widgets.py holds it to WTForms' own output.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.security.conftest import (
+from tests.fixtures.security import (
     assert_envelope,
     csrf_of,
     make_app,

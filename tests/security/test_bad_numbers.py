@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.security.conftest import (
+from tests.fixtures.security import (
     assert_envelope,
     csrf_of,
     fill_path,

@@ -100,7 +100,7 @@ def test_a_print_or_export_that_fails_midway_is_cut_short_for_the_client(live_se
     incomplete body, so nobody takes what arrived for the whole list."""
     import httpx
 
-    from tests.security.conftest import sign_in
+    from tests.fixtures.security import sign_in
 
     emails = _add_users(account_a.id, 3000, broken_email=f"zz-broken-{account_a.id}@example.com")  # sorts last
     try:

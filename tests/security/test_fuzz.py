@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.security.conftest import make_account, make_app
+from tests.fixtures.security import make_account, make_app
 from tests.server import serve
 
 EXAMPLES = os.environ.get("SCHEMATHESIS_EXAMPLES", "15")

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.security.conftest import sign_in
+from tests.fixtures.security import sign_in
 
 
 def csp(response) -> dict[str, str]:

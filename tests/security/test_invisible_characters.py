@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.security.conftest import (
+from tests.fixtures.security import (
     assert_envelope,
     csrf_of,
     snapshot,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.security.conftest import (
+from tests.fixtures.security import (
     Account,
     assert_envelope,
     csrf_of,

@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.security.conftest import App, assert_envelope, get_token, make_app
+from tests.fixtures.security import App, assert_envelope, get_token, make_app
 
 TOKEN_URL = "/api/auth/token/"
 
@@ -216,7 +216,7 @@ def test_an_expired_access_token_fails(client, account_a):
 
 
 def test_revoking_an_app_fails_its_tokens_and_credentials_at_once(client, account_a, signed_in):
-    from tests.security.conftest import csrf_of
+    from tests.fixtures.security import csrf_of
 
     app = make_app(account_a.id)
     pair = get_token(client, app)
@@ -235,7 +235,7 @@ def test_revoking_a_grant_from_the_page_fails_its_tokens_at_once(client, account
     from app.accounts.tokens import hash_token
     from app.database.engine import session_scope
     from app.integrations.models import OAuthToken
-    from tests.security.conftest import csrf_of
+    from tests.fixtures.security import csrf_of
 
     app = make_app(account_a.id)
     doomed, kept = get_token(client, app), get_token(client, app)

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests.security.conftest import PASSWORD, csrf_of, make_account
+from tests.fixtures.security import PASSWORD, csrf_of, make_account
 
 
 def test_passwords_are_stored_as_argon2id_hashes_only(account_a):

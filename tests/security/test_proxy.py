@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from app.web.throttle import MAX_FAILURES
-from tests.security.conftest import PASSWORD, make_account
+from tests.fixtures.security import PASSWORD, make_account
 from tests.server import serve
 
 ADDRESS_LIMIT = MAX_FAILURES * 4  # failed sign-ins from one address before it is locked out

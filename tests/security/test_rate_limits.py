@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.security.conftest import assert_envelope, get_token, make_account, make_app
+from tests.fixtures.security import assert_envelope, get_token, make_account, make_app
 
 pytestmark = pytest.mark.usefixtures("rate_limit_on", "frozen_clock")
 
@@ -249,7 +249,7 @@ def test_a_lease_answers_without_the_database_and_only_within_its_window(monkeyp
 def test_logging_out_is_never_limited_even_when_the_users_budget_is_spent(signed_in, account_a):
     """Someone flooding with a stolen session spends the user's budget: the user can still end every
     session ("Log out everywhere") and this one ("Log out")."""
-    from tests.security.conftest import csrf_of
+    from tests.fixtures.security import csrf_of
 
     thief, owner = signed_in(account_a.staff_email), signed_in(account_a.staff_email)
     assert 429 in [r.status_code for r in burst(lambda: thief.get("/customers"), 25)]

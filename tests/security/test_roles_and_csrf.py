@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.security.conftest import (
+from tests.fixtures.security import (
     Account,
     csrf_of,
     fill_path,
@@ -58,7 +58,7 @@ class Shop:
         with session_scope() as session:
             self.admin_id = session.scalar(select(User.id).where(User.email == admin_email))
         self.app = make_app(self.account.id)
-        from tests.security.conftest import get_token
+        from tests.fixtures.security import get_token
 
         get_token(self.api, self.app)
         from app.integrations import service

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import delete, select, update
 
-from tests.security.conftest import PASSWORD, csrf_of, make_account, sign_in
+from tests.fixtures.security import PASSWORD, csrf_of, make_account, sign_in
 
 SESSION_COOKIE = "clientele_session"
 
@@ -83,7 +83,7 @@ def test_the_id_of_a_deleted_row_is_never_handed_out_again(table):
     one, and the new row gets a new id (SQLite gave the deleted id again without AUTOINCREMENT)."""
     from app.database.engine import session_scope
     from app.database.models import Base
-    from tests.security.conftest import make_app
+    from tests.fixtures.security import make_app
 
     account = make_account()
     app = make_app(account.id)

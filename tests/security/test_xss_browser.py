@@ -13,7 +13,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.security.conftest import PASSWORD, make_account, make_app
+from tests.fixtures.security import PASSWORD, make_account, make_app
 
 pytestmark = pytest.mark.e2e
 

@@ -1,1 +1,0 @@
-"""Browser tests of the back office (marked e2e)."""
