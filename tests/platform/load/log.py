@@ -15,7 +15,13 @@ BOOL_FIELDS = ("is_vip", "is_b2b", "is_favourite")
 INLINE_FIELDS = ("first_name", "last_name", "company", "email", "phone_number", "is_favourite", "is_vip", "is_b2b")
 INLINE_TEXT = ("first_name", "last_name", "company", "email", "phone_number")
 # history.diff paths of the fields above
-HISTORY_PATH = {"city": "billing_address.city"}
+HISTORY_PATH = {"city": "billing_address.city", "phone_number": "phone_numbers.0.national_number"}
+# The pages' names of fields the API names otherwise: the phone is the first entry of the phone-numbers list.
+PAGE_NAMES = {"phone_number": "phone_numbers-0-national_number"}
+
+
+def page_name(name: str) -> str:
+    return PAGE_NAMES.get(name, name)
 
 # The statuses each operation may be answered with; any other is an unexpected error.
 EXPECTED: dict[str, tuple[int, ...]] = {

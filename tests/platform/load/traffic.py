@@ -16,7 +16,7 @@ import httpx
 
 from tests.htmlforms import forms
 from tests.platform.load.databases import PASSWORD
-from tests.platform.load.log import BOOL_FIELDS, INLINE_FIELDS, INLINE_TEXT, TEXT_FIELDS, Log, Write, fresh, status_ok
+from tests.platform.load.log import BOOL_FIELDS, INLINE_FIELDS, INLINE_TEXT, TEXT_FIELDS, Log, Write, fresh, page_name, status_ok
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 HTMX = {"HX-Request": "true"}
@@ -284,17 +284,17 @@ class Client:
         posted = dict(fields)
         changed = self.rng.sample(INLINE_TEXT, self.rng.choice((1, 1, 2)))
         for name in changed:
-            posted[name] = fresh(name)
+            posted[page_name(name)] = fresh(name)
         for name in ("is_favourite", "is_vip", "is_b2b"):
             if self.rng.random() < 0.3:
                 posted[name] = "y" if name not in posted else ""
         posted = {k: v for k, v in posted.items() if v != "" or k not in ("is_favourite", "is_vip", "is_b2b")}
         time.sleep(self.rng.uniform(0, 0.05))  # a person types
-        self._save_row("page.row_save", customer_id, posted, {name: posted[name] for name in changed}, overwrite_allowed=True)
+        self._save_row("page.row_save", customer_id, posted, {name: posted[page_name(name)] for name in changed}, overwrite_allowed=True)
 
     def _save_row(self, operation: str, customer_id: int, posted: dict[str, str], new: dict[str, str], overwrite_allowed: bool) -> None:
         action = f"/customers/{customer_id}/row"
-        written = {name: (name in posted and posted[name] == "y") if name in BOOL_FIELDS else posted.get(name, "") for name in INLINE_FIELDS}
+        written = {name: (name in posted and posted[name] == "y") if name in BOOL_FIELDS else posted.get(page_name(name), "") for name in INLINE_FIELDS}
         write = Write("update", "page", customer_id, fields=written, new=new)
         try:
             response = self._page(operation, "POST", action, data=posted, headers=HTMX)
@@ -335,7 +335,7 @@ class Client:
 
     def page_create(self) -> None:
         body = self._new_customer()
-        form = {k: v for k, v in body.items() if k in ("first_name", "last_name", "company", "email", "phone_number", "note") or (k in BOOL_FIELDS and v)}
+        form = {page_name(k): v for k, v in body.items() if k in ("first_name", "last_name", "company", "email", "phone_number", "note") or (k in BOOL_FIELDS and v)}
         form = {k: ("y" if v is True else v) for k, v in form.items()}
         form["billing_address-city"] = body["city"]
         written = dict(body)

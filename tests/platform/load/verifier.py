@@ -27,8 +27,12 @@ class Verdict:
 
 
 def _state_value(state: dict[str, Any], name: str) -> Any:
+    """A field of a customer's row, or of its copy in the trash (which keeps the phone numbers as a list)."""
     if name == "city":
         return (state.get("billing_address") or {}).get("city", "")
+    if name == "phone_number" and name not in state:
+        phones = state.get("phone_numbers") or []
+        return phones[0].get("national_number", "") if phones else ""
     return state.get(name)
 
 
