@@ -275,7 +275,7 @@ def test_the_readmes_receiver_verifies_a_real_delivery():
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
     code = re.search(r"\n( +)(import hashlib, hmac, json, time\n.*?)\n\n +# in the receiving", readme, re.S)
     indent = len(code.group(1))
     namespace: dict = {}
